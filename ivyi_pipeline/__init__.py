@@ -1,0 +1,1 @@
+"""Ivyi's gifting process, re-implemented as a Dagster-orchestrated data pipeline."""

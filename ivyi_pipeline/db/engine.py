@@ -1,0 +1,51 @@
+"""Engines for the domain database: PostgreSQL in production, a SQLite file by default."""
+
+from functools import cache
+
+import sqlalchemy as sa
+
+from ivyi_pipeline.settings import normalize_database_url
+
+
+@cache
+def get_engine(url: str) -> sa.Engine:
+    """One pooled engine per URL, created on first use (never at import)."""
+    url = normalize_database_url(url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not the driver, emit BEGIN, so that it can be BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # Writers queue on the database lock up front instead of deadlocking on upgrade.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_postgres(engine: sa.Engine) -> bool:
+    """True on PostgreSQL, where ON CONFLICT and row locks are native."""
+    return engine.dialect.name == "postgresql"
+
+
+def insert_ignoring_conflicts(engine: sa.Engine, table: sa.Table):
+    """An INSERT that skips rows whose key already exists (the seed's onConflictDoNothing)."""
+    if is_postgres(engine):
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()

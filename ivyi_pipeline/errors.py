@@ -1,0 +1,36 @@
+"""The exceptions Ivyi raises; each message names what was wrong."""
+
+
+class IvyiError(Exception):
+    """Base of every error Ivyi raises on purpose."""
+
+
+class InvalidTransition(IvyiError):
+    """A state change the gifting process's transition table forbids."""
+
+    def __init__(self, current: str, target: str, process_id: str | None = None):
+        self.current, self.target, self.process_id = current, target, process_id
+        where = f"process {process_id}: " if process_id else ""
+        super().__init__(f"{where}{current} -> {target} is not allowed")
+
+
+class StaleState(IvyiError):
+    """A guarded write lost: the process was no longer in the state the caller expected."""
+
+    def __init__(self, process_id: str, expected: str, actual: str | None):
+        self.process_id, self.expected, self.actual = process_id, expected, actual
+        super().__init__(
+            f"process {process_id} is {actual}, not {expected}: another worker moved it first"
+        )
+
+
+class InvalidInput(IvyiError):
+    """Input data (a CSV row, a command argument) that cannot be accepted."""
+
+
+class NotFound(IvyiError):
+    """An id that names nothing."""
+
+
+class ConfirmationRefused(IvyiError):
+    """A giver's confirmation that cannot be recorded."""

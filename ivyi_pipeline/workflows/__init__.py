@@ -1,0 +1,1 @@
+"""Cross-feature processes; the seed's workflows/ folder."""

@@ -1,0 +1,1 @@
+"""The gifting process: states, events, operations and steps."""

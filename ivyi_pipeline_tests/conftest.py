@@ -1,0 +1,74 @@
+"""Shared fixtures: a migrated domain database on SQLite and on PostgreSQL."""
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.migrate import upgrade
+from ivyi_pipeline.db.schema import metadata
+
+PG_ADMIN_URL = os.environ.get(
+    "IVYI_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _pg_url(dbname: str) -> str:
+    return (
+        sa.engine.make_url(PG_ADMIN_URL).set(database=dbname).render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A throwaway PostgreSQL database for this test session, migrated once, dropped after."""
+    name = f"ivyi_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = _pg_url(name)
+    upgrade(url)
+    yield url
+    get_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    tables = ", ".join(t.name for t in metadata.sorted_tables)
+    with get_engine(url).begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    """A migrated, empty domain database; every test using it runs on both backends."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ivyi.db'}"
+        upgrade(url)
+        yield url
+        get_engine(url).dispose()
+    else:
+        url = request.getfixturevalue("postgres_database")
+        _truncate_all(url)
+        yield url
+
+
+@pytest.fixture
+def engine(database_url) -> sa.Engine:
+    """The engine of the per-test database."""
+    return get_engine(database_url)
+
+
+@pytest.fixture
+def ivyi_env(monkeypatch, tmp_path, database_url):
+    """Environment for CLI tests: the test database and a fresh Dagster home."""
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    monkeypatch.setenv("IVYI_DATABASE_URL", database_url)
+    monkeypatch.setenv("IVYI_HOME", str(tmp_path / "ivyi_home"))
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    return {"database_url": database_url, "dagster_home": dagster_home}
