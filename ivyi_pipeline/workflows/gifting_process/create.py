@@ -71,6 +71,9 @@ def create_processes(
                 "at": to_db(at),
             }
         )
+    # Insert in id order: callers listing the same occurrences differently cannot deadlock.
+    rows.sort(key=lambda row: row["id"])
+    history.sort(key=lambda row: row["process_id"])
     for start in range(0, len(rows), chunk_size):
         with engine.begin() as conn:
             conn.execute(
