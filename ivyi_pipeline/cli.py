@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.errors import IvyiError
 from ivyi_pipeline.settings import Settings, redact_url
@@ -122,6 +123,103 @@ def seed_data(
         target = redact_url(settings.database_url)
     summary = ", ".join(f"{n} {name}" for name, n in counts.items())
     click.echo(f"seeded {summary} into {target} in {time.perf_counter() - started:.1f}s")
+
+
+# --- pipeline commands (tick, confirm, status, demo) ---
+
+
+def _instance(settings: Settings):
+    """The Dagster instance DAGSTER_HOME names, as Dagster's own tools use it."""
+    import os
+
+    import dagster as dg
+
+    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
+    return dg.DagsterInstance.get()
+
+
+AS_OF = click.option(
+    "--as-of", "as_of", default=None, help="ISO-8601 instant to act at (default now)."
+)
+
+
+@main.command()
+@AS_OF
+@_fail_cleanly
+def tick(as_of: str | None) -> None:
+    """Evaluate every sensor as of --as-of, execute the runs they request, until nothing is due."""
+    from ivyi_pipeline.clock import parse_as_of
+    from ivyi_pipeline.definitions import defs
+    from ivyi_pipeline.orchestration.ticking import tick as run_tick
+    from ivyi_pipeline.workflows.gifting_process.status import funnel
+
+    settings = _settings()
+    when = parse_as_of(as_of)
+    with _instance(settings) as instance:
+        summary = run_tick(instance, defs, when)
+    counts = funnel(get_engine(settings.database_url))
+    click.echo(
+        f"tick as of {when:%Y-%m-%d %H:%M}Z: {len(summary.succeeded)} run(s) succeeded, "
+        f"{len(summary.failed)} failed"
+    )
+    click.echo("  " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "  no processes")
+    for run_id in summary.failed:
+        click.echo(f"  failed run: {run_id}", err=True)
+    if not summary.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("process_id")
+@click.argument("gift_id")
+@AS_OF
+@_fail_cleanly
+def confirm(process_id: str, gift_id: str, as_of: str | None) -> None:
+    """Record the giver's choice of GIFT_ID for PROCESS_ID while its decision window is open."""
+    from ivyi_pipeline.clock import parse_as_of
+    from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
+
+    settings = _settings()
+    record_confirmation(get_engine(settings.database_url), process_id, gift_id, parse_as_of(as_of))
+    click.echo(f"confirmation of gift {gift_id} recorded for process {process_id}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per process, in a list.")
+@_fail_cleanly
+def status(as_json: bool) -> None:
+    """Where every gift process stands, why, and what it was offered."""
+    import json
+
+    from ivyi_pipeline.workflows.gifting_process.status import as_frame, process_statuses
+
+    entries = process_statuses(get_engine(_settings().database_url))
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    if not entries:
+        click.echo("no gift processes yet")
+        return
+    frame = as_frame(entries).assign(ranked=lambda f: f["ranked_gift_ids"].map(len))
+    columns = ["process_id", "occasion_id", "occurrence_date", "status", "ranked", "blocked_reason"]
+    click.echo(frame[columns].to_string(index=False))
+
+
+@main.command()
+@click.option("--days", default=45, show_default=True, help="Most simulated days to run.")
+@click.option("--seed", "seed", default=7, show_default=True, help="Seed of the synthetic data.")
+@click.option("--reset", is_flag=True, help="Empty the database and Dagster instance first.")
+@AS_OF
+@_fail_cleanly
+def demo(days: int, seed: int, reset: bool, as_of: str | None) -> None:
+    """Drive a small synthetic data set through simulated days until every process completes."""
+    from ivyi_pipeline.clock import parse_as_of
+    from ivyi_pipeline.demo import run_demo
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    with _instance(settings) as instance:
+        run_demo(settings, instance, parse_as_of(as_of), days, seed, click.echo, fresh=reset)
 
 
 if __name__ == "__main__":

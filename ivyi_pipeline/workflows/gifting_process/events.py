@@ -12,4 +12,5 @@ class GiftingProcessEvent(StrEnum):
     DECISION_WINDOW_OPEN = "decision-window-open"
     OPTION_CONFIRMED = "option-confirmed"
     OPTION_SELECTED = "option-selected"
+    ORDER_PLACED = "order-placed"
     FULFILMENT_UPDATED = "fulfilment-updated"

@@ -1,11 +1,12 @@
 """Guarded state changes: compare-and-set plus a history row, in one transaction."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
 from ivyi_pipeline.errors import NotFound, StaleState
 from ivyi_pipeline.workflows.gifting_process.states import ensure_transition
@@ -29,8 +30,7 @@ def transition(
     unknown process and StaleState when another writer moved the process first.
     """
     ensure_transition(expected, target, process_id)
-    moved = transition_many(conn, [process_id], expected, target, event, at, reason, **updates)
-    if moved:
+    if transition_many(conn, [process_id], expected, target, event, at, reason, **updates):
         return
     actual = conn.execute(
         sa.select(gift_processes.c.status).where(gift_processes.c.id == process_id)
@@ -48,38 +48,78 @@ def transition_many(
     event: str,
     at: datetime,
     reason: str | None = None,
+    per_process: Mapping[str, Mapping[str, object]] | None = None,
     **updates,
 ) -> list[str]:
     """Move every listed process still in expected to target; return the ids that moved.
 
-    The caller's transaction holds both the guarded UPDATE and the history rows, so a
-    process either moved and has its history row, or neither happened.
+    Rows are locked in the expected state first (FOR UPDATE on PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already serializes writers), so concurrent callers cannot both move
+    a process. `per_process` sets values that differ between processes (a selected gift).
+    The caller's transaction holds the update and the history rows together.
     """
     ensure_transition(expected, target)
-    moved: list[str] = []
+    movable = _lock_in_status(conn, process_ids, expected)
+    if not movable:
+        return []
     values = {"status": target, "updated_at": to_db(at), **updates}
+    if per_process:
+        columns = sorted({key for row in per_process.values() for key in row})
+        statement = (
+            gift_processes.update()
+            .where(gift_processes.c.id == sa.bindparam("_pid"))
+            .values(**values, **{col: sa.bindparam(f"_{col}") for col in columns})
+        )
+        params = [
+            {"_pid": pid, **{f"_{col}": per_process.get(pid, {}).get(col) for col in columns}}
+            for pid in movable
+        ]
+        conn.execute(statement, params)
+    else:
+        for start in range(0, len(movable), CHUNK):
+            chunk = movable[start : start + CHUNK]
+            conn.execute(
+                gift_processes.update().where(gift_processes.c.id.in_(chunk)).values(**values)
+            )
+    conn.execute(
+        process_transitions.insert(),
+        [
+            {
+                "process_id": pid,
+                "from_status": expected,
+                "to_status": target,
+                "event": event,
+                "reason": reason,
+                "at": to_db(at),
+            }
+            for pid in movable
+        ],
+    )
+    return movable
+
+
+def _lock_in_status(conn: sa.Connection, process_ids: Sequence[str], status: str) -> list[str]:
+    found: list[str] = []
     for start in range(0, len(process_ids), CHUNK):
         chunk = list(process_ids[start : start + CHUNK])
-        result = conn.execute(
-            gift_processes.update()
-            .where(gift_processes.c.id.in_(chunk), gift_processes.c.status == expected)
-            .values(**values)
-            .returning(gift_processes.c.id)
+        query = (
+            sa.select(gift_processes.c.id)
+            .where(gift_processes.c.id.in_(chunk), gift_processes.c.status == status)
+            .order_by(gift_processes.c.id)
         )
-        moved.extend(result.scalars())
-    if moved:
-        conn.execute(
-            process_transitions.insert(),
-            [
-                {
-                    "process_id": pid,
-                    "from_status": expected,
-                    "to_status": target,
-                    "event": event,
-                    "reason": reason,
-                    "at": to_db(at),
-                }
-                for pid in moved
-            ],
-        )
-    return moved
+        if is_postgres(conn.engine):
+            query = query.with_for_update()
+        found.extend(conn.execute(query).scalars())
+    return found
+
+
+def set_blocked(conn: sa.Connection, reasons: Mapping[str, str], at: datetime) -> None:
+    """Record why each process cannot proceed; it keeps its state."""
+    if not reasons:
+        return
+    conn.execute(
+        gift_processes.update()
+        .where(gift_processes.c.id == sa.bindparam("_pid"))
+        .values(blocked_reason=sa.bindparam("_reason"), updated_at=to_db(at)),
+        [{"_pid": pid, "_reason": reason} for pid, reason in reasons.items()],
+    )

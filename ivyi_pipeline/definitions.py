@@ -1,0 +1,25 @@
+"""The code location: every Dagster definition of the gifting pipeline, assembled."""
+
+import dagster as dg
+
+from ivyi_pipeline.orchestration.assets import gifting_process
+from ivyi_pipeline.orchestration.jobs import gifting_process_job
+from ivyi_pipeline.orchestration.resources import (
+    Clock,
+    GiftingSettings,
+    IvyiDatabase,
+    SimulatedFulfilment,
+)
+from ivyi_pipeline.orchestration.sensors import gifting_sensors
+
+defs = dg.Definitions(
+    assets=[gifting_process],
+    jobs=[gifting_process_job],
+    sensors=gifting_sensors,
+    resources={
+        "ivyi_db": IvyiDatabase(),
+        "gifting": GiftingSettings(),
+        "fulfilment": SimulatedFulfilment(),
+        "clock": Clock(),
+    },
+)

@@ -1,0 +1,1 @@
+"""Single-domain features the gifting process coordinates."""

@@ -1,0 +1,46 @@
+"""The gifting process as a graph of step ops that materializes each process's assets."""
+
+import dagster as dg
+
+from ivyi_pipeline.orchestration import ops
+from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+
+MAX_PROCESSES_PER_RUN = 500
+
+
+@dg.graph_multi_asset(
+    outs={
+        "gift_options": dg.AssetOut(
+            is_required=False,
+            group_name="gifting",
+            kinds={"python", "sql"},
+            description="Each process's gift options: in stock, within budget, never given before.",
+        ),
+        "ranked_decisions": dg.AssetOut(
+            is_required=False,
+            group_name="gifting",
+            kinds={"pandas", "sql"},
+            description="Each process's options ranked by an explainable score, best first.",
+        ),
+        "gift_process_state": dg.AssetOut(
+            group_name="gifting",
+            kinds={"sql"},
+            description="Where each gift process stands after a run: status, choice, window.",
+        ),
+    },
+    partitions_def=gift_processes_partitions,
+    backfill_policy=dg.BackfillPolicy.multi_run(MAX_PROCESSES_PER_RUN),
+    can_subset=False,
+)
+def gifting_process():
+    """The seed's lifecycle, one op per step; every op advances only the processes in its state."""
+    started = ops.start_workflow()
+    with_options, options = ops.generate_options(started)
+    ranked, decisions = ops.rank_options(with_options)
+    window = ops.open_decision_window(ranked)
+    defaulted = ops.select_default(window)
+    confirmed = ops.confirm_selection(defaulted)
+    ordered = ops.place_order(confirmed)
+    shipped = ops.record_shipment(ordered)
+    state = ops.complete_process(shipped)
+    return {"gift_options": options, "ranked_decisions": decisions, "gift_process_state": state}

@@ -1,0 +1,125 @@
+"""Materialization metadata an analyst reads in the UI, one entry per process partition."""
+
+from collections.abc import Sequence
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+
+from ivyi_pipeline.workflows.gifting_process import find
+
+PREVIEW_ROWS = 10
+
+RANKED_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("rank", "int"),
+        dg.TableColumn("gift_id", "string"),
+        dg.TableColumn("category", "string"),
+        dg.TableColumn("price_cents", "int"),
+        dg.TableColumn("score", "float"),
+        dg.TableColumn("affinity_score", "float"),
+        dg.TableColumn("price_fit", "float"),
+        dg.TableColumn("occasion_fit", "float"),
+        dg.TableColumn("novelty", "float"),
+    ]
+)
+
+
+def _add(context: dg.AssetExecutionContext, asset: str, pid: str, values: dict) -> None:
+    context.add_asset_metadata(values, asset_key=dg.AssetKey(asset), partition_key=pid)
+
+
+def describe_options(context: dg.AssetExecutionContext, engine: sa.Engine, ids: Sequence[str]):
+    """Option count, price range, budget and a preview of each process's options."""
+    with engine.connect() as conn:
+        procs = find.processes_in(conn, ids).set_index("process_id")
+        options = find.options_of(conn, list(procs.index))
+    by_process = dict(tuple(options.groupby("process_id"))) if not options.empty else {}
+    for pid, proc in procs.iterrows():
+        rows = by_process.get(pid, options.iloc[0:0])
+        values = {
+            "option_count": dg.MetadataValue.int(len(rows)),
+            "budget_cents": dg.MetadataValue.int(int(proc.budget_cents or 0)),
+            "status": str(proc.status),
+        }
+        if len(rows):
+            preview = rows.sort_values(["affinity", "price_cents"], ascending=[False, False])
+            values |= {
+                "min_price_cents": dg.MetadataValue.int(int(rows["price_cents"].min())),
+                "max_price_cents": dg.MetadataValue.int(int(rows["price_cents"].max())),
+                "categories": ", ".join(sorted(rows["category"].unique())),
+                "preview": dg.MetadataValue.md(
+                    preview.head(PREVIEW_ROWS)[
+                        ["gift_id", "category", "price_cents", "affinity"]
+                    ].to_markdown(index=False)
+                ),
+            }
+        if isinstance(proc.blocked_reason, str):
+            values["blocked_reason"] = proc.blocked_reason
+        _add(context, "gift_options", pid, values)
+
+
+def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids: Sequence[str]):
+    """Each process's ranked options with their score components and the budget used."""
+    with engine.connect() as conn:
+        procs = find.processes_in(conn, ids).set_index("process_id")
+        ranked = find.rankings_of(conn, list(procs.index))
+    by_process = dict(tuple(ranked.groupby("process_id"))) if not ranked.empty else {}
+    for pid, rows in by_process.items():
+        rows = rows.sort_values("rank")
+        top = rows.iloc[0]
+        budget = int(procs.loc[pid].budget_cents)
+        _add(
+            context,
+            "ranked_decisions",
+            pid,
+            {
+                "ranked_count": dg.MetadataValue.int(len(rows)),
+                "top_gift_id": str(top.gift_id),
+                "top_score": dg.MetadataValue.float(float(top.score)),
+                "budget_cents": dg.MetadataValue.int(budget),
+                "budget_used_by_top_pct": dg.MetadataValue.float(
+                    round(100 * float(top.price_cents) / budget, 1)
+                ),
+                "ranking": _ranking_table(rows),
+            },
+        )
+
+
+def _ranking_table(rows: pd.DataFrame) -> dg.MetadataValue:
+    records = [
+        dg.TableRecord(
+            {
+                "rank": int(r.rank),
+                "gift_id": str(r.gift_id),
+                "category": str(r.category),
+                "price_cents": int(r.price_cents),
+                "score": round(float(r.score), 4),
+                "affinity_score": round(float(r.affinity_score), 4),
+                "price_fit": round(float(r.price_fit), 4),
+                "occasion_fit": round(float(r.occasion_fit), 4),
+                "novelty": round(float(r.novelty), 4),
+            }
+        )
+        for r in rows.itertuples(index=False)
+    ]
+    return dg.MetadataValue.table(records, schema=RANKED_SCHEMA)
+
+
+def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: Sequence[str]):
+    """Status, occasion, window and choice of every process in the run."""
+    with engine.connect() as conn:
+        procs = find.processes_in(conn, ids)
+    for proc in procs.itertuples(index=False):
+        values = {
+            "status": str(proc.status),
+            "occasion_id": proc.occasion_id,
+            "occurrence_date": str(proc.occurrence_date),
+        }
+        if proc.window_closes_at is not None and not pd.isna(proc.window_closes_at):
+            values["window_closes_at"] = f"{proc.window_closes_at:%Y-%m-%d %H:%M}Z"
+        if isinstance(proc.selected_gift_id, str):
+            values["selected_gift_id"] = proc.selected_gift_id
+        if isinstance(proc.blocked_reason, str):
+            values["blocked_reason"] = proc.blocked_reason
+        _add(context, "gift_process_state", proc.process_id, values)

@@ -1,0 +1,62 @@
+"""Turn a set of due processes into few runs: one per process while few, ranges beyond."""
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import dagster as dg
+
+from ivyi_pipeline.orchestration import tags
+
+
+def plan_runs(
+    process_ids: Sequence[str],
+    event: str,
+    as_of: datetime,
+    partition_order: Sequence[str] | None,
+    batch_size: int,
+    single_runs_up_to: int,
+    due: Mapping[str, tuple[str, str]] | None = None,
+) -> list[dg.RunRequest]:
+    """Run requests covering every process, with deterministic run keys.
+
+    Up to `single_runs_up_to` processes (or any number when `partition_order` is None) get a
+    run each, tagged with the process and occasion ids; more are grouped into runs of at
+    most `batch_size` processes, each a contiguous range of `partition_order`. A run also
+    advances the other processes inside its range, which is harmless: every step acts only
+    on processes in its own source state. `due` maps a process id to its (occasion id,
+    status); the status is part of the run key, so a process that moved on is run again.
+    """
+    ids, due = sorted(set(process_ids)), due or {}
+    common = {tags.EVENT: str(event), tags.AS_OF: as_of.isoformat()}
+    if len(ids) <= single_runs_up_to or partition_order is None:
+        return [_single_run(pid, str(event), common, due.get(pid)) for pid in ids]
+    position = {key: i for i, key in enumerate(partition_order)}
+    ordered = sorted((pid for pid in ids if pid in position), key=position.__getitem__)
+    requests = []
+    for start in range(0, len(ordered), batch_size):
+        batch = ordered[start : start + batch_size]
+        states = "|".join(f"{pid}:{due.get(pid, ('', ''))[1]}" for pid in batch)
+        digest = hashlib.sha1(states.encode()).hexdigest()[:12]
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{event}:{batch[0]}..{batch[-1]}:{digest}",
+                tags={
+                    **common,
+                    tags.RANGE_START: batch[0],
+                    tags.RANGE_END: batch[-1],
+                    tags.BATCH_SIZE: str(len(batch)),
+                },
+            )
+        )
+    return requests
+
+
+def _single_run(
+    pid: str, event: str, common: dict[str, str], due: tuple[str, str] | None
+) -> dg.RunRequest:
+    run_tags = {**common, tags.PROCESS_ID: pid}
+    if due:
+        run_tags[tags.OCCASION_ID] = due[0]
+    status = due[1] if due else ""
+    return dg.RunRequest(run_key=f"{event}:{pid}:{status}", partition_key=pid, tags=run_tags)

@@ -1,0 +1,260 @@
+"""Read gift processes and the feature data a step coordinates (the seed's find operations)."""
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+
+from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.db.schema import (
+    gift_options,
+    gift_processes,
+    gifts,
+    inbox_events,
+    occasions,
+    preferences,
+    ranked_decisions,
+    relationships,
+)
+from ivyi_pipeline.domain.enums import InboxKind
+
+CHUNK = 500
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(ids), CHUNK):
+        yield list(ids[start : start + CHUNK])
+
+
+def _frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
+    result = conn.execute(query)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def processes_in(
+    conn: sa.Connection, process_ids: Sequence[str], status: str | None = None
+) -> pd.DataFrame:
+    """The listed processes (optionally only those in status) with their feature context."""
+    gp, occ, rel = gift_processes, occasions, relationships
+    query = (
+        sa.select(
+            gp.c.id.label("process_id"),
+            gp.c.status,
+            gp.c.occasion_id,
+            gp.c.occurrence_date,
+            gp.c.recipient_id,
+            gp.c.relationship_id,
+            gp.c.selected_gift_id,
+            gp.c.window_opens_at,
+            gp.c.window_closes_at,
+            gp.c.blocked_reason,
+            gp.c.belated,
+            sa.func.coalesce(gp.c.relationship_depth_override, rel.c.depth).label("depth"),
+            rel.c.budget_cents,
+            rel.c.deleted_at.label("relationship_deleted_at"),
+            rel.c.recipient_id.label("relationship_recipient_id"),
+            occ.c.kind.label("occasion_kind"),
+        )
+        .select_from(gp)
+        .outerjoin(rel, rel.c.id == gp.c.relationship_id)
+        .outerjoin(occ, occ.c.id == gp.c.occasion_id)
+    )
+    if status is not None:
+        query = query.where(gp.c.status == status)
+    frames = [_frame(conn, query.where(gp.c.id.in_(chunk))) for chunk in _chunks(process_ids)]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=[c.name for c in query.selected_columns])
+    return pd.concat(frames, ignore_index=True).sort_values("process_id", kind="mergesort")
+
+
+def existing_ids(conn: sa.Connection, process_ids: Sequence[str]) -> set[str]:
+    """The subset of process_ids that name a stored process."""
+    found: set[str] = set()
+    for chunk in _chunks(process_ids):
+        found.update(
+            conn.execute(sa.select(gift_processes.c.id).where(gift_processes.c.id.in_(chunk)))
+            .scalars()
+            .all()
+        )
+    return found
+
+
+def catalogue(conn: sa.Connection, max_price_cents: int) -> pd.DataFrame:
+    """In-stock gifts priced at most max_price_cents (the gifts feature's suggestions)."""
+    query = sa.select(gifts.c.id, gifts.c.category, gifts.c.price_cents, gifts.c.in_stock).where(
+        gifts.c.in_stock.is_(True), gifts.c.price_cents <= max_price_cents
+    )
+    return _frame(conn, query.order_by(gifts.c.id))
+
+
+def affinities_of(conn: sa.Connection, user_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Each user's classifier affinities by category (the classifier feature)."""
+    out: dict[str, dict[str, float]] = {}
+    for chunk in _chunks(list(user_ids)):
+        rows = conn.execute(
+            sa.select(preferences.c.user_id, preferences.c.category, preferences.c.affinity).where(
+                preferences.c.user_id.in_(chunk)
+            )
+        )
+        for user_id, category, affinity in rows:
+            out.setdefault(user_id, {})[category] = float(affinity)
+    return out
+
+
+def gifts_given_to(conn: sa.Connection, recipient_ids: Sequence[str]) -> pd.DataFrame:
+    """(recipient_id, gift_id, category) of every gift selected for these recipients before."""
+    gp = gift_processes
+    frames = [
+        _frame(
+            conn,
+            sa.select(gp.c.recipient_id, gp.c.selected_gift_id.label("gift_id"), gifts.c.category)
+            .join(gifts, gifts.c.id == gp.c.selected_gift_id)
+            .where(gp.c.recipient_id.in_(chunk)),
+        )
+        for chunk in _chunks(list(recipient_ids))
+    ]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=["recipient_id", "gift_id", "category"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def ranked_gift_ids(conn: sa.Connection, process_id: str) -> list[str]:
+    """The gift ids ranked for a process, best first."""
+    return list(
+        conn.execute(
+            sa.select(ranked_decisions.c.gift_id)
+            .where(ranked_decisions.c.process_id == process_id)
+            .order_by(ranked_decisions.c.rank)
+        ).scalars()
+    )
+
+
+def processes_with_ranks(conn: sa.Connection, process_ids: Sequence[str]) -> list[str]:
+    """The listed processes that already have ranked decisions."""
+    found: set[str] = set()
+    for chunk in _chunks(process_ids):
+        found.update(
+            conn.execute(
+                sa.select(ranked_decisions.c.process_id)
+                .where(ranked_decisions.c.process_id.in_(chunk))
+                .distinct()
+            ).scalars()
+        )
+    return sorted(found)
+
+
+def options_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
+    """Stored gift options of the listed processes."""
+    frames = [
+        _frame(
+            conn,
+            sa.select(
+                gift_options.c.process_id,
+                gift_options.c.gift_id,
+                gift_options.c.category,
+                gift_options.c.price_cents,
+                gift_options.c.affinity,
+            ).where(gift_options.c.process_id.in_(chunk)),
+        )
+        for chunk in _chunks(process_ids)
+    ]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(
+            columns=["process_id", "gift_id", "category", "price_cents", "affinity"]
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def pending_confirmations(
+    conn: sa.Connection, process_ids: Sequence[str]
+) -> dict[str, tuple[int, str, object]]:
+    """Unprocessed confirmations by process: (inbox event id, gift id, received_at)."""
+    found = {}
+    for chunk in _chunks(process_ids):
+        rows = conn.execute(
+            sa.select(
+                inbox_events.c.process_id,
+                inbox_events.c.id,
+                inbox_events.c.gift_id,
+                inbox_events.c.received_at,
+            ).where(
+                inbox_events.c.process_id.in_(chunk),
+                inbox_events.c.kind == InboxKind.CONFIRMATION.value,
+                inbox_events.c.processed_at.is_(None),
+            )
+        )
+        for pid, event_id, gift_id, received_at in rows:
+            found[pid] = (event_id, gift_id, received_at)
+    return found
+
+
+def top_ranked_in_stock(conn: sa.Connection, process_ids: Sequence[str]) -> dict[str, str]:
+    """Each process's best-ranked gift that is still in stock."""
+    best: dict[str, str] = {}
+    for chunk in _chunks(process_ids):
+        rows = conn.execute(
+            sa.select(ranked_decisions.c.process_id, ranked_decisions.c.gift_id)
+            .join(gifts, gifts.c.id == ranked_decisions.c.gift_id)
+            .where(ranked_decisions.c.process_id.in_(chunk), gifts.c.in_stock.is_(True))
+            .order_by(ranked_decisions.c.process_id, ranked_decisions.c.rank)
+        )
+        for pid, gift_id in rows:
+            best.setdefault(pid, gift_id)
+    return best
+
+
+def prices_of(conn: sa.Connection, gift_ids: Sequence[str]) -> dict[str, int]:
+    """Price in cents of each gift."""
+    prices: dict[str, int] = {}
+    for chunk in _chunks(list(set(gift_ids))):
+        rows = conn.execute(sa.select(gifts.c.id, gifts.c.price_cents).where(gifts.c.id.in_(chunk)))
+        prices.update({gift_id: int(price) for gift_id, price in rows})
+    return prices
+
+
+def close_inbox_events(conn: sa.Connection, outcomes: dict[int, str], at) -> None:
+    """Mark inbox events processed with their outcome."""
+    if outcomes:
+        conn.execute(
+            inbox_events.update()
+            .where(inbox_events.c.id == sa.bindparam("_id"))
+            .values(processed_at=to_db(at), outcome=sa.bindparam("_outcome")),
+            [{"_id": event_id, "_outcome": outcome} for event_id, outcome in outcomes.items()],
+        )
+
+
+def close_fulfilment_events(
+    conn: sa.Connection, process_ids: Sequence[str], kind: InboxKind, at
+) -> None:
+    """Mark the fulfilment updates of these processes as applied."""
+    for chunk in _chunks(process_ids):
+        conn.execute(
+            inbox_events.update()
+            .where(
+                inbox_events.c.process_id.in_(chunk),
+                inbox_events.c.kind == kind.value,
+                inbox_events.c.processed_at.is_(None),
+            )
+            .values(processed_at=to_db(at), outcome="APPLIED")
+        )
+
+
+def rankings_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
+    """Ranked decisions of the listed processes, with each gift's category and price."""
+    rd = ranked_decisions
+    frames = [
+        _frame(
+            conn,
+            sa.select(rd, gifts.c.category, gifts.c.price_cents)
+            .join(gifts, gifts.c.id == rd.c.gift_id)
+            .where(rd.c.process_id.in_(chunk)),
+        )
+        for chunk in _chunks(process_ids)
+    ]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=[*(c.name for c in rd.columns), "category", "price_cents"])
+    return pd.concat(frames, ignore_index=True)

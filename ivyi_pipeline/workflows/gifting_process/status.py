@@ -1,0 +1,75 @@
+"""Where every gift process stands: the data behind `ivyi status`."""
+
+import pandas as pd
+import sqlalchemy as sa
+
+from ivyi_pipeline.db.schema import gift_processes, ranked_decisions
+
+STATUS_COLUMNS = [
+    "process_id",
+    "occasion_id",
+    "occurrence_date",
+    "status",
+    "selected_gift_id",
+    "ranked_gift_ids",
+    "window_closes_at",
+    "blocked_reason",
+    "last_error",
+]
+
+
+def process_statuses(engine: sa.Engine) -> list[dict]:
+    """One entry per process, oldest occurrence first, with its ranked gifts best first."""
+    gp = gift_processes
+    with engine.connect() as conn:
+        procs = (
+            conn.execute(
+                sa.select(
+                    gp.c.id.label("process_id"),
+                    gp.c.occasion_id,
+                    gp.c.occurrence_date,
+                    gp.c.status,
+                    gp.c.selected_gift_id,
+                    gp.c.window_closes_at,
+                    gp.c.blocked_reason,
+                    gp.c.last_error,
+                ).order_by(gp.c.occurrence_date, gp.c.occasion_id)
+            )
+            .mappings()
+            .all()
+        )
+        ranks = conn.execute(
+            sa.select(ranked_decisions.c.process_id, ranked_decisions.c.gift_id).order_by(
+                ranked_decisions.c.process_id, ranked_decisions.c.rank
+            )
+        ).all()
+    ranked: dict[str, list[str]] = {}
+    for pid, gift_id in ranks:
+        ranked.setdefault(pid, []).append(gift_id)
+    return [
+        {
+            **{k: row[k] for k in ("process_id", "occasion_id", "status", "selected_gift_id")},
+            "occurrence_date": row["occurrence_date"].isoformat(),
+            "ranked_gift_ids": ranked.get(row["process_id"], []),
+            "window_closes_at": (
+                row["window_closes_at"].isoformat() + "Z" if row["window_closes_at"] else None
+            ),
+            "blocked_reason": row["blocked_reason"],
+            "last_error": row["last_error"],
+        }
+        for row in procs
+    ]
+
+
+def funnel(engine: sa.Engine) -> dict[str, int]:
+    """How many processes are in each status."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(gift_processes.c.status, sa.func.count()).group_by(gift_processes.c.status)
+        ).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def as_frame(entries: list[dict]) -> pd.DataFrame:
+    """Status entries as a table for printing."""
+    return pd.DataFrame(entries, columns=STATUS_COLUMNS)

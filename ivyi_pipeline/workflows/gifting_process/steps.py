@@ -1,0 +1,369 @@
+"""The gifting process's steps, each the handler of one seed event, in bulk over processes.
+
+Every step acts only on the processes that are in its source state, so running a step
+again, or over processes that are elsewhere in their lifecycle, changes nothing.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+from ivyi_pipeline.clock import from_db, to_db
+from ivyi_pipeline.db.engine import insert_ignoring_conflicts
+from ivyi_pipeline.db.schema import gift_options, inbox_events, orders, ranked_decisions
+from ivyi_pipeline.domain.decision_window import WindowPolicy
+from ivyi_pipeline.domain.enums import InboxKind
+from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS, generate_gift_options
+from ivyi_pipeline.domain.ranking import DEFAULT_TOP_N, rank_gifts
+from ivyi_pipeline.errors import InvalidTransition
+from ivyi_pipeline.features.fulfilment import FulfilmentProvider, ProviderError
+from ivyi_pipeline.workflows.gifting_process import find
+from ivyi_pipeline.workflows.gifting_process.events import GiftingProcessEvent as Event
+from ivyi_pipeline.workflows.gifting_process.report import StepReport
+from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
+from ivyi_pipeline.workflows.gifting_process.update import set_blocked, transition_many
+
+
+@dataclass(frozen=True)
+class GiftingRules:
+    """The tunable business rules of the gifting process."""
+
+    window: WindowPolicy = field(default_factory=WindowPolicy)
+    max_options: int = DEFAULT_MAX_OPTIONS
+    top_n: int = DEFAULT_TOP_N
+
+
+def _missing(conn: sa.Connection, process_ids: Sequence[str]) -> list[str]:
+    return sorted(set(process_ids) - find.existing_ids(conn, process_ids))
+
+
+def _context_problems(procs: pd.DataFrame) -> dict[str, str]:
+    """Processes whose relationship is gone or inconsistent, with the reason."""
+    problems: dict[str, str] = {}
+    for row in procs.itertuples(index=False):
+        if pd.isna(row.budget_cents):
+            problems[row.process_id] = f"relationship {row.relationship_id} no longer exists"
+        elif row.relationship_deleted_at is not None and not pd.isna(row.relationship_deleted_at):
+            problems[row.process_id] = f"relationship {row.relationship_id} was deleted"
+        elif pd.isna(row.occasion_kind):
+            problems[row.process_id] = f"occasion {row.occasion_id} no longer exists"
+    return problems
+
+
+def start_workflow(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
+    """start-workflow: attach the occasion's context; CREATED -> OCCASION_DETECTED."""
+    report = StepReport("start_workflow")
+    with engine.begin() as conn:
+        report.missing = _missing(conn, process_ids)
+        procs = find.processes_in(conn, process_ids, S.CREATED)
+        report.blocked = _context_problems(procs)
+        ready = [pid for pid in procs["process_id"] if pid not in report.blocked]
+        report.advanced = transition_many(
+            conn,
+            ready,
+            S.CREATED,
+            S.OCCASION_DETECTED,
+            Event.START_WORKFLOW,
+            at,
+            blocked_reason=None,
+        )
+        set_blocked(conn, report.blocked, at)
+    return report
+
+
+def generate_options(
+    engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
+) -> StepReport:
+    """occasion-detected: find gift options; OCCASION_DETECTED -> OPTIONS_GENERATED."""
+    report = StepReport("generate_options")
+    with engine.begin() as conn:
+        procs = find.processes_in(conn, process_ids, S.OCCASION_DETECTED)
+        report.blocked = _context_problems(procs)
+        procs = procs[~procs["process_id"].isin(list(report.blocked))]
+        if procs.empty:
+            set_blocked(conn, report.blocked, at)
+            return report
+        catalogue = find.catalogue(conn, int(procs["budget_cents"].max()))
+        affinities = find.affinities_of(conn, procs["recipient_id"].unique().tolist())
+        given = find.gifts_given_to(conn, procs["recipient_id"].unique().tolist())
+        given_by_recipient = given.groupby("recipient_id")["gift_id"].agg(set).to_dict()
+        rows, ready = [], []
+        for proc in procs.itertuples(index=False):
+            options = generate_gift_options(
+                catalogue,
+                int(proc.budget_cents),
+                affinities.get(proc.recipient_id, {}),
+                given_by_recipient.get(proc.recipient_id, set()),
+                rules.max_options,
+            )
+            if options.empty:
+                report.blocked[proc.process_id] = (
+                    f"no gift in stock within the budget of {int(proc.budget_cents)} cents"
+                )
+                continue
+            ready.append(proc.process_id)
+            rows.extend(options.assign(process_id=proc.process_id).to_dict("records"))
+        if rows:
+            conn.execute(insert_ignoring_conflicts(engine, gift_options), rows)
+        report.advanced = transition_many(
+            conn,
+            ready,
+            S.OCCASION_DETECTED,
+            S.OPTIONS_GENERATED,
+            Event.OCCASION_DETECTED,
+            at,
+            blocked_reason=None,
+        )
+        set_blocked(conn, report.blocked, at)
+    return report
+
+
+def rank_options(
+    engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
+) -> StepReport:
+    """options-generated, first half: rank each process's options (no state change)."""
+    report = StepReport("rank_options")
+    with engine.begin() as conn:
+        procs = find.processes_in(conn, process_ids, S.OPTIONS_GENERATED)
+        ranked = find.processes_with_ranks(conn, procs["process_id"].tolist())
+        procs = procs[~procs["process_id"].isin(ranked)]
+        if procs.empty:
+            return report
+        options = find.options_of(conn, procs["process_id"].tolist()).merge(
+            procs[["process_id", "recipient_id", "budget_cents", "depth", "occasion_kind"]],
+            on="process_id",
+        )
+        given = find.gifts_given_to(conn, procs["recipient_id"].unique().tolist())
+        received = procs[["process_id", "recipient_id"]].merge(given, on="recipient_id")
+        decisions = rank_gifts(options, received, rules.top_n)
+        if not decisions.empty:
+            conn.execute(
+                insert_ignoring_conflicts(engine, ranked_decisions), decisions.to_dict("records")
+            )
+        report.advanced = sorted(decisions["process_id"].unique().tolist())
+    return report
+
+
+def open_decision_window(
+    engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
+) -> StepReport:
+    """options-generated, second half: OPTIONS_GENERATED -> DECISION_WINDOW_OPEN."""
+    report = StepReport("open_decision_window")
+    with engine.begin() as conn:
+        procs = find.processes_in(conn, process_ids, S.OPTIONS_GENERATED)
+        ranked = set(find.processes_with_ranks(conn, procs["process_id"].tolist()))
+        windows = {
+            proc.process_id: {
+                "window_opens_at": to_db(at),
+                "window_closes_at": to_db(rules.window.closes_at(at, proc.occurrence_date)),
+            }
+            for proc in procs.itertuples(index=False)
+            if proc.process_id in ranked
+        }
+        report.waiting = {
+            pid: "options are not ranked yet" for pid in procs["process_id"] if pid not in ranked
+        }
+        report.advanced = transition_many(
+            conn,
+            list(windows),
+            S.OPTIONS_GENERATED,
+            S.DECISION_WINDOW_OPEN,
+            Event.OPTIONS_GENERATED,
+            at,
+            per_process=windows,
+        )
+    return report
+
+
+def select_default(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
+    """decision-window-open: on expiry take the top-ranked gift in stock -> DEFAULT_SELECTED."""
+    report = StepReport("select_default")
+    with engine.begin() as conn:
+        procs = find.processes_in(conn, process_ids, S.DECISION_WINDOW_OPEN)
+        pending = find.pending_confirmations(conn, procs["process_id"].tolist())
+        due: list[str] = []
+        for proc in procs.itertuples(index=False):
+            closes = from_db(proc.window_closes_at)
+            if proc.process_id in pending:
+                report.waiting[proc.process_id] = "the giver's confirmation is being applied"
+            elif closes > at:
+                report.waiting[proc.process_id] = (
+                    f"decision window open until {closes:%Y-%m-%d %H:%M}Z"
+                )
+            else:
+                due.append(proc.process_id)
+        top = find.top_ranked_in_stock(conn, due)
+        report.blocked = {
+            pid: "none of the ranked gifts is in stock any more" for pid in due if pid not in top
+        }
+        report.advanced = transition_many(
+            conn,
+            list(top),
+            S.DECISION_WINDOW_OPEN,
+            S.DEFAULT_SELECTED,
+            Event.DECISION_WINDOW_OPEN,
+            at,
+            reason="decision window expired",
+            per_process={pid: {"selected_gift_id": gift} for pid, gift in top.items()},
+        )
+        set_blocked(conn, report.blocked, at)
+    return report
+
+
+def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
+    """option-confirmed / option-selected: the giver's choice or the default -> CONFIRMED."""
+    report = StepReport("confirm_selection")
+    with engine.begin() as conn:
+        procs = find.processes_in(conn, process_ids).set_index("process_id")
+        pending = find.pending_confirmations(conn, procs.index.tolist())
+        chosen: dict[str, dict[str, object]] = {S.DECISION_WINDOW_OPEN: {}, S.DEFAULT_SELECTED: {}}
+        outcomes: dict[int, str] = {}
+        for pid, (event_id, gift_id, received_at) in pending.items():
+            proc = procs.loc[pid]
+            closes = from_db(proc.window_closes_at)
+            if proc.status not in chosen:
+                error = InvalidTransition(proc.status, S.CONFIRMED, pid)
+                report.refused.append(error)
+                outcomes[event_id] = f"REJECTED: {error}"
+            elif closes is not None and from_db(received_at) > closes:
+                outcomes[event_id] = "REJECTED: received after the decision window closed"
+            elif gift_id not in find.ranked_gift_ids(conn, pid):
+                outcomes[event_id] = "REJECTED: gift is not among the ranked options"
+            else:
+                chosen[proc.status][pid] = {"selected_gift_id": gift_id}
+                outcomes[event_id] = "APPLIED"
+        confirmed = transition_many(
+            conn,
+            list(chosen[S.DECISION_WINDOW_OPEN]),
+            S.DECISION_WINDOW_OPEN,
+            S.CONFIRMED,
+            Event.OPTION_CONFIRMED,
+            at,
+            reason="giver confirmed",
+            per_process=chosen[S.DECISION_WINDOW_OPEN],
+        )
+        overridden = transition_many(
+            conn,
+            list(chosen[S.DEFAULT_SELECTED]),
+            S.DEFAULT_SELECTED,
+            S.CONFIRMED,
+            Event.OPTION_CONFIRMED,
+            at,
+            reason="giver confirmed before the window closed",
+            per_process=chosen[S.DEFAULT_SELECTED],
+        )
+        defaults = [
+            pid
+            for pid in procs.index[procs["status"] == S.DEFAULT_SELECTED]
+            if pid not in chosen[S.DEFAULT_SELECTED]
+        ]
+        defaulted = transition_many(
+            conn,
+            defaults,
+            S.DEFAULT_SELECTED,
+            S.CONFIRMED,
+            Event.OPTION_SELECTED,
+            at,
+            reason="default confirmed",
+        )
+        find.close_inbox_events(conn, outcomes, at)
+        report.advanced = confirmed + overridden + defaulted
+    return report
+
+
+def place_order(
+    engine: sa.Engine, process_ids: Sequence[str], at: datetime, provider: FulfilmentProvider
+) -> StepReport:
+    """Order the selected gift, at most once per process (idempotency key): -> ORDERED."""
+    report = StepReport("place_order")
+    with engine.connect() as conn:
+        procs = find.processes_in(conn, process_ids, S.CONFIRMED)
+    placed: dict[str, dict] = {}
+    for proc in procs.itertuples(index=False):
+        try:
+            order_id = provider.place_order(proc.process_id, proc.selected_gift_id, at)
+        except ProviderError as exc:
+            report.failed[proc.process_id] = f"fulfilment provider error: {exc}"
+            continue
+        placed[proc.process_id] = {
+            "process_id": proc.process_id,
+            "gift_id": proc.selected_gift_id,
+            "idempotency_key": proc.process_id,
+            "provider_order_id": order_id,
+            "placed_at": to_db(at),
+        }
+    if not placed:
+        return report
+    with engine.begin() as conn:
+        prices = find.prices_of(conn, [row["gift_id"] for row in placed.values()])
+        rows = [{**row, "price_cents": prices[row["gift_id"]]} for row in placed.values()]
+        conn.execute(insert_ignoring_conflicts(engine, orders), rows)
+        report.advanced = transition_many(
+            conn, list(placed), S.CONFIRMED, S.ORDERED, Event.ORDER_PLACED, at
+        )
+    return report
+
+
+def record_shipment(
+    engine: sa.Engine, process_ids: Sequence[str], at: datetime, provider: FulfilmentProvider
+) -> StepReport:
+    """A fulfilment update says the parcel left: ORDERED -> SHIPPED."""
+    return _apply_fulfilment(
+        engine, process_ids, at, provider, S.ORDERED, S.SHIPPED, InboxKind.SHIPPED
+    )
+
+
+def complete_process(
+    engine: sa.Engine, process_ids: Sequence[str], at: datetime, provider: FulfilmentProvider
+) -> StepReport:
+    """A fulfilment update says the gift arrived: SHIPPED -> COMPLETED."""
+    return _apply_fulfilment(
+        engine, process_ids, at, provider, S.SHIPPED, S.COMPLETED, InboxKind.DELIVERED
+    )
+
+
+def _apply_fulfilment(engine, process_ids, at, provider, source, target, kind) -> StepReport:
+    report = StepReport("record_shipment" if kind == InboxKind.SHIPPED else "complete_process")
+    with engine.connect() as conn:
+        procs = find.processes_in(conn, process_ids, source)
+    ids = procs["process_id"].tolist()
+    tracking = provider.tracking(ids, at) if ids else {}
+    stamp = "shipped_at" if kind == InboxKind.SHIPPED else "delivered_at"
+    happened = {
+        pid: getattr(tracking[pid], stamp)
+        for pid in ids
+        if pid in tracking and getattr(tracking[pid], stamp) is not None
+    }
+    not_yet = "has not shipped" if kind == InboxKind.SHIPPED else "has not been delivered"
+    report.waiting = {pid: f"the parcel {not_yet} yet" for pid in ids if pid not in happened}
+    if not happened:
+        return report
+    with engine.begin() as conn:
+        # The provider's updates land in the inbox first, as a webhook would deliver them.
+        conn.execute(
+            insert_ignoring_conflicts(engine, inbox_events),
+            [
+                {"process_id": pid, "kind": kind.value, "received_at": to_db(when)}
+                for pid, when in happened.items()
+            ],
+        )
+        conn.execute(
+            orders.update()
+            .where(orders.c.process_id == sa.bindparam("_pid"))
+            .values({stamp: sa.bindparam("_when")}),
+            [{"_pid": pid, "_when": to_db(when)} for pid, when in happened.items()],
+        )
+        report.advanced = transition_many(
+            conn,
+            list(happened),
+            source,
+            target,
+            Event.FULFILMENT_UPDATED,
+            at,
+            reason=f"provider reported {kind.value.lower()}",
+        )
+        find.close_fulfilment_events(conn, report.advanced, kind, at)
+    return report
