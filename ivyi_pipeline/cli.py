@@ -130,12 +130,9 @@ def seed_data(
 
 def _instance(settings: Settings):
     """The Dagster instance DAGSTER_HOME names, as Dagster's own tools use it."""
-    import os
+    from ivyi_pipeline.instance import open_instance
 
-    import dagster as dg
-
-    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    return dg.DagsterInstance.get()
+    return open_instance(settings)
 
 
 AS_OF = click.option(
