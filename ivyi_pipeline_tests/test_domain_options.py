@@ -1,0 +1,71 @@
+"""Gift options: in stock, within budget, never given before, best affinity first."""
+
+import pandas as pd
+
+from ivyi_pipeline.domain.options import OPTION_COLUMNS, generate_gift_options
+
+
+def _catalogue(*rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["id", "category", "price_cents", "in_stock"])
+
+
+CATALOGUE = _catalogue(
+    ("g-books", "books", 2000, True),
+    ("g-games", "games", 3000, True),
+    ("g-food", "food", 1500, True),
+    ("g-sold-out", "books", 1000, False),
+    ("g-pricey", "jewelry", 9000, True),
+    ("g-at-budget", "home", 5000, True),
+)
+
+
+def test_options_are_in_stock_and_within_budget():
+    options = generate_gift_options(CATALOGUE, 5000, {})
+
+    assert set(options["gift_id"]) == {"g-books", "g-games", "g-food", "g-at-budget"}
+    assert list(options.columns) == OPTION_COLUMNS
+
+
+def test_a_gift_given_before_is_never_offered_again():
+    options = generate_gift_options(CATALOGUE, 5000, {}, already_given={"g-games", "g-other"})
+
+    assert "g-games" not in set(options["gift_id"])
+    assert len(options) == 3
+
+
+def test_options_are_ordered_by_the_recipients_affinity():
+    affinities = {"food": 0.9, "books": 0.6, "games": 0.3}
+
+    options = generate_gift_options(CATALOGUE, 5000, affinities)
+
+    assert options["gift_id"].tolist() == ["g-food", "g-books", "g-games", "g-at-budget"]
+    assert options["affinity"].tolist() == [0.9, 0.6, 0.3, 0.0]
+
+
+def test_a_recipient_with_no_preferences_still_gets_options_closest_to_the_budget_first():
+    options = generate_gift_options(CATALOGUE, 5000, {})
+
+    assert options["gift_id"].tolist() == ["g-at-budget", "g-games", "g-books", "g-food"]
+    assert (options["affinity"] == 0.0).all()
+
+
+def test_options_are_empty_when_nothing_is_affordable():
+    options = generate_gift_options(CATALOGUE, 999, {"books": 1.0})
+
+    assert options.empty
+    assert list(options.columns) == OPTION_COLUMNS
+
+
+def test_options_are_capped_at_max_options():
+    options = generate_gift_options(CATALOGUE, 5000, {}, max_options=2)
+
+    assert options["gift_id"].tolist() == ["g-at-budget", "g-games"]
+
+
+def test_the_same_input_gives_the_same_options():
+    shuffled = CATALOGUE.sample(frac=1, random_state=7)
+
+    first = generate_gift_options(CATALOGUE, 5000, {"books": 0.5, "games": 0.5})
+    again = generate_gift_options(shuffled, 5000, {"books": 0.5, "games": 0.5})
+
+    pd.testing.assert_frame_equal(first, again)
