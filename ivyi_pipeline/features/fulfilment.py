@@ -1,6 +1,8 @@
 """Fulfilment providers: who ships the gift. A real provider implements FulfilmentProvider."""
 
 import abc
+import random
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,18 +40,44 @@ class FulfilmentProvider(abc.ABC):
         """Progress of the keyed orders as known at as_of; unknown keys are left out."""
 
 
+_FAULTS: dict[int, random.Random] = {}
+_FAULTS_LOCK = threading.Lock()
+
+
+def _draw(seed: int) -> float:
+    """The next number of the process-wide sequence for this seed: reproducible per process."""
+    with _FAULTS_LOCK:
+        return _FAULTS.setdefault(seed, random.Random(seed)).random()
+
+
 class SimulatedFulfilmentProvider(FulfilmentProvider):
-    """Ships one day after the order and delivers two days after shipping, by the clock."""
+    """Ships one day after the order and delivers two days after shipping, by the clock.
+
+    With `failure_rate` > 0, that share of order calls raises ProviderError, half of them
+    before the order is stored and half after (the reply was lost), drawn from `seed`.
+    """
 
     def __init__(
         self,
         engine: sa.Engine,
         ship_after: timedelta = timedelta(days=1),
         deliver_after: timedelta = timedelta(days=2),
+        failure_rate: float = 0.0,
+        seed: int = 0,
     ):
         self.engine, self.ship_after, self.deliver_after = engine, ship_after, deliver_after
+        self.failure_rate, self.seed = failure_rate, seed
+
+    def _maybe_fail(self, before_storing: bool) -> None:
+        if self.failure_rate <= 0:
+            return
+        draw = _draw(self.seed)
+        if draw < self.failure_rate and (draw < self.failure_rate / 2) == before_storing:
+            when = "before" if before_storing else "after"
+            raise ProviderError(f"simulated provider outage ({when} storing the order)")
 
     def place_order(self, idempotency_key: str, gift_id: str, at: datetime) -> str:
+        self._maybe_fail(before_storing=True)
         row = {
             "idempotency_key": idempotency_key,
             "provider_order_id": f"SIM-{idempotency_key}",
@@ -58,6 +86,7 @@ class SimulatedFulfilmentProvider(FulfilmentProvider):
         }
         with self.engine.begin() as conn:
             conn.execute(insert_ignoring_conflicts(self.engine, simulated_provider_orders), [row])
+        self._maybe_fail(before_storing=False)
         return row["provider_order_id"]
 
     def tracking(self, idempotency_keys: Sequence[str], as_of: datetime) -> dict[str, Tracking]:

@@ -33,16 +33,23 @@ class FulfilmentService(dg.ConfigurableResource):
 
 
 class SimulatedFulfilment(FulfilmentService):
-    """Ships `ship_after_hours` after the order, delivers `deliver_after_hours` later."""
+    """Ships `ship_after_hours` after the order, delivers `deliver_after_hours` later.
+
+    `failure_rate` (0 to 1) of order calls fail transiently, reproducibly from `seed`.
+    """
 
     ship_after_hours: int = 24
     deliver_after_hours: int = 48
+    failure_rate: float = 0.0
+    seed: int = 0
 
     def provider(self, engine: sa.Engine) -> FulfilmentProvider:
         return SimulatedFulfilmentProvider(
             engine,
             timedelta(hours=self.ship_after_hours),
             timedelta(hours=self.deliver_after_hours),
+            failure_rate=self.failure_rate,
+            seed=self.seed,
         )
 
 

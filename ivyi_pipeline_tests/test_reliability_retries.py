@@ -1,0 +1,129 @@
+"""Retries: transient database and provider errors are retried with backoff; refusals never."""
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from ivyi_pipeline.db.schema import gift_processes, inbox_events, orders, simulated_provider_orders
+from ivyi_pipeline.features.fulfilment import ProviderError
+from ivyi_pipeline.orchestration.resources import SimulatedFulfilment
+from ivyi_pipeline.orchestration.run_context import RETRY_POLICY, is_transient
+from ivyi_pipeline_tests.factories import AT, make_gift, make_process
+from ivyi_pipeline_tests.reliability import (
+    confirmed_processes,
+    definitions,
+    events_of,
+    run_job,
+)
+
+RETRIED = dg.DagsterEventType.STEP_UP_FOR_RETRY
+
+
+def _count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+
+
+def _statuses(engine, ids) -> set[str]:
+    with engine.connect() as conn:
+        return set(
+            conn.execute(
+                sa.select(gift_processes.c.status).where(gift_processes.c.id.in_(ids))
+            ).scalars()
+        )
+
+
+def test_the_retry_policy_backs_off_exponentially_with_jitter():
+    assert RETRY_POLICY.max_retries == 3
+    assert RETRY_POLICY.backoff == dg.Backoff.EXPONENTIAL
+    assert RETRY_POLICY.jitter == dg.Jitter.PLUS_MINUS
+
+
+def test_transient_errors_are_told_apart_from_refusals_and_bugs():
+    lost = sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    assert is_transient(lost)
+    assert is_transient(ProviderError("timeout"))
+    assert not is_transient(sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key")))
+    assert not is_transient(KeyError("bug"))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_flaky_provider_is_retried_until_every_process_is_ordered_once(
+    engine, database_url, seed
+):
+    ids = confirmed_processes(engine, 6)
+    defs = definitions(database_url, SimulatedFulfilment(failure_rate=0.5, seed=1000 + seed))
+
+    with dg.instance_for_test() as instance:
+        result = run_job(instance, defs, ids)
+
+    assert result.success
+    assert events_of(result, RETRIED), "the simulated outages should have caused retries"
+    assert _statuses(engine, ids) == {"ORDERED"}
+    assert _count(engine, orders) == 6
+    assert _count(engine, simulated_provider_orders) == 6
+
+
+def test_a_lost_database_connection_is_retried_and_the_run_succeeds(engine, database_url):
+    (pid,) = confirmed_processes(engine, 1)
+    failures = []
+
+    def drop_first_order_insert(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO ORDERS") and not failures:
+            failures.append(statement)
+            raise sa.exc.OperationalError(statement, None, Exception("connection reset by peer"))
+
+    sa.event.listen(engine, "before_cursor_execute", drop_first_order_insert)
+    try:
+        with dg.instance_for_test() as instance:
+            result = run_job(instance, definitions(database_url), [pid])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", drop_first_order_insert)
+
+    assert result.success
+    assert len(failures) == 1
+    assert [e.step_key for e in events_of(result, RETRIED)] == ["gifting_process.place_order"]
+    assert _statuses(engine, [pid]) == {"ORDERED"}
+    assert _count(engine, orders) == 1
+
+
+def test_a_refused_confirmation_fails_the_step_without_a_retry(engine, database_url):
+    gift = make_gift(engine)
+    pid = make_process(engine, status="ORDERED")
+    with engine.begin() as conn:
+        conn.execute(
+            inbox_events.insert().values(
+                process_id=pid, kind="CONFIRMATION", gift_id=gift, received_at=AT
+            )
+        )
+
+    with dg.instance_for_test() as instance:
+        result = run_job(instance, definitions(database_url), [pid])
+
+    assert not result.success
+    failed = events_of(result, dg.DagsterEventType.STEP_FAILURE)
+    assert [e.step_key for e in failed] == ["gifting_process.confirm_selection"]
+    assert "ORDERED -> CONFIRMED is not allowed" in failed[0].step_failure_data.error.message
+    assert not events_of(result, RETRIED)
+
+
+def test_an_unexpected_error_is_not_retried(engine, database_url):
+    (pid,) = confirmed_processes(engine, 1)
+
+    def break_orders(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO ORDERS"):
+            raise sa.exc.ProgrammingError(statement, None, Exception("column does not exist"))
+
+    sa.event.listen(engine, "before_cursor_execute", break_orders)
+    try:
+        with dg.instance_for_test() as instance:
+            result = run_job(instance, definitions(database_url), [pid])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", break_orders)
+
+    assert not result.success
+    assert not events_of(result, RETRIED)
+    (failure,) = events_of(result, dg.DagsterEventType.STEP_FAILURE)
+    assert "not retried: Exception: column does not exist" in (
+        failure.step_failure_data.error.message
+    )
