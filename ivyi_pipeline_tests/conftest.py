@@ -1,7 +1,10 @@
 """Shared fixtures: a migrated domain database on SQLite and on PostgreSQL."""
 
 import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -72,3 +75,18 @@ def ivyi_env(monkeypatch, tmp_path, database_url):
     monkeypatch.setenv("IVYI_HOME", str(tmp_path / "ivyi_home"))
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
     return {"database_url": database_url, "dagster_home": dagster_home}
+
+
+IVYI_COMMAND = Path(sys.executable).with_name("ivyi")
+
+
+@pytest.fixture
+def ivyi():
+    """Run the installed `ivyi` command in a subprocess with the test's environment."""
+
+    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(IVYI_COMMAND), *args], capture_output=True, text=True, timeout=timeout
+        )
+
+    return run

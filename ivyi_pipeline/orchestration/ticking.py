@@ -70,7 +70,7 @@ def tick(
 ) -> TickSummary:
     """Evaluate each sensor once, run what it asks, and repeat until nothing more is due."""
     clock = Clock(as_of=as_of.isoformat())
-    job = defs.get_job_def("gifting_process_job")
+    job = defs.resolve_job_def("gifting_process_job")
     sensors = [s for s in defs.sensors if sensor_names is None or s.name in sensor_names]
     summary = TickSummary()
     for _ in range(MAX_ROUNDS):
