@@ -98,7 +98,7 @@ def seed_data(
     as_of: str | None,
     csv_dir: str | None,
 ) -> None:
-    """Generate a synthetic data set; the same --seed and --as-of give the same rows.
+    """Generate a synthetic data set; the same options (--seed, --as-of, sizes) give the same rows.
 
     Without --csv the rows go to IVYI_DATABASE_URL in one transaction, after creating or
     upgrading the schema; if some of their ids are already there nothing is written.

@@ -38,11 +38,18 @@ def write_frame(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> in
 
 
 def _insert_chunk(conn: sa.Connection, table: sa.Table, chunk: pd.DataFrame) -> None:
-    chunk = chunk.copy()
-    for column in chunk.columns:
-        if pd.api.types.is_datetime64_any_dtype(chunk[column]):
-            chunk[column] = chunk[column].dt.date
-    conn.execute(table.insert(), chunk.to_dict("records"))
+    columns = list(chunk.columns)
+    values = [_python_values(chunk[column]) for column in columns]
+    conn.execute(
+        table.insert(), [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+    )
+
+
+def _python_values(values: pd.Series) -> list:
+    """The column as Python objects (dates as datetime.date), which every driver accepts."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.date.tolist()
+    return values.tolist()
 
 
 def _copy_chunk(conn: sa.Connection, table: sa.Table, chunk: pd.DataFrame) -> None:

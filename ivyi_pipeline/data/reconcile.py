@@ -53,7 +53,10 @@ def fetch_rows(
     rows = []
     for start in range(0, len(values), chunk):
         rows.extend(conn.execute(query, {"keys": values[start : start + chunk]}).all())
-    return pd.DataFrame(rows, columns=columns) if rows else empty
+    if not rows:
+        return empty
+    # Columns from transposed rows: much faster than a frame built from Row objects.
+    return pd.DataFrame(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True)))
 
 
 def _unique(values: pd.Series) -> list:
