@@ -13,7 +13,18 @@ def get_engine(url: str) -> sa.Engine:
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+    @sa.event.listens_for(engine, "connect", insert=True)
+    def _in_utc(dbapi_connection, _record):
+        # CURRENT_TIMESTAMP defaults must store naive UTC whatever the server's timezone.
+        autocommit, dbapi_connection.autocommit = dbapi_connection.autocommit, True
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.close()
+        dbapi_connection.autocommit = autocommit
+
+    return engine
 
 
 def _sqlite_engine(url: str) -> sa.Engine:
