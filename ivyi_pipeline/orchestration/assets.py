@@ -12,22 +12,20 @@ MAX_PROCESSES_PER_RUN = 500
     outs={
         "gift_options": dg.AssetOut(
             is_required=False,
-            group_name="gifting",
             kinds={"python", "sql"},
             description="Each process's gift options: in stock, within budget, never given before.",
         ),
         "ranked_decisions": dg.AssetOut(
             is_required=False,
-            group_name="gifting",
             kinds={"pandas", "sql"},
             description="Each process's options ranked by an explainable score, best first.",
         ),
         "gift_process_state": dg.AssetOut(
-            group_name="gifting",
             kinds={"sql"},
             description="Where each gift process stands after a run: status, choice, window.",
         ),
     },
+    group_name="gifting",
     partitions_def=gift_processes_partitions,
     backfill_policy=dg.BackfillPolicy.multi_run(MAX_PROCESSES_PER_RUN),
     can_subset=False,

@@ -1,0 +1,258 @@
+"""The gifting process job run in process: one partition, ranges, re-runs, refusals and blocks."""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.db.schema import (
+    gift_options,
+    gift_processes,
+    inbox_events,
+    orders,
+    process_transitions,
+    ranked_decisions,
+    relationships,
+    simulated_provider_orders,
+)
+from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.resources import IvyiDatabase
+from ivyi_pipeline_tests.factories import (
+    make_gift,
+    make_occasion,
+    make_preference,
+    make_process,
+    make_relationship,
+    make_user,
+)
+
+AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+OCCURRENCE = dt.date(2026, 6, 15)
+COUNTED = (
+    gift_options,
+    ranked_decisions,
+    orders,
+    process_transitions,
+    inbox_events,
+    simulated_provider_orders,
+)
+
+
+@pytest.fixture
+def instance():
+    """A throwaway Dagster instance."""
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def catalogue(engine) -> list[str]:
+    """A few in-stock gifts between 15 and 45 euros, and one out of stock."""
+    make_gift(engine, category="books", price_cents=1500, in_stock=False)
+    return [
+        make_gift(engine, category=category, price_cents=price)
+        for category, price in (("books", 2000), ("games", 3000), ("food", 1500), ("home", 4500))
+    ]
+
+
+@pytest.fixture
+def run(instance, database_url):
+    """Execute gifting_process_job on the test database, for one process or a range."""
+
+    def execute(*process_ids: str, as_of: dt.datetime = AS_OF) -> dg.ExecuteInProcessResult:
+        instance.add_dynamic_partitions(gift_processes_partitions.name, list(process_ids))
+        run_tags = {tags.AS_OF: as_of.isoformat()}
+        partition_key = process_ids[0] if len(process_ids) == 1 else None
+        if partition_key is None:
+            run_tags |= {tags.RANGE_START: process_ids[0], tags.RANGE_END: process_ids[-1]}
+        return defs.get_job_def("gifting_process_job").execute_in_process(
+            instance=instance,
+            partition_key=partition_key,
+            tags=run_tags,
+            resources={"ivyi_db": IvyiDatabase(url=database_url)},
+            raise_on_error=False,
+        )
+
+    return execute
+
+
+def _process(engine, process_id: str):
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(gift_processes).where(gift_processes.c.id == process_id)
+        ).one()
+
+
+def _counts(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for table in COUNTED
+        }
+
+
+def _materialized(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dict]:
+    found = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        key = (materialization.asset_key.to_user_string(), materialization.partition)
+        found[key] = materialization.metadata
+    return found
+
+
+def _new_process(engine, day: dt.date = OCCURRENCE, **relationship) -> str:
+    recipient = make_user(engine)
+    make_preference(engine, recipient, "games", 0.9)
+    rel = make_relationship(engine, recipient_id=recipient, **relationship)
+    occasion_id = make_occasion(engine, relationship_id=rel, date=day, recurs_yearly=False)
+    return make_process(engine, occasion_id, at=AS_OF)
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_one_run_takes_a_new_process_to_an_open_decision_window_and_materializes_it(engine, run):
+    process_id = _new_process(engine)
+
+    result = run(process_id)
+
+    assert result.success
+    row = _process(engine, process_id)
+    assert row.status == "DECISION_WINDOW_OPEN"
+    assert row.window_closes_at == to_db(AS_OF + dt.timedelta(hours=72))
+    materialized = _materialized(result)
+    assert set(materialized) == {
+        (asset, process_id) for asset in ("gift_options", "ranked_decisions", "gift_process_state")
+    }
+    options = materialized[("gift_options", process_id)]
+    assert options["option_count"].value == 4
+    ranking = materialized[("ranked_decisions", process_id)]["ranking"].value
+    assert [record.data["rank"] for record in ranking.records] == [1, 2, 3, 4]
+    assert ranking.records[0].data["category"] == "games"
+    state = materialized[("gift_process_state", process_id)]
+    assert state["status"].value == "DECISION_WINDOW_OPEN"
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_re_running_a_partition_at_each_stage_duplicates_nothing(engine, run):
+    process_id = _new_process(engine)
+    stages = [
+        (AS_OF, "DECISION_WINDOW_OPEN"),
+        (AS_OF + dt.timedelta(days=4), "ORDERED"),
+        (AS_OF + dt.timedelta(days=8), "COMPLETED"),
+    ]
+
+    for as_of, status in stages:
+        assert run(process_id, as_of=as_of).success
+        after_first = _counts(engine)
+        assert run(process_id, as_of=as_of).success
+        assert _counts(engine) == after_first
+        assert _process(engine, process_id).status == status
+
+    assert _counts(engine) == {
+        "gift_options": 4,
+        "ranked_decisions": 4,
+        "orders": 1,
+        "process_transitions": 9,
+        "inbox_events": 2,
+        "simulated_provider_orders": 1,
+    }
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_ranged_run_advances_every_process_and_materializes_each_partition(engine, run):
+    process_ids = [_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3)]
+
+    result = run(*process_ids)
+
+    assert result.success
+    assert {_process(engine, pid).status for pid in process_ids} == {"DECISION_WINDOW_OPEN"}
+    assert set(_materialized(result)) == {
+        (asset, pid)
+        for asset in ("gift_options", "ranked_decisions", "gift_process_state")
+        for pid in process_ids
+    }
+
+
+@pytest.mark.parametrize("status", ["SHIPPED", "COMPLETED"])
+def test_a_forbidden_transition_fails_the_step_and_leaves_the_process_unchanged(
+    engine, run, status
+):
+    process_id = make_process(engine, status=status)
+    gift_id = make_gift(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            inbox_events.insert().values(
+                process_id=process_id,
+                kind="CONFIRMATION",
+                gift_id=gift_id,
+                received_at=to_db(AS_OF),
+            )
+        )
+    before = _process(engine, process_id)
+
+    result = run(process_id)
+
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key.endswith("confirm_selection")
+    assert f"{status} -> CONFIRMED is not allowed" in str(failure.step_failure_data.error)
+    assert _process(engine, process_id) == before
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_step_whose_window_is_still_open_ends_the_run_successfully_with_nothing_changed(
+    engine, run
+):
+    process_id = _new_process(engine)
+    assert run(process_id).success
+    before, counts = _process(engine, process_id), _counts(engine)
+
+    result = run(process_id, as_of=AS_OF + dt.timedelta(hours=1))
+
+    assert result.success
+    assert _process(engine, process_id) == before
+    assert _counts(engine) == counts
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_process_whose_relationship_was_deleted_is_blocked_without_failing_the_others(
+    engine, run
+):
+    healthy, orphaned = sorted(
+        _new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(2)
+    )
+    with engine.begin() as conn:
+        rel_id = conn.execute(
+            sa.select(gift_processes.c.relationship_id).where(gift_processes.c.id == orphaned)
+        ).scalar_one()
+        conn.execute(
+            relationships.update()
+            .where(relationships.c.id == rel_id)
+            .values(deleted_at=to_db(AS_OF))
+        )
+
+    result = run(healthy, orphaned)
+
+    assert result.success
+    blocked = _process(engine, orphaned)
+    assert blocked.status == "CREATED"
+    assert "was deleted" in blocked.blocked_reason
+    assert _process(engine, healthy).status == "DECISION_WINDOW_OPEN"
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_budget_too_small_for_any_gift_blocks_the_process_with_the_reason(engine, run):
+    process_id = _new_process(engine, budget_cents=1000)
+
+    result = run(process_id)
+
+    assert result.success
+    row = _process(engine, process_id)
+    assert row.status == "OCCASION_DETECTED"
+    assert "budget" in row.blocked_reason
+    metadata = _materialized(result)[("gift_options", process_id)]
+    assert metadata["option_count"].value == 0
+    assert "budget" in metadata["blocked_reason"].value
