@@ -182,6 +182,31 @@ def confirm(process_id: str, gift_id: str, as_of: str | None) -> None:
 
 
 @main.command()
+@click.argument("process_id")
+@AS_OF
+@_fail_cleanly
+def redrive(process_id: str, as_of: str | None) -> None:
+    """Clear PROCESS_ID's last error and run the gifting job on it now, on this instance."""
+    from ivyi_pipeline.clock import parse_as_of
+    from ivyi_pipeline.definitions import defs
+    from ivyi_pipeline.orchestration.failures import redrive_process
+    from ivyi_pipeline.workflows.gifting_process.redrive import parse_process_id, standing_of
+
+    settings = _settings()
+    engine = get_engine(settings.database_url)
+    pid = parse_process_id(process_id)
+    standing_of(engine, pid)
+    with _instance(settings) as instance:
+        result = redrive_process(instance, defs, engine, pid, parse_as_of(as_of))
+    status, last_error = standing_of(engine, pid)
+    outcome = "succeeded" if result.success else "failed"
+    click.echo(f"re-drive of process {pid} {outcome} (run {result.run_id}): now {status}")
+    if not result.success:
+        click.echo(f"error: {last_error}", err=True)
+        sys.exit(1)
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per process, in a list.")
 @_fail_cleanly
 def status(as_json: bool) -> None:

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from ivyi_pipeline.orchestration.assets import gifting_process
+from ivyi_pipeline.orchestration.failures import gifting_failure_sensor, reconciler_sensor
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
 from ivyi_pipeline.orchestration.resources import (
     Clock,
@@ -15,7 +16,7 @@ from ivyi_pipeline.orchestration.sensors import gifting_sensors
 defs = dg.Definitions(
     assets=[gifting_process],
     jobs=[gifting_process_job],
-    sensors=gifting_sensors,
+    sensors=[*gifting_sensors, reconciler_sensor, gifting_failure_sensor],
     resources={
         "ivyi_db": IvyiDatabase(),
         "gifting": GiftingSettings(),

@@ -1,14 +1,18 @@
 """`ivyi tick`: evaluate the sensors as of an instant and execute the runs they request."""
 
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import dagster as dg
 
+from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.resources import Clock
 
 CURSOR_KEY = "ivyi/tick_cursor/{}"
+TICK_PID, TICK_HOST = "ivyi/tick_pid", "ivyi/tick_host"
 MAX_ROUNDS = 12
 # The event log keeps everything; the terminal only hears about problems.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -28,14 +32,35 @@ class TickSummary:
         return not self.failed
 
 
+def _orphaned(run: dg.DagsterRun) -> bool:
+    """An unfinished run whose tick, on this host, no longer exists (it was killed)."""
+    pid = run.tags.get(TICK_PID)
+    if run.is_finished or not pid or run.tags.get(TICK_HOST) != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
+
+
 def _already_ran(instance: dg.DagsterInstance, sensor_name: str, run_key: str) -> bool:
-    runs = instance.get_run_records(
+    """True when a run with this key finished or is running; a killed tick's run is failed."""
+    records = instance.get_run_records(
         filters=dg.RunsFilter(
             tags={"dagster/sensor_name": sensor_name, "dagster/run_key": run_key}
         ),
-        limit=1,
     )
-    return bool(runs)
+    live = False
+    for record in records:
+        if _orphaned(record.dagster_run):
+            # Executed again below; its steps are idempotent, so nothing is done twice.
+            instance.report_run_failed(record.dagster_run, "interrupted: its tick died")
+        else:
+            live = True
+    return live
 
 
 def _evaluate(instance, defs, sensor, clock) -> tuple[list[dg.RunRequest], list[str], str | None]:
@@ -71,7 +96,13 @@ def tick(
     """Evaluate each sensor once, run what it asks, and repeat until nothing more is due."""
     clock = Clock(as_of=as_of.isoformat())
     job = defs.resolve_job_def("gifting_process_job")
-    sensors = [s for s in defs.sensors if sensor_names is None or s.name in sensor_names]
+    engine = defs.resources["ivyi_db"].get_engine()
+    sensors = [
+        s
+        for s in defs.sensors
+        if (sensor_names is None or s.name in sensor_names)
+        and not isinstance(s, dg.RunStatusSensorDefinition)
+    ]
     summary = TickSummary()
     for _ in range(MAX_ROUNDS):
         launched = 0
@@ -87,6 +118,8 @@ def tick(
                     **request.tags,
                     "dagster/sensor_name": sensor.name,
                     "dagster/run_key": request.run_key or "",
+                    TICK_PID: str(os.getpid()),
+                    TICK_HOST: socket.gethostname(),
                 }
                 result = job.execute_in_process(
                     instance=instance,
@@ -96,6 +129,9 @@ def tick(
                     raise_on_error=False,
                 )
                 (summary.succeeded if result.success else summary.failed).append(result.run_id)
+                if not result.success:
+                    # What the failure sensor does for the daemon's runs.
+                    record_run_failure(instance, engine, result.dagster_run)
                 launched += 1
             if cursor is not None:
                 instance.run_storage.set_cursor_values({CURSOR_KEY.format(sensor.name): cursor})

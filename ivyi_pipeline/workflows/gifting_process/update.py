@@ -62,7 +62,8 @@ def transition_many(
     movable = _lock_in_status(conn, process_ids, expected)
     if not movable:
         return []
-    values = {"status": target, "updated_at": to_db(at), **updates}
+    # A process that moves on has got past whatever failed before.
+    values = {"status": target, "updated_at": to_db(at), "last_error": None, **updates}
     if per_process:
         columns = sorted({key for row in per_process.values() for key in row})
         statement = (

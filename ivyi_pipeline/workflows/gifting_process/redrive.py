@@ -1,0 +1,117 @@
+"""Dead letters: record why a process's run failed, find stuck processes, clear for a re-drive."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.errors import InvalidInput, NotFound
+from ivyi_pipeline.workflows.gifting_process.states import TERMINAL_STATUSES
+from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
+
+STUCK_AFTER = timedelta(hours=1)
+"""How long a process may sit in a state that the next run should have left at once."""
+
+MOVE_ON_AT_ONCE = (S.OCCASION_DETECTED, S.OPTIONS_GENERATED, S.DEFAULT_SELECTED, S.CONFIRMED)
+"""States a healthy run never leaves a process in (unless blocked on data)."""
+
+SOURCE_STATES: dict[str, tuple[S, ...]] = {
+    "start_workflow": (S.CREATED,),
+    "generate_options": (S.OCCASION_DETECTED,),
+    "rank_options": (S.OPTIONS_GENERATED,),
+    "open_decision_window": (S.OPTIONS_GENERATED,),
+    "select_default": (S.DECISION_WINDOW_OPEN,),
+    "confirm_selection": (S.DECISION_WINDOW_OPEN, S.DEFAULT_SELECTED),
+    "place_order": (S.CONFIRMED,),
+    "record_shipment": (S.ORDERED,),
+    "complete_process": (S.SHIPPED,),
+}
+"""The states each step acts on: a failed step leaves its processes in one of these."""
+
+ERROR_LIMIT = 1000
+gp = gift_processes
+
+
+def parse_process_id(text: str) -> str:
+    """The process id in its canonical form, or InvalidInput naming the bad value."""
+    try:
+        return str(uuid.UUID(text))
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidInput(f"process id {text!r} is not a UUID") from None
+
+
+def standing_of(engine: sa.Engine, process_id: str) -> tuple[str, str | None]:
+    """A process's (status, last error); NotFound when there is no such process."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(gp.c.status, gp.c.last_error).where(gp.c.id == process_id)
+        ).first()
+    if row is None:
+        raise NotFound(f"gift process {process_id} does not exist")
+    return str(row.status), row.last_error
+
+
+def not_advanced(engine: sa.Engine, process_ids: Sequence[str], step: str | None) -> list[str]:
+    """The processes a failed step left behind: in its source states, else not yet terminal."""
+    states = SOURCE_STATES.get(step or "") or tuple(s for s in S if s not in TERMINAL_STATUSES)
+    found: list[str] = []
+    with engine.connect() as conn:
+        for start in range(0, len(process_ids), 500):
+            chunk = list(process_ids[start : start + 500])
+            found.extend(
+                conn.execute(
+                    sa.select(gp.c.id).where(
+                        gp.c.id.in_(chunk), gp.c.status.in_([s.value for s in states])
+                    )
+                ).scalars()
+            )
+    return sorted(found)
+
+
+def record_errors(engine: sa.Engine, errors: Mapping[str, str]) -> None:
+    """Store each process's last error, which `ivyi status` shows."""
+    if not errors:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            gp.update()
+            .where(gp.c.id == sa.bindparam("_pid"))
+            .values(last_error=sa.bindparam("_error")),
+            [{"_pid": pid, "_error": error[:ERROR_LIMIT]} for pid, error in errors.items()],
+        )
+
+
+def clear_error(engine: sa.Engine, process_id: str) -> str:
+    """Forget a process's last error before a re-drive; return its status."""
+    with engine.begin() as conn:
+        status = conn.execute(sa.select(gp.c.status).where(gp.c.id == process_id)).scalar()
+        if status is None:
+            raise NotFound(f"gift process {process_id} does not exist")
+        conn.execute(gp.update().where(gp.c.id == process_id).values(last_error=None))
+    return str(status)
+
+
+def stuck_processes(
+    engine: sa.Engine, now: datetime, after: timedelta = STUCK_AFTER
+) -> dict[str, tuple[str, str]]:
+    """{process id: (occasion id, status)} of processes sitting past their state's deadline.
+
+    A process is stuck when it has sat for `after` in a state a run leaves at once, when its
+    decision window closed `after` ago and it is still open, or when its last run failed
+    `after` ago. Processes blocked on data wait for the data, not for a re-drive.
+    """
+    cutoff = to_db(now - after)
+    query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
+        gp.c.blocked_reason.is_(None),
+        gp.c.status.not_in([s.value for s in TERMINAL_STATUSES]),
+        sa.or_(
+            sa.and_(gp.c.status.in_([s.value for s in MOVE_ON_AT_ONCE]), gp.c.updated_at < cutoff),
+            sa.and_(gp.c.status == S.DECISION_WINDOW_OPEN.value, gp.c.window_closes_at < cutoff),
+            sa.and_(gp.c.last_error.is_not(None), gp.c.updated_at < cutoff),
+        ),
+    )
+    with engine.connect() as conn:
+        return {pid: (occasion_id, str(status)) for pid, occasion_id, status in conn.execute(query)}
