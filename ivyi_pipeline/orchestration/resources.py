@@ -10,6 +10,10 @@ from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.domain.decision_window import WindowPolicy
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider, SimulatedFulfilmentProvider
 from ivyi_pipeline.settings import Settings
+from ivyi_pipeline.workflows.gifting_process.backfill_policy import (
+    BelatedPolicy,
+    grace_days_from_env,
+)
 from ivyi_pipeline.workflows.gifting_process.detection import DEFAULT_LEAD_DAYS
 from ivyi_pipeline.workflows.gifting_process.steps import GiftingRules
 
@@ -63,12 +67,18 @@ class GiftingSettings(dg.ConfigurableResource):
     top_n: int = 10
     batch_size: int = 500
     single_runs_up_to: int = 10
+    grace_days: int | None = None
 
     def rules(self) -> GiftingRules:
         """The rules the steps apply."""
         return GiftingRules(
             WindowPolicy(self.window_hours, self.window_days_before), self.max_options, self.top_n
         )
+
+    def belated_policy(self) -> BelatedPolicy:
+        """Backfill policy: grace `grace_days`, else IVYI_BELATED_GRACE_DAYS, else 14 days."""
+        grace = grace_days_from_env() if self.grace_days is None else self.grace_days
+        return BelatedPolicy(grace, self.lead_days)
 
 
 class Clock(dg.ConfigurableResource):

@@ -22,7 +22,7 @@ def plan_runs(
 
     Up to `single_runs_up_to` processes (or any number when `partition_order` is None) get a
     run each, tagged with the process and occasion ids; more are grouped into runs of at
-    most `batch_size` processes, each a contiguous range of `partition_order`. A run also
+    most `batch_size` partitions, each a contiguous range of `partition_order`. A run also
     advances the other processes inside its range, which is harmless: every step acts only
     on processes in its own source state. `due` maps a process id to its (occasion id,
     status); the status is part of the run key, so a process that moved on is run again.
@@ -34,8 +34,7 @@ def plan_runs(
     position = {key: i for i, key in enumerate(partition_order)}
     ordered = sorted((pid for pid in ids if pid in position), key=position.__getitem__)
     requests = []
-    for start in range(0, len(ordered), batch_size):
-        batch = ordered[start : start + batch_size]
+    for batch in _ranges(ordered, position, batch_size):
         states = "|".join(f"{pid}:{due.get(pid, ('', ''))[1]}" for pid in batch)
         digest = hashlib.sha1(states.encode()).hexdigest()[:12]
         requests.append(
@@ -50,6 +49,16 @@ def plan_runs(
             )
         )
     return requests
+
+
+def _ranges(ordered: Sequence[str], position: Mapping[str, int], size: int) -> list[list[str]]:
+    """Consecutive ids cut so that each range spans at most `size` partitions, not just ids."""
+    ranges: list[list[str]] = []
+    for pid in ordered:
+        if not ranges or position[pid] - position[ranges[-1][0]] >= size:
+            ranges.append([])
+        ranges[-1].append(pid)
+    return ranges
 
 
 def _single_run(

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
+from ivyi_pipeline.orchestration.occasion_dates import coverage_events, newly_covered
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import (
     Clock,
@@ -40,9 +41,13 @@ def occasion_detection_sensor(
     )
     new_ids = create_processes(engine, found, now)
     stalled = due.stalled_in_created(engine, now)
+    covered_days = newly_covered(context.cursor, cursor, now.date())
+    covered = coverage_events(covered_days, context.sensor_name)
     if not new_ids and not stalled:
         return dg.SensorResult(
-            skip_reason="no new occurrence in the lead window", cursor=cursor.serialize()
+            skip_reason="no new occurrence in the lead window",
+            cursor=cursor.serialize(),
+            asset_events=covered,
         )
     created = {pid: (o.occasion_id, "CREATED") for pid, o in zip(new_ids, found, strict=True)}
     runs = plan_runs(
@@ -61,6 +66,7 @@ def occasion_detection_sensor(
         dynamic_partitions_requests=[
             gift_processes_partitions.build_add_request(new_ids + sorted(stalled))
         ],
+        asset_events=covered,
     )
 
 

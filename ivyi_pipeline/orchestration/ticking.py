@@ -75,6 +75,8 @@ def _evaluate(instance, defs, sensor, clock) -> tuple[list[dg.RunRequest], list[
     )
     result = sensor(context)
     if isinstance(result, dg.SensorResult):
+        for event in result.asset_events or []:
+            instance.report_runless_asset_event(event)
         new_keys = [
             k
             for request in result.dynamic_partitions_requests or []

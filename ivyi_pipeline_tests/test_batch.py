@@ -1,0 +1,78 @@
+"""The nightly batch over more processes than one batch: few ranged runs, every partition shown."""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.resources import GiftingSettings, IvyiDatabase
+from ivyi_pipeline.orchestration.run_requests import plan_runs
+from ivyi_pipeline.orchestration.schedules import daily_gifting_schedule
+from ivyi_pipeline_tests.factories import make_gift, make_occasion
+
+SIX_AM = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
+PROCESSES, BATCH = 12, 5
+
+
+@pytest.fixture
+def instance():
+    """A throwaway Dagster instance."""
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def _materialized(instance, asset: str) -> set[str]:
+    records = instance.fetch_materializations(dg.AssetKey(asset), limit=1000).records
+    return {record.partition_key for record in records}
+
+
+def test_twelve_due_processes_with_a_batch_of_five_run_as_three_ranged_runs(
+    instance, engine, database_url
+):
+    for price in (1500, 2500, 3500):
+        make_gift(engine, price_cents=price)
+    for i in range(PROCESSES):
+        make_occasion(engine, date=dt.date(2026, 6, 5 + i), recurs_yearly=False)
+    resources = {
+        **defs.resources,
+        "ivyi_db": IvyiDatabase(url=database_url),
+        "gifting": GiftingSettings(batch_size=BATCH),
+    }
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=SIX_AM, resources=resources
+    )
+
+    requests = daily_gifting_schedule(context)
+
+    assert len(requests) == 3
+    assert [int(r.tags[tags.BATCH_SIZE]) for r in requests] == [5, 5, 2]
+    job = defs.resolve_job_def("gifting_process_job")
+    for request in requests:
+        result = job.execute_in_process(
+            instance=instance,
+            tags=request.tags,
+            resources={"ivyi_db": IvyiDatabase(url=database_url)},
+        )
+        assert result.success
+    assert len(instance.get_run_records()) == 3
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(gift_processes.c.id, gift_processes.c.status)).all()
+    ids = {pid for pid, _ in rows}
+    assert len(ids) == PROCESSES
+    assert {status for _, status in rows} == {"DECISION_WINDOW_OPEN"}
+    for asset in ("gift_options", "ranked_decisions", "gift_process_state"):
+        assert _materialized(instance, asset) == ids, asset
+
+
+def test_a_ranged_run_never_spans_more_partitions_than_the_batch_size():
+    order = [f"p{i:03d}" for i in range(100)]
+    due = order[:7] + order[50:53] + [order[99]]
+
+    requests = plan_runs(due, "daily-batch", SIX_AM, order, 5, 0)
+
+    ranges = [(r.tags[tags.RANGE_START], r.tags[tags.RANGE_END]) for r in requests]
+    assert ranges == [("p000", "p004"), ("p005", "p006"), ("p050", "p052"), ("p099", "p099")]

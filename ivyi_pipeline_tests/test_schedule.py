@@ -1,0 +1,130 @@
+"""The daily schedule evaluated at a fixed time: the day's work in bulk, whatever the sensors did."""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
+from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.resources import IvyiDatabase
+from ivyi_pipeline.orchestration.schedules import DEFAULT_CRON, daily_gifting_schedule
+from ivyi_pipeline.workflows.gifting_process.create import process_id_for
+from ivyi_pipeline_tests.factories import make_occasion, make_process
+
+SIX_AM = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
+TODAY = SIX_AM.date()
+
+
+@pytest.fixture
+def instance():
+    """A throwaway Dagster instance."""
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def evaluate(instance, database_url):
+    """Evaluate the daily schedule on the test database at an instant."""
+
+    def run(when: dt.datetime = SIX_AM):
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=when,
+            resources={**defs.resources, "ivyi_db": IvyiDatabase(url=database_url)},
+        )
+        return daily_gifting_schedule(context)
+
+    return run
+
+
+def _one_off(engine, day: dt.date) -> str:
+    return make_occasion(engine, date=day, recurs_yearly=False)
+
+
+def _set(engine, process_id: str, **values) -> None:
+    with engine.begin() as conn:
+        conn.execute(gift_processes.update().where(gift_processes.c.id == process_id).values(values))
+
+
+def _process_in(engine, status: str, **values) -> str:
+    pid = make_process(engine, _one_off(engine, TODAY + dt.timedelta(days=10)), status=status)
+    if values:
+        _set(engine, pid, **values)
+    return pid
+
+
+def test_the_schedule_runs_daily_at_six_utc_by_default():
+    schedule = defs.resolve_schedule_def("daily_gifting_schedule")
+
+    assert (schedule.cron_schedule, schedule.execution_timezone) == (DEFAULT_CRON, "UTC")
+    assert schedule.job_name == "gifting_process_job"
+
+
+def test_at_six_the_schedule_covers_every_due_process_in_one_ranged_run(
+    instance, engine, evaluate
+):
+    inside = _one_off(engine, TODAY + dt.timedelta(days=21))
+    _one_off(engine, TODAY + dt.timedelta(days=22))
+    expired = _process_in(
+        engine, "DECISION_WINDOW_OPEN", window_closes_at=to_db(SIX_AM - dt.timedelta(hours=1))
+    )
+    _process_in(
+        engine, "DECISION_WINDOW_OPEN", window_closes_at=to_db(SIX_AM + dt.timedelta(hours=1))
+    )
+    confirmed = _process_in(engine, "CONFIRMED")
+    blocked = _process_in(engine, "OCCASION_DETECTED", blocked_reason="no gift in stock")
+    interrupted = _process_in(engine, "OPTIONS_GENERATED")
+    _process_in(engine, "COMPLETED")
+
+    (request,) = evaluate()
+
+    detected = process_id_for(inside, TODAY + dt.timedelta(days=21))
+    due = {detected, expired, confirmed, blocked, interrupted}
+    order = instance.get_dynamic_partitions(gift_processes_partitions.name)
+    covered = order[order.index(request.tags[tags.RANGE_START]) :]
+    covered = covered[: covered.index(request.tags[tags.RANGE_END]) + 1]
+    assert due <= set(covered)
+    assert request.tags[tags.AS_OF] == SIX_AM.isoformat()
+    assert request.tags[tags.BATCH_SIZE] == str(len(due))
+    with engine.connect() as conn:
+        created = conn.execute(
+            sa.select(gift_processes.c.id).where(gift_processes.c.status == "CREATED")
+        ).scalars()
+        assert list(created) == [detected]
+
+
+def test_the_schedule_marks_the_whole_lead_window_as_covered_by_detection(instance, evaluate):
+    evaluate()
+
+    records = instance.fetch_materializations(OCCASION_DETECTION, limit=100).records
+    days = sorted(dt.date.fromisoformat(r.partition_key) for r in records)
+    assert days == [TODAY + dt.timedelta(days=i) for i in range(22)]
+
+
+def test_with_nothing_due_the_schedule_skips_with_a_reason(instance, engine, evaluate):
+    _process_in(engine, "COMPLETED")
+    _one_off(engine, TODAY + dt.timedelta(days=40))
+
+    result = evaluate()
+
+    assert isinstance(result, dg.SkipReason)
+    assert "nothing is due" in result.skip_message
+
+
+def test_a_second_evaluation_the_same_morning_creates_nothing_new(instance, engine, evaluate):
+    _one_off(engine, TODAY + dt.timedelta(days=3))
+    evaluate()
+    partitions = instance.get_dynamic_partitions(gift_processes_partitions.name)
+
+    (request,) = evaluate(SIX_AM + dt.timedelta(minutes=5))
+
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(gift_processes)).scalar() == 1
+    assert instance.get_dynamic_partitions(gift_processes_partitions.name) == partitions
+    assert request.tags[tags.RANGE_START] == partitions[0]
