@@ -6,9 +6,21 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
+from ivyi_pipeline.domain.ranking import WEIGHTS
 from ivyi_pipeline.workflows.gifting_process import find
+from ivyi_pipeline.workflows.gifting_process.funnel_report import transitions_of
 
-PREVIEW_ROWS = 10
+TABLE_ROWS = 50
+SCORE_FORMULA = "score = " + " + ".join(f"{w:.2f} × {name}" for name, w in WEIGHTS.items())
+
+OPTIONS_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("gift_id", "string"),
+        dg.TableColumn("category", "string"),
+        dg.TableColumn("price_cents", "int"),
+        dg.TableColumn("affinity", "float", description="the recipient's classifier affinity"),
+    ]
+)
 
 RANKED_SCHEMA = dg.TableSchema(
     columns=[
@@ -42,17 +54,17 @@ def describe_options(context: dg.AssetExecutionContext, engine: sa.Engine, ids: 
             "budget_cents": dg.MetadataValue.int(int(proc.budget_cents or 0)),
             "status": str(proc.status),
         }
+        values |= {
+            "dagster/row_count": dg.MetadataValue.int(len(rows)),
+            "dagster/column_schema": OPTIONS_SCHEMA,
+        }
         if len(rows):
             preview = rows.sort_values(["affinity", "price_cents"], ascending=[False, False])
             values |= {
                 "min_price_cents": dg.MetadataValue.int(int(rows["price_cents"].min())),
                 "max_price_cents": dg.MetadataValue.int(int(rows["price_cents"].max())),
                 "categories": ", ".join(sorted(rows["category"].unique())),
-                "preview": dg.MetadataValue.md(
-                    preview.head(PREVIEW_ROWS)[
-                        ["gift_id", "category", "price_cents", "affinity"]
-                    ].to_markdown(index=False)
-                ),
+                "options": _options_table(preview.head(TABLE_ROWS)),
             }
         if isinstance(proc.blocked_reason, str):
             values["blocked_reason"] = proc.blocked_reason
@@ -75,8 +87,13 @@ def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids:
             pid,
             {
                 "ranked_count": dg.MetadataValue.int(len(rows)),
+                "dagster/row_count": dg.MetadataValue.int(len(rows)),
+                "dagster/column_schema": RANKED_SCHEMA,
                 "top_gift_id": str(top.gift_id),
+                "top_gift_category": str(top.category),
+                "top_gift_price_cents": dg.MetadataValue.int(int(top.price_cents)),
                 "top_score": dg.MetadataValue.float(float(top.score)),
+                "score_formula": SCORE_FORMULA,
                 "budget_cents": dg.MetadataValue.int(budget),
                 "budget_used_by_top_pct": dg.MetadataValue.float(
                     round(100 * float(top.price_cents) / budget, 1)
@@ -84,6 +101,21 @@ def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids:
                 "ranking": _ranking_table(rows),
             },
         )
+
+
+def _options_table(rows: pd.DataFrame) -> dg.MetadataValue:
+    records = [
+        dg.TableRecord(
+            {
+                "gift_id": str(r.gift_id),
+                "category": str(r.category),
+                "price_cents": int(r.price_cents),
+                "affinity": round(float(r.affinity), 4),
+            }
+        )
+        for r in rows.itertuples(index=False)
+    ]
+    return dg.MetadataValue.table(records, schema=OPTIONS_SCHEMA)
 
 
 def _ranking_table(rows: pd.DataFrame) -> dg.MetadataValue:
@@ -110,12 +142,16 @@ def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: S
     """Status, occasion, window and choice of every process in the run."""
     with engine.connect() as conn:
         procs = find.processes_in(conn, ids)
+        history = transitions_of(conn, procs["process_id"].tolist())
+    by_process = dict(tuple(history.groupby("process_id"))) if not history.empty else {}
     for proc in procs.itertuples(index=False):
         values = {
             "status": str(proc.status),
             "occasion_id": proc.occasion_id,
             "occurrence_date": str(proc.occurrence_date),
         }
+        if proc.process_id in by_process:
+            values["history"] = _history(by_process[proc.process_id])
         if proc.window_closes_at is not None and not pd.isna(proc.window_closes_at):
             values["window_closes_at"] = f"{proc.window_closes_at:%Y-%m-%d %H:%M}Z"
         if isinstance(proc.selected_gift_id, str):
@@ -123,3 +159,12 @@ def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: S
         if isinstance(proc.blocked_reason, str):
             values["blocked_reason"] = proc.blocked_reason
         _add(context, "gift_process_state", proc.process_id, values)
+
+
+def _history(rows: pd.DataFrame) -> dg.MetadataValue:
+    """The process's transitions as a Markdown table: when, into which status, and why."""
+    shown = rows.assign(
+        at=rows["at"].map(lambda t: f"{pd.Timestamp(t):%Y-%m-%d %H:%M}Z"),
+        reason=rows["reason"].fillna(""),
+    )[["at", "to_status", "event", "reason"]]
+    return dg.MetadataValue.md(shown.to_markdown(index=False))

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 
 import dagster as dg
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from ivyi_pipeline.clock import parse_as_of, utcnow
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.workflows.gifting_process.report import StepReport
+from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 DETAIL_LIMIT = 20
 ERROR_LIMIT = 500
@@ -19,6 +20,18 @@ RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=0.5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 """Transient errors only: 0.5 s, 1 s, 2 s (each +/- up to its own length), then the op fails."""
+MAX_OUTCOME = 240
+ENTERS = {
+    "start_workflow": S.OCCASION_DETECTED,
+    "generate_options": S.OPTIONS_GENERATED,
+    "open_decision_window": S.DECISION_WINDOW_OPEN,
+    "select_default": S.DEFAULT_SELECTED,
+    "confirm_selection": S.CONFIRMED,
+    "place_order": S.ORDERED,
+    "record_shipment": S.SHIPPED,
+    "complete_process": S.COMPLETED,
+}
+LAST_STEP = "complete_process"
 
 
 def process_ids(context: dg.OpExecutionContext) -> list[str]:
@@ -27,40 +40,100 @@ def process_ids(context: dg.OpExecutionContext) -> list[str]:
 
 
 def as_of(context: dg.OpExecutionContext) -> datetime:
-    """The instant the run acts at: the `ivyi/as_of` tag its sensor set, else now."""
+    """The instant the run acts at: the `ivyi/as_of` tag its sensor set, else its start."""
     tagged = context.run.tags.get(tags.AS_OF)
-    return parse_as_of(tagged) if tagged else utcnow()
+    if tagged:
+        return parse_as_of(tagged)
+    record = context.instance.get_run_record_by_id(context.run_id)
+    if record is not None and record.start_time:
+        return datetime.fromtimestamp(record.start_time, UTC)
+    return utcnow()
+
+
+def _sentences(report: StepReport) -> tuple[list[str], list[str], list[str]]:
+    """(info, warning, error) sentences, one per process, each naming the process id."""
+    step = report.step
+    info = [f"Process {pid} waits in {step}: {why}." for pid, why in report.waiting.items()]
+    info += [f"Process {pid} no longer exists; {step} skipped it." for pid in report.missing]
+    warnings = [
+        f"Process {pid} is blocked in {step}: {why}." for pid, why in report.blocked.items()
+    ]
+    errors = [
+        f"Process {e.process_id} was refused in {step}: "
+        f"{e.current} -> {e.target} is not allowed by the gifting state machine."
+        for e in report.refused
+    ]
+    errors += [f"Process {pid} failed in {step}: {why}." for pid, why in report.failed.items()]
+    return info, warnings, errors
+
+
+def _outcome_fragment(report: StepReport, many: bool) -> str | None:
+    def counted(text: str, n: int) -> str:
+        return f"{text} ×{n}" if many else text
+
+    parts = []
+    if report.advanced and report.step in ENTERS:
+        parts.append(counted(str(ENTERS[report.step]), len(report.advanced)))
+    if report.blocked:
+        only = next(iter(report.blocked.values()))
+        parts.append(counted("blocked", len(report.blocked)) if many else f"blocked: {only}")
+    if report.refused or report.failed:
+        parts.append(counted(f"failed in {report.step}", len(report.refused) + len(report.failed)))
+    if not parts and report.waiting:
+        only = next(iter(report.waiting.values()))
+        parts.append(counted("waiting", len(report.waiting)) if many else f"waits: {only}")
+    return ", ".join(parts) or None
+
+
+def tell_story(context: dg.OpExecutionContext, report: StepReport) -> None:
+    """Extend the run's `ivyi/outcome` tag, e.g. `OPTIONS_GENERATED → DECISION_WINDOW_OPEN`."""
+    many = len(process_ids(context)) > 1
+    fragment = _outcome_fragment(report, many)
+    if fragment is None and report.step != LAST_STEP:
+        return
+    run = context.instance.get_run_by_id(context.run_id)
+    told = run.tags.get(tags.OUTCOME, "") if run else ""
+    if fragment is None:
+        if told:
+            return
+        fragment = "no change"
+    story = f"{told} → {fragment}" if told else fragment
+    if len(story) > MAX_OUTCOME:
+        story = story[: MAX_OUTCOME - 1] + "…"
+    context.instance.add_run_tags(context.run_id, {tags.OUTCOME: story})
 
 
 def record(context: dg.OpExecutionContext, report: StepReport) -> None:
     """Log what the step did, a sentence per process while readable; fail on refusals."""
     log = context.log
     log.info(report.summary())
-    details = [
-        *(f"process {pid} waits: {why}" for pid, why in report.waiting.items()),
-        *(f"process {pid} is blocked: {why}" for pid, why in report.blocked.items()),
-        *(f"process {pid} no longer exists; nothing to do" for pid in report.missing),
-    ]
-    for line in details[:DETAIL_LIMIT]:
+    info, warnings, errors = _sentences(report)
+    for line in info[:DETAIL_LIMIT]:
         log.info(line)
-    if len(details) > DETAIL_LIMIT:
-        log.info(
-            "%d more processes wait or are blocked; see `ivyi status`", len(details) - DETAIL_LIMIT
+    if len(info) > DETAIL_LIMIT:
+        log.info("%d more processes wait or are gone; see `ivyi status`", len(info) - DETAIL_LIMIT)
+    for line in warnings[:DETAIL_LIMIT]:
+        log.warning(line)
+    if len(warnings) > DETAIL_LIMIT:
+        log.warning(
+            "%d more processes are blocked; see `ivyi status`", len(warnings) - DETAIL_LIMIT
         )
-    problems = [str(error) for error in report.refused] + [
-        f"process {pid}: {why}" for pid, why in report.failed.items()
-    ]
-    for problem in problems:
-        log.error(problem)
-    if problems:
+    for line in errors:
+        log.error(line)
+    tell_story(context, report)
+    if errors:
+        more = f" (and {len(errors) - 1} more, each logged above)" if len(errors) > 1 else ""
         raise dg.Failure(
-            description=f"{report.step} refused or failed {len(problems)} process(es): "
-            + "; ".join(problems[:DETAIL_LIMIT]),
+            description=errors[0] + more,
             metadata={"process_ids": ", ".join(sorted(_ids(report)))[:2000]},
             # Provider failures are transient and the step retries only what did not advance;
             # a refused transition would be refused again, so it is never retried.
             allow_retries=not report.refused,
         )
+
+
+def _ids(report: StepReport) -> set[str]:
+    return {e.process_id for e in report.refused if e.process_id} | set(report.failed)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -90,7 +163,3 @@ def retry_only_transient() -> Iterator[None]:
         raise dg.Failure(
             description=f"not retried: {describe_error(exc)}", allow_retries=False
         ) from exc
-
-
-def _ids(report: StepReport) -> set[str]:
-    return {e.process_id for e in report.refused if e.process_id} | set(report.failed)

@@ -1,0 +1,122 @@
+"""The daily gifting funnel: one summary asset, its job and its schedule."""
+
+from datetime import datetime
+
+import dagster as dg
+import pandas as pd
+
+from ivyi_pipeline.clock import parse_as_of
+from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.resources import Clock, IvyiDatabase
+from ivyi_pipeline.workflows.gifting_process.funnel_report import FunnelReport, funnel_report
+from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
+
+TABLE_ROWS = 50
+
+STATUS_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("status", "string"),
+        dg.TableColumn("processes", "int"),
+        dg.TableColumn("median_hours_in_status", "float", description="stays that had ended"),
+    ]
+)
+CLOSING_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("process_id", "string"),
+        dg.TableColumn("occasion_id", "string"),
+        dg.TableColumn("window_closes_at", "string"),
+        dg.TableColumn("hours_left", "float"),
+    ]
+)
+REASON_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("process_id", "string"),
+        dg.TableColumn("status", "string"),
+        dg.TableColumn("reason", "string"),
+    ]
+)
+
+
+def _cell(value: object) -> str | int | float | bool | None:
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}Z"
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _table(frame: pd.DataFrame, schema: dg.TableSchema) -> dg.MetadataValue:
+    columns = [c.name for c in schema.columns]
+    records = [
+        dg.TableRecord({col: _cell(value) for col, value in zip(columns, row, strict=True)})
+        for row in frame[columns].head(TABLE_ROWS).itertuples(index=False)
+    ]
+    return dg.MetadataValue.table(records, schema=schema)
+
+
+def funnel_metadata(report: FunnelReport) -> dict[str, dg.MetadataValue]:
+    """Numbers the UI plots across materializations, and the tables behind them."""
+    by_status = pd.DataFrame(
+        {
+            "status": [str(s) for s in S],
+            "processes": [report.by_status[s] for s in S],
+            "median_hours_in_status": [report.median_hours.get(s) for s in S],
+        }
+    )
+    numbers = {
+        "processes": report.total,
+        "windows_closing_24h": len(report.closing_soon),
+        "blocked_processes": len(report.blocked),
+        "failed_processes": len(report.failed),
+        **{f"status_{s.lower()}": report.by_status[s] for s in S},
+    }
+    medians = {f"median_hours_{s.lower()}": hours for s, hours in report.median_hours.items()}
+    closing = report.closing_soon.assign(
+        window_closes_at=pd.to_datetime(report.closing_soon["window_closes_at"])
+    )
+    return {
+        "as_of": dg.MetadataValue.text(f"{report.as_of:%Y-%m-%d %H:%M}Z"),
+        "summary": dg.MetadataValue.md(report.summary()),
+        **{key: dg.MetadataValue.int(int(n)) for key, n in numbers.items()},
+        **{key: dg.MetadataValue.float(float(h)) for key, h in medians.items()},
+        "by_status": _table(by_status, STATUS_SCHEMA),
+        "closing_in_24h": _table(closing, CLOSING_SCHEMA),
+        "blocked": _table(report.blocked, REASON_SCHEMA),
+        "failed": _table(report.failed, REASON_SCHEMA),
+    }
+
+
+@dg.asset(
+    group_name="gifting_reports",
+    kinds={"pandas", "sql"},
+    deps=["gift_process_state"],
+    description=(
+        "Daily funnel: processes by status, median hours in each status, decision windows "
+        "closing in the next 24 hours, blocked and failed processes with their reasons."
+    ),
+)
+def gifting_funnel(
+    context: dg.AssetExecutionContext, ivyi_db: IvyiDatabase, clock: Clock
+) -> dg.MaterializeResult:
+    """The funnel as of the run's `ivyi/as_of` tag, else the clock."""
+    tagged = context.run.tags.get(tags.AS_OF)
+    at = parse_as_of(tagged) if tagged else clock.now()
+    report = funnel_report(ivyi_db.get_engine(), at)
+    context.log.info(report.summary())
+    return dg.MaterializeResult(metadata=funnel_metadata(report))
+
+
+gifting_funnel_job = dg.define_asset_job(
+    "gifting_funnel_job",
+    selection=dg.AssetSelection.assets(gifting_funnel),
+    description="Recompute the daily gifting funnel.",
+)
+
+gifting_funnel_schedule = dg.ScheduleDefinition(
+    name="gifting_funnel_daily",
+    job=gifting_funnel_job,
+    cron_schedule="0 6 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every day at 06:00 UTC, before analysts start: refresh the gifting funnel.",
+)

@@ -1,0 +1,196 @@
+"""Asset checks on options, ranks and choices: they run with the job and name failing processes."""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from ivyi_pipeline.db.schema import gift_processes, gifts, ranked_decisions, relationships
+from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.resources import IvyiDatabase
+from ivyi_pipeline.workflows.gifting_process import quality
+from ivyi_pipeline_tests.factories import (
+    make_gift,
+    make_occasion,
+    make_preference,
+    make_process,
+    make_relationship,
+    make_user,
+)
+
+AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+OCCURRENCE = dt.date(2026, 6, 15)
+CHECKS = {
+    "options_not_empty",
+    "options_affordable_and_in_stock",
+    "ranks_without_gaps",
+    "selected_gift_is_ranked",
+}
+
+
+@pytest.fixture
+def instance():
+    """A throwaway Dagster instance."""
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def catalogue(engine) -> list[str]:
+    """Three in-stock gifts between 20 and 45 euros, and one out of stock."""
+    make_gift(engine, category="books", price_cents=1500, in_stock=False)
+    return [
+        make_gift(engine, category=category, price_cents=price)
+        for category, price in (("books", 2000), ("games", 3000), ("home", 4500))
+    ]
+
+
+@pytest.fixture
+def run(instance, database_url):
+    """Execute gifting_process_job on the test database over the given processes."""
+
+    def execute(*process_ids: str, as_of: dt.datetime = AS_OF) -> dg.ExecuteInProcessResult:
+        instance.add_dynamic_partitions(gift_processes_partitions.name, list(process_ids))
+        run_tags = {tags.AS_OF: as_of.isoformat()}
+        partition_key = process_ids[0] if len(process_ids) == 1 else None
+        if partition_key is None:
+            run_tags |= {tags.RANGE_START: process_ids[0], tags.RANGE_END: process_ids[-1]}
+        return defs.resolve_job_def("gifting_process_job").execute_in_process(
+            instance=instance,
+            partition_key=partition_key,
+            tags=run_tags,
+            resources={"ivyi_db": IvyiDatabase(url=database_url)},
+            raise_on_error=False,
+        )
+
+    return execute
+
+
+def _new_process(engine, day: dt.date = OCCURRENCE, budget_cents: int = 5000) -> str:
+    recipient = make_user(engine)
+    make_preference(engine, recipient, "games", 0.9)
+    rel = make_relationship(engine, recipient_id=recipient, budget_cents=budget_cents)
+    occasion_id = make_occasion(engine, relationship_id=rel, date=day, recurs_yearly=False)
+    return make_process(engine, occasion_id, at=AS_OF)
+
+
+def _evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_run_that_generates_options_evaluates_all_four_checks_and_they_pass(engine, run):
+    process_id = _new_process(engine)
+
+    result = run(process_id)
+
+    assert result.success
+    evaluations = _evaluations(result)
+    assert set(evaluations) == CHECKS
+    assert all(e.passed for e in evaluations.values())
+    assert evaluations["options_affordable_and_in_stock"].metadata["processes_checked"].value == 1
+    assert evaluations["ranks_without_gaps"].metadata["processes_checked"].value == 1
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_ranged_run_checks_every_process_it_covered(engine, run):
+    ids = sorted(_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3))
+
+    evaluations = _evaluations(run(*ids))
+
+    for name in ("options_not_empty", "options_affordable_and_in_stock", "ranks_without_gaps"):
+        assert evaluations[name].passed
+        assert evaluations[name].metadata["processes_checked"].value == 3
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_run_that_generates_no_options_skips_the_option_checks(engine, run):
+    process_id = _new_process(engine)
+    assert run(process_id).success
+
+    evaluations = _evaluations(run(process_id, as_of=AS_OF + dt.timedelta(hours=1)))
+
+    assert set(evaluations) == {"selected_gift_is_ranked"}
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_process_blocked_without_options_fails_the_non_empty_check_as_a_warning(engine, run):
+    process_id = _new_process(engine, budget_cents=1000)
+
+    result = run(process_id)
+
+    assert result.success
+    check = _evaluations(result)["options_not_empty"]
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["failing_process_ids"].value == process_id
+    assert "budget" in check.description
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_selected_gift_outside_the_ranking_fails_the_selection_check_naming_the_process(
+    engine, run
+):
+    process_id = _new_process(engine)
+    assert run(process_id).success
+    unranked = make_gift(engine, category="food", price_cents=9900)
+    with engine.begin() as conn:
+        conn.execute(
+            gift_processes.update()
+            .where(gift_processes.c.id == process_id)
+            .values(selected_gift_id=unranked)
+        )
+
+    check = _evaluations(run(process_id, as_of=AS_OF + dt.timedelta(hours=1)))[
+        "selected_gift_is_ranked"
+    ]
+
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["failing_process_ids"].value == process_id
+    assert unranked in check.description
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_gap_in_the_ranks_is_reported_with_the_ranks_found(engine, run):
+    process_id = _new_process(engine)
+    assert run(process_id).success
+    with engine.begin() as conn:
+        conn.execute(
+            ranked_decisions.delete().where(
+                ranked_decisions.c.process_id == process_id, ranked_decisions.c.rank == 2
+            )
+        )
+
+    report = quality.ranks_without_gaps(engine, [process_id])
+
+    assert report.errors == {process_id: "ranks are 1, 3, not 1..2 without gaps"}
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_stock_and_budget_are_judged_for_options_generated_at_the_given_instant_only(engine, run):
+    process_id = _new_process(engine)
+    assert run(process_id).success
+    with engine.begin() as conn:
+        conn.execute(gifts.update().values(in_stock=False))
+        conn.execute(relationships.update().values(budget_cents=2500))
+
+    later = quality.options_affordable_and_in_stock(engine, [process_id], AS_OF + dt.timedelta(1))
+    at_generation = quality.options_affordable_and_in_stock(engine, [process_id], AS_OF)
+
+    assert later.passed
+    assert later.checked == []
+    assert at_generation.checked == [process_id]
+    problem = at_generation.errors[process_id]
+    assert "out of stock" in problem
+    assert "over the budget of 2500 cents" in problem
+
+
+def test_a_process_past_generation_without_options_is_an_error_not_a_warning(engine):
+    process_id = make_process(engine, status="DECISION_WINDOW_OPEN")
+
+    report = quality.options_present(engine, [process_id])
+
+    assert report.errors == {process_id: "is DECISION_WINDOW_OPEN but has no gift options"}
