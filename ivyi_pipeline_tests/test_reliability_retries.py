@@ -52,7 +52,7 @@ def test_a_flaky_provider_is_retried_until_every_process_is_ordered_once(
     engine, database_url, seed
 ):
     ids = confirmed_processes(engine, 6)
-    seed += 3 * database_url.startswith("postgres")  # a fresh sequence each (1003..1009)
+    seed += 100 * database_url.startswith("postgres")  # a fresh sequence for each test
     defs = definitions(database_url, SimulatedFulfilment(failure_rate=0.5, seed=seed))
 
     with dg.instance_for_test() as instance:
