@@ -21,6 +21,7 @@ from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
+from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 from ivyi_pipeline_tests.factories import (
     make_gift,
     make_occasion,
@@ -42,9 +43,9 @@ COUNTED = (
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def instance():
-    """A throwaway Dagster instance."""
+    """A throwaway Dagster instance, shared by this module's tests (each has its own database)."""
     with dg.instance_for_test() as instance:
         yield instance
 
@@ -69,7 +70,7 @@ def run(instance, database_url):
         partition_key = process_ids[0] if len(process_ids) == 1 else None
         if partition_key is None:
             run_tags |= {tags.RANGE_START: process_ids[0], tags.RANGE_END: process_ids[-1]}
-        return defs.get_job_def("gifting_process_job").execute_in_process(
+        return defs.resolve_job_def("gifting_process_job").execute_in_process(
             instance=instance,
             partition_key=partition_key,
             tags=run_tags,
@@ -136,10 +137,10 @@ def test_one_run_takes_a_new_process_to_an_open_decision_window_and_materializes
 
 
 @pytest.mark.usefixtures("catalogue")
-def test_re_running_a_partition_at_each_stage_duplicates_nothing(engine, run):
+def test_re_running_a_partition_duplicates_no_option_decision_order_or_history_row(engine, run):
     process_id = _new_process(engine)
+    assert run(process_id).success
     stages = [
-        (AS_OF, "DECISION_WINDOW_OPEN"),
         (AS_OF + dt.timedelta(days=4), "ORDERED"),
         (AS_OF + dt.timedelta(days=8), "COMPLETED"),
     ]
@@ -256,3 +257,36 @@ def test_a_budget_too_small_for_any_gift_blocks_the_process_with_the_reason(engi
     metadata = _materialized(result)[("gift_options", process_id)]
     assert metadata["option_count"].value == 0
     assert "budget" in metadata["blocked_reason"].value
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_belated_process_skips_the_closed_window_and_is_ordered_in_one_run(engine, run):
+    process_id = _new_process(engine, AS_OF.date() - dt.timedelta(days=2))
+
+    assert run(process_id).success
+
+    row = _process(engine, process_id)
+    assert row.status == "ORDERED"
+    assert row.window_closes_at == row.window_opens_at == to_db(AS_OF)
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_the_givers_confirmation_is_ordered_instead_of_the_top_ranked_gift(engine, run):
+    process_id = _new_process(engine)
+    assert run(process_id).success
+    with engine.connect() as conn:
+        last = conn.execute(
+            sa.select(ranked_decisions.c.gift_id)
+            .where(ranked_decisions.c.process_id == process_id)
+            .order_by(ranked_decisions.c.rank.desc())
+        ).first()[0]
+    record_confirmation(engine, process_id, last, AS_OF + dt.timedelta(hours=1))
+
+    assert run(process_id, as_of=AS_OF + dt.timedelta(hours=1)).success
+
+    assert (_process(engine, process_id).status, _process(engine, process_id).selected_gift_id) == (
+        "ORDERED",
+        last,
+    )
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(orders.c.gift_id)).scalar_one() == last

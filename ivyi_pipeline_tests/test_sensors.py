@@ -20,9 +20,9 @@ AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 TODAY = AS_OF.date()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def instance():
-    """A throwaway Dagster instance."""
+    """A throwaway Dagster instance, shared by this module's tests (each has its own database)."""
     with dg.instance_for_test() as instance:
         yield instance
 
