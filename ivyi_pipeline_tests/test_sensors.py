@@ -129,6 +129,23 @@ def test_a_yearly_occasion_gets_a_process_for_this_years_occurrence(engine, eval
     assert set(_requested(result)) == {process_id_for(occasion_id, dt.date(2026, 6, 15))}
 
 
+@pytest.mark.parametrize(
+    ("as_of", "original", "expected"),
+    [
+        (dt.datetime(2026, 12, 20, tzinfo=dt.UTC), dt.date(1990, 1, 5), dt.date(2027, 1, 5)),
+        (dt.datetime(2027, 2, 10, tzinfo=dt.UTC), dt.date(2000, 2, 29), dt.date(2027, 2, 28)),
+    ],
+)
+def test_yearly_occurrences_are_found_across_a_year_end_and_on_28_february(
+    engine, evaluate, as_of, original, expected
+):
+    occasion_id = make_occasion(engine, date=original, recurs_yearly=True)
+
+    result = evaluate("occasion_detection_sensor", as_of=as_of)
+
+    assert set(_requested(result)) == {process_id_for(occasion_id, expected)}
+
+
 def test_an_occasion_inserted_after_a_tick_is_picked_up_by_the_next_tick(engine, evaluate):
     _one_off(engine, TODAY + dt.timedelta(days=3))
     first = evaluate("occasion_detection_sensor")
