@@ -285,3 +285,20 @@ def test_a_late_occasion_is_picked_up_when_the_database_session_is_not_in_utc(
     second = _evaluate(instance, new_york_url, "occasion_detection_sensor", AS_OF, first.cursor)
 
     assert set(_requested(second)) == {process_id_for(late, late_day)}
+
+
+def test_many_expired_windows_are_run_as_ranges_of_the_instances_partitions(
+    engine, evaluate, instance
+):
+    expired = [_open_window(engine, AS_OF - dt.timedelta(hours=1)) for _ in range(12)]
+    instance.add_dynamic_partitions("gift_processes", expired)
+    order = instance.get_dynamic_partitions("gift_processes")
+
+    requests = evaluate("decision_window_sensor")
+
+    covered = set()
+    for request in requests:
+        start, end = request.tags[tags.RANGE_START], request.tags[tags.RANGE_END]
+        covered |= set(order[order.index(start) : order.index(end) + 1])
+        assert request.run_key.startswith(f"decision-window-open:{start}..{end}:")
+    assert covered >= set(expired)
