@@ -2,6 +2,7 @@
 
 import functools
 import sys
+import warnings
 
 import click
 
@@ -31,9 +32,28 @@ def _settings() -> Settings:
     return settings
 
 
+def _migrated_engine(settings: Settings):
+    """The domain database's engine; a clear error when it is unreachable or has no schema."""
+    import sqlalchemy as sa
+
+    from ivyi_pipeline.db.migrate import current_revision
+
+    url = redact_url(settings.database_url)
+    try:
+        revision = current_revision(settings.database_url)
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise IvyiError(f"cannot open the database at {url}: {reason}") from None
+    if revision is None:
+        raise IvyiError(f"the database at {url} has no schema yet; run `ivyi db upgrade` first")
+    return get_engine(settings.database_url)
+
+
 @click.group()
 def main() -> None:
     """Ivyi's gifting pipeline."""
+    # Dagster warns on every import that the backfill policy is in beta; users cannot act on it.
+    warnings.filterwarnings("ignore", message=r".*is currently in beta")
 
 
 @main.group()
@@ -152,14 +172,15 @@ def tick(as_of: str | None) -> None:
 
     settings = _settings()
     when = parse_as_of(as_of)
+    engine = _migrated_engine(settings)
     with _instance(settings) as instance:
         summary = run_tick(instance, defs, when)
-    counts = funnel(get_engine(settings.database_url))
+    counts = funnel(engine)
     click.echo(
         f"tick as of {when:%Y-%m-%d %H:%M}Z: {len(summary.succeeded)} run(s) succeeded, "
         f"{len(summary.failed)} failed"
     )
-    click.echo("  " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "  no processes")
+    click.echo("  " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no processes"))
     for run_id in summary.failed:
         click.echo(f"  failed run: {run_id}", err=True)
     if not summary.ok:
@@ -234,7 +255,7 @@ def confirm(process_id: str, gift_id: str, as_of: str | None) -> None:
     from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 
     settings = _settings()
-    record_confirmation(get_engine(settings.database_url), process_id, gift_id, parse_as_of(as_of))
+    record_confirmation(_migrated_engine(settings), process_id, gift_id, parse_as_of(as_of))
     click.echo(f"confirmation of gift {gift_id} recorded for process {process_id}")
 
 
@@ -272,7 +293,7 @@ def status(as_json: bool) -> None:
 
     from ivyi_pipeline.workflows.gifting_process.status import as_frame, process_statuses
 
-    entries = process_statuses(get_engine(_settings().database_url))
+    entries = process_statuses(_migrated_engine(_settings()))
     if as_json:
         click.echo(json.dumps(entries, indent=2))
         return
@@ -281,7 +302,7 @@ def status(as_json: bool) -> None:
         return
     frame = as_frame(entries).assign(ranked=lambda f: f["ranked_gift_ids"].map(len))
     columns = ["process_id", "occasion_id", "occurrence_date", "status", "ranked", "blocked_reason"]
-    click.echo(frame[columns].to_string(index=False))
+    click.echo(frame[columns].to_string(index=False, na_rep=""))
 
 
 @main.command()

@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import (
@@ -164,6 +165,9 @@ def test_a_tick_opens_windows_for_occasions_in_the_lead_window_and_a_second_tick
         assert set(entry["ranked_gift_ids"]) == affordable
         assert entry["ranked_gift_ids"] == stored_ranking(engine, entry["process_id"])
     assert status[ids["inside"]]["ranked_gift_ids"][0] == ids["games"]
+    table = ivyi("status").stdout
+    assert "no gift in stock within the budget of 100 cents" in table
+    assert "NaN" not in table
 
     before = counts(engine)
     again = tick(ivyi, AS_OF)
@@ -222,3 +226,52 @@ def test_a_confirmed_process_is_ordered_shipped_and_completed_and_expired_window
         )
     assert status[ids["small_budget"]]["status"] == "OCCASION_DETECTED"
     assert status[ids["just_outside"]]["status"] == "DECISION_WINDOW_OPEN"
+
+
+def test_a_tick_with_nothing_to_do_says_there_are_no_processes(ivyi_env, ivyi):
+    output = tick(ivyi, AS_OF)
+
+    assert output.splitlines() == [
+        "tick as of 2026-06-01 09:00Z: 0 run(s) succeeded, 0 failed",
+        "  no processes",
+    ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status"],
+        ["status", "--json"],
+        ["confirm", "5f0b7a52-1c5e-4d8e-9a0b-1a2b3c4d5e6f", "6a1c8b63-2d6f-4e9f-8b1c-2b3c4d5e6f70"],
+        ["tick", "--as-of", AS_OF],
+    ],
+    ids=" ".join,
+)
+def test_pipeline_commands_on_a_database_without_schema_say_to_run_db_upgrade(
+    monkeypatch, tmp_path, ivyi, command
+):
+    monkeypatch.delenv("IVYI_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("IVYI_HOME", str(tmp_path))
+
+    result = ivyi(*command)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: the database at sqlite:///{tmp_path / 'ivyi.db'} has no schema yet; "
+        "run `ivyi db upgrade` first"
+    ]
+
+
+def test_status_on_an_unreachable_database_fails_with_one_line(monkeypatch, tmp_path, ivyi):
+    monkeypatch.setenv("IVYI_DATABASE_URL", "postgresql://ivyi:secret@127.0.0.1:1/nowhere")
+    monkeypatch.setenv("IVYI_HOME", str(tmp_path))
+
+    result = ivyi("status")
+
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        "error: cannot open the database at postgresql+psycopg2://ivyi:***@127.0.0.1:1/nowhere: "
+    )
+    assert "secret" not in line
