@@ -227,8 +227,9 @@ def backfill_missed(start, end, as_of: str | None) -> None:
     """
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.orchestration.backfill import run_backfill
+    from ivyi_pipeline.orchestration.backfill import check_range, run_backfill
 
+    check_range(start.date(), end.date())
     settings = _settings()
     when = parse_as_of(as_of)
     with _instance(settings) as instance:

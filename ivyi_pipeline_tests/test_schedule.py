@@ -1,4 +1,4 @@
-"""The daily schedule evaluated at a fixed time: the day's work in bulk, whatever the sensors did."""
+"""The daily schedule evaluated at a fixed time: the day's work in bulk, whatever sensors did."""
 
 import datetime as dt
 
@@ -49,7 +49,9 @@ def _one_off(engine, day: dt.date) -> str:
 
 def _set(engine, process_id: str, **values) -> None:
     with engine.begin() as conn:
-        conn.execute(gift_processes.update().where(gift_processes.c.id == process_id).values(values))
+        conn.execute(
+            gift_processes.update().where(gift_processes.c.id == process_id).values(values)
+        )
 
 
 def _process_in(engine, status: str, **values) -> str:
@@ -66,9 +68,7 @@ def test_the_schedule_runs_daily_at_six_utc_by_default():
     assert schedule.job_name == "gifting_process_job"
 
 
-def test_at_six_the_schedule_covers_every_due_process_in_one_ranged_run(
-    instance, engine, evaluate
-):
+def test_at_six_the_schedule_covers_every_due_process_in_one_ranged_run(instance, engine, evaluate):
     inside = _one_off(engine, TODAY + dt.timedelta(days=21))
     _one_off(engine, TODAY + dt.timedelta(days=22))
     expired = _process_in(

@@ -57,12 +57,17 @@ def _describe_day(result: BackfillResult, day: date) -> dict[str, object]:
     return values
 
 
-@dg.asset(
-    key=OCCASION_DETECTION,
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            OCCASION_DETECTION,
+            group_name="gifting",
+            kinds={"sql"},
+            description="Per occurrence date: every occurrence has a process, or a reason why not.",
+        )
+    ],
     partitions_def=occasion_dates_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="gifting",
-    kinds={"sql"},
 )
 def occasion_detection(
     context: dg.AssetExecutionContext, ivyi_db: IvyiDatabase, gifting: GiftingSettings

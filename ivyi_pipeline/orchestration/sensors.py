@@ -42,7 +42,7 @@ def occasion_detection_sensor(
     new_ids = create_processes(engine, found, now)
     stalled = due.stalled_in_created(engine, now)
     covered_days = newly_covered(context.cursor, cursor, now.date())
-    covered = coverage_events(covered_days, context.sensor_name)
+    covered = coverage_events(covered_days, "occasion_detection_sensor")
     if not new_ids and not stalled:
         return dg.SensorResult(
             skip_reason="no new occurrence in the lead window",
