@@ -323,5 +323,25 @@ def demo(days: int, seed: int, reset: bool, as_of: str | None) -> None:
         run_demo(settings, instance, parse_as_of(as_of), days, seed, click.echo, fresh=reset)
 
 
+@main.command()
+@click.option("--port", default=3000, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--seed", "seed", default=7, show_default=True, help="Seed of the demo data.")
+@AS_OF
+@_fail_cleanly
+def ui(port: int, seed: int, as_of: str | None) -> None:
+    """Open the Dagster UI (webserver and daemon on 127.0.0.1) on this data.
+
+    On an empty database the demo data is first driven through the pipeline and the daily
+    funnel materialized, as `ivyi demo` would; otherwise the data is shown as it is.
+    """
+    from ivyi_pipeline.clock import parse_as_of
+    from ivyi_pipeline.ui import prepare, serve
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    with _instance(settings) as instance:
+        prepare(settings, instance, parse_as_of(as_of), click.echo, seed=seed)
+    sys.exit(serve(settings, port, click.echo))
+
 if __name__ == "__main__":
     main()

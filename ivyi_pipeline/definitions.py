@@ -3,7 +3,6 @@
 import dagster as dg
 
 from ivyi_pipeline.orchestration.assets import gifting_process
-from ivyi_pipeline.orchestration.checks import gifting_checks
 from ivyi_pipeline.orchestration.failures import gifting_failure_sensor, reconciler_sensor
 from ivyi_pipeline.orchestration.funnel import (
     gifting_funnel,
@@ -21,7 +20,6 @@ from ivyi_pipeline.orchestration.sensors import gifting_sensors
 
 defs = dg.Definitions(
     assets=[gifting_process, gifting_funnel],
-    asset_checks=gifting_checks,
     jobs=[gifting_process_job, gifting_funnel_job],
     schedules=[gifting_funnel_schedule],
     sensors=[*gifting_sensors, reconciler_sensor, gifting_failure_sensor],

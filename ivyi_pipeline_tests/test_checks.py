@@ -106,13 +106,21 @@ def test_a_ranged_run_checks_every_process_it_covered(engine, run):
 
 
 @pytest.mark.usefixtures("catalogue")
-def test_a_run_that_generates_no_options_skips_the_option_checks(engine, run):
+def test_a_later_run_evaluates_every_check_but_judges_stock_only_for_options_it_generated(
+    engine, run
+):
     process_id = _new_process(engine)
     assert run(process_id).success
+    with engine.begin() as conn:
+        conn.execute(gifts.update().values(in_stock=False))
 
     evaluations = _evaluations(run(process_id, as_of=AS_OF + dt.timedelta(hours=1)))
 
-    assert set(evaluations) == {"selected_gift_is_ranked"}
+    assert set(evaluations) == CHECKS
+    assert all(e.passed for e in evaluations.values())
+    stock = evaluations["options_affordable_and_in_stock"]
+    assert stock.metadata["processes_checked"].value == 0
+    assert evaluations["ranks_without_gaps"].metadata["processes_checked"].value == 1
 
 
 @pytest.mark.usefixtures("catalogue")

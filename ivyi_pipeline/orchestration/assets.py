@@ -3,6 +3,11 @@
 import dagster as dg
 
 from ivyi_pipeline.orchestration import ops
+from ivyi_pipeline.orchestration.checks import (
+    GIFTING_CHECK_SPECS,
+    OUTPUT_NAMES,
+    check_gifting_process,
+)
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 
 MAX_PROCESSES_PER_RUN = 500
@@ -26,6 +31,7 @@ MAX_PROCESSES_PER_RUN = 500
         ),
     },
     group_name="gifting",
+    check_specs=GIFTING_CHECK_SPECS,
     partitions_def=gift_processes_partitions,
     backfill_policy=dg.BackfillPolicy.multi_run(MAX_PROCESSES_PER_RUN),
     can_subset=False,
@@ -41,4 +47,10 @@ def gifting_process():
     ordered = ops.place_order(confirmed)
     shipped = ops.record_shipment(ordered)
     state = ops.complete_process(shipped)
-    return {"gift_options": options, "ranked_decisions": decisions, "gift_process_state": state}
+    checks = dict(zip(OUTPUT_NAMES, check_gifting_process(state), strict=True))
+    return {
+        "gift_options": options,
+        "ranked_decisions": decisions,
+        "gift_process_state": state,
+        **checks,
+    }
