@@ -200,6 +200,13 @@ def test_a_confirmed_process_is_ordered_shipped_and_completed_and_expired_window
     assert status[ids["inside"]]["status"] == "SHIPPED"
     assert status[ids["just_outside"]]["status"] == "DECISION_WINDOW_OPEN"
     assert ids["far"] not in status
+    late = status[ids["edge"]]
+    late_choice = late["ranked_gift_ids"][-1]
+    assert late_choice != late["ranked_gift_ids"][0]
+    confirmed_late = ivyi(
+        "confirm", late["process_id"], late_choice, "--as-of", "2026-06-04T08:59:00Z"
+    )
+    assert confirmed_late.returncode == 0, confirmed_late.stderr
 
     tick(ivyi, "2026-06-04T10:00:00Z")
     status = status_by_occasion(ivyi)
@@ -215,7 +222,11 @@ def test_a_confirmed_process_is_ordered_shipped_and_completed_and_expired_window
         "SHIPPED",
         "COMPLETED",
     ]
-    for role in ("no_preferences", "yearly", "edge"):
+    assert status[ids["edge"]]["status"] == "ORDERED"
+    assert status[ids["edge"]]["selected_gift_id"] == late_choice
+    assert "DEFAULT_SELECTED" not in history(engine, late["process_id"])
+    assert history(engine, late["process_id"])["CONFIRMED"] == "option-confirmed"
+    for role in ("no_preferences", "yearly"):
         entry = status[ids[role]]
         assert entry["status"] == "ORDERED", role
         assert entry["selected_gift_id"] == entry["ranked_gift_ids"][0], role
