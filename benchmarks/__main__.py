@@ -1,0 +1,148 @@
+"""`python -m benchmarks`: run the scenarios at a size and print one table of figures."""
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+import traceback
+from importlib.metadata import version
+
+from benchmarks import SIZES
+from benchmarks.harness import environment
+from benchmarks.report import Row, notes, table, unavailable
+
+SCENARIOS = {
+    1: "detection tick",
+    2: "batch throughput",
+    3: "per-process latency (daemon)",
+    4: "ranking",
+    5: "backfill",
+    6: "growth",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        help="processes for scenario 2 and 5; scenario 6 then runs N/10, N and 5N",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=500,
+        help="processes per ranged run (0: one range for all); default 500",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(map(str, SCENARIOS)),
+        help="comma-separated scenario numbers to run, e.g. 1,2,4 (default: all)",
+    )
+    parser.add_argument(
+        "--no-pgbouncer", action="store_true", help="Dagster storage straight on PostgreSQL"
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
+    return parser
+
+
+def machine() -> str:
+    """Cores, memory, load and versions: the context every figure needs."""
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores, {total_kb / 1024**2:.1f} GiB RAM, load {load}; "
+        f"Python {platform.python_version()}, dagster {version('dagster')}, "
+        f"dagster-postgres {version('dagster-postgres')}"
+    )
+
+
+def _run(number: int, fn) -> list[Row]:
+    started = time.perf_counter()
+    print(f"-- scenario {number}: {SCENARIOS[number]} ...", file=sys.stderr, flush=True)
+    try:
+        rows = fn()
+    except Exception as error:  # one failure must not hide the rest
+        traceback.print_exc()
+        rows = [unavailable(f"{number} {SCENARIOS[number]}", "failed", f"{error!r}"[:500])]
+    print(
+        f"   scenario {number} took {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen scenarios and print the table; 1 when a scenario failed."""
+    args = _parser().parse_args(argv)
+    size = SIZES[args.size]
+    if args.processes:
+        size = size.with_processes(args.processes)
+    chosen = {int(n) for n in args.scenarios.split(",") if n.strip()}
+    from benchmarks import backfill, detection, growth, latency, ranking, throughput
+
+    rows: list[Row] = []
+    measured = {}
+    command = "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:])
+    with environment(use_pgbouncer=not args.no_pgbouncer) as env:
+        print(f"{command}\n{machine()}\n{env.storage_label}", flush=True)
+        for note in env.notes:
+            print(f"NOTE: {note}", flush=True)
+        if 1 in chosen:
+            rows += _run(
+                1, lambda: detection.rows(env, size.detection_occasions, size.detection_due)
+            )
+        if 2 in chosen:
+
+            def scenario_2():
+                found, ours = throughput.rows(env, size.processes, args.batch_size)
+                measured[size.processes] = ours
+                return found
+
+            rows += _run(2, scenario_2)
+        if 3 in chosen:
+            rows += _run(3, lambda: latency.rows(env, size.latency_trials))
+        if 4 in chosen:
+            rows += _run(
+                4,
+                lambda: ranking.rows(size.catalogue_gifts, size.ranked_processes, size.candidates),
+            )
+        if 5 in chosen:
+            ours = measured.get(size.processes)
+            sensor_ms = ours.ms_per_process if ours and ours.processes else None
+            rows += _run(
+                5,
+                lambda: backfill.rows(env, size.backfill_occasions, args.batch_size, sensor_ms),
+            )
+        if 6 in chosen:
+            rows += _run(6, lambda: growth.rows(env, list(size.growth), args.batch_size, measured))
+    print()
+    print(table(rows))
+    print()
+    print(notes(rows))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(
+                {
+                    "command": command,
+                    "machine": machine(),
+                    "storage": env.storage_label,
+                    "environment_notes": env.notes,
+                    "rows": [row.as_dict() for row in rows],
+                },
+                out,
+                indent=2,
+                default=str,
+            )
+    failed = [row for row in rows if row.figure == "failed"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""Scenario 2: P processes from detection to DECISION_WINDOW_OPEN through Dagster on PostgreSQL.
+
+Our figure is one `ivyi tick` of the detection sensor (the code path a schedule or the daemon
+takes): evaluate the sensor, add the partitions, execute its ranged runs of
+gifting_process_job. The baseline, measured in the same run, is the *Dagster floor*: the
+same number of partitions added and pushed through a no-op graph_multi_asset of the same
+shape (9 ops, 3 assets) in the same ranged runs.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+
+import dagster as dg
+import sqlalchemy as sa
+
+from benchmarks.harness import Env, Stopwatch, count_events, dagster_instance, throwaway_database
+from benchmarks.report import Row
+from benchmarks.sampler import StackSampler
+from benchmarks.seeding import AS_OF, due_offsets, seed
+from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
+from ivyi_pipeline.orchestration.sensors import occasion_detection_sensor
+from ivyi_pipeline.orchestration.ticking import QUIET_CONSOLE, tick
+
+SCENARIO = "2 batch throughput"
+TARGET_RATIO = 1.3
+TARGET_SECONDS_PER_10K = 150.0
+
+
+@dataclass
+class Measurement:
+    """One push of `processes` partitions through a job, and what Dagster recorded."""
+
+    processes: int
+    seconds: float
+    runs: int
+    failed_runs: int
+    events: dict[str, int]
+    sampler: StackSampler
+    reached: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ms_per_process(self) -> float:
+        """Wall milliseconds per process."""
+        return 1000 * self.seconds / self.processes
+
+    @property
+    def events_per_process(self) -> float:
+        """Event log records per process."""
+        return sum(self.events.values()) / self.processes
+
+    def split_ms(self) -> dict[str, float]:
+        """Milliseconds per process in each sampler category."""
+        return {k: v * self.ms_per_process for k, v in self.sampler.shares().items()}
+
+
+def pipeline_definitions(
+    domain_url: str | None, batch_size: int, sensors=None, single_runs_up_to: int = 0
+) -> dg.Definitions:
+    """Production's code location (assets, checks, jobs), on the benchmark's database.
+
+    Only the given sensors (by default the detection sensor) and no schedules, so that
+    nothing else runs while the benchmark measures.
+    """
+    return dg.Definitions(
+        assets=list(defs.assets or []),
+        asset_checks=list(defs.asset_checks or []),
+        jobs=list(defs.jobs or []),
+        sensors=sensors if sensors is not None else [occasion_detection_sensor],
+        resources={
+            **(defs.resources or {}),
+            "ivyi_db": IvyiDatabase(url=domain_url),
+            "gifting": GiftingSettings(batch_size=batch_size, single_runs_up_to=single_runs_up_to),
+            "clock": Clock(),
+        },
+    )
+
+
+def _noop_op(name: str, *, first: bool = False, asset: str | None = None, last: bool = False):
+    outs = {} if last else {"done": dg.Out(dg.Nothing)}
+    if asset:
+        outs[asset] = dg.Out(dg.Nothing, is_required=last)
+
+    @dg.op(name=name, ins={} if first else {"after": dg.In(dg.Nothing)}, out=outs)
+    def _op():
+        for key in outs:
+            yield dg.Output(None, key)
+
+    return _op
+
+
+FLOOR_PARTITIONS = dg.DynamicPartitionsDefinition(name="floor_processes")
+_FLOOR_OPS = [
+    _noop_op("floor_start", first=True),
+    _noop_op("floor_generate", asset="floor_options"),
+    _noop_op("floor_rank", asset="floor_decisions"),
+    *(_noop_op(f"floor_step_{i}") for i in range(4, 9)),
+    _noop_op("floor_complete", asset="floor_state", last=True),
+]
+
+
+@dg.graph_multi_asset(
+    outs={
+        "floor_options": dg.AssetOut(is_required=False),
+        "floor_decisions": dg.AssetOut(is_required=False),
+        "floor_state": dg.AssetOut(),
+    },
+    partitions_def=FLOOR_PARTITIONS,
+    can_subset=False,
+)
+def floor_process():
+    """Nine no-op ops and three assets: gifting_process's shape with no work in it."""
+    done = _FLOOR_OPS[0]()
+    done, options = _FLOOR_OPS[1](done)
+    done, decisions = _FLOOR_OPS[2](done)
+    for op in _FLOOR_OPS[3:8]:
+        done = op(done)
+    state = _FLOOR_OPS[8](done)
+    return {"floor_options": options, "floor_decisions": decisions, "floor_state": state}
+
+
+floor_job = dg.define_asset_job(
+    "floor_job",
+    selection=dg.AssetSelection.assets(floor_process),
+    partitions_def=FLOOR_PARTITIONS,
+    executor_def=dg.in_process_executor,
+)
+FLOOR_DEFS = dg.Definitions(assets=[floor_process], jobs=[floor_job])
+
+
+def _statuses(url: str) -> dict[str, int]:
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(
+            sa.select(gift_processes.c.status, sa.func.count()).group_by(gift_processes.c.status)
+        )
+        return {str(status): count for status, count in rows}
+
+
+def measure_pipeline(env: Env, processes: int, batch_size: int) -> Measurement:
+    """Seed `processes` due occasions, then time one detection tick that runs them all."""
+    defaults = GiftingSettings()
+    with throwaway_database(env, "ivyi_bench") as url, dagster_instance(env) as (instance, _):
+        seed(url, due_offsets(processes, defaults.lead_days))
+        defs = pipeline_definitions(url, batch_size or processes)
+        with StackSampler() as sampler, Stopwatch() as watch:
+            summary = tick(instance, defs, AS_OF, sensor_names=[occasion_detection_sensor.name])
+        run_ids = summary.succeeded + summary.failed
+        return Measurement(
+            processes=processes,
+            seconds=watch.seconds,
+            runs=len(run_ids),
+            failed_runs=len(summary.failed),
+            events=count_events(instance, run_ids),
+            sampler=sampler,
+            reached=_statuses(url),
+        )
+
+
+def measure_floor(env: Env, processes: int, batch_size: int) -> Measurement:
+    """The same number of partitions through the no-op graph, in the same ranged runs."""
+    keys = sorted(str(uuid.uuid4()) for _ in range(processes))
+    job = FLOOR_DEFS.resolve_job_def("floor_job")
+    batch = batch_size or processes
+    with dagster_instance(env) as (instance, _):
+        run_ids, failed = [], 0
+        with StackSampler() as sampler, Stopwatch() as watch:
+            instance.add_dynamic_partitions(FLOOR_PARTITIONS.name, keys)
+            for start in range(0, len(keys), batch):
+                chunk = keys[start : start + batch]
+                result = job.execute_in_process(
+                    instance=instance,
+                    tags={tags.RANGE_START: chunk[0], tags.RANGE_END: chunk[-1]},
+                    run_config=QUIET_CONSOLE,
+                    raise_on_error=False,
+                )
+                run_ids.append(result.run_id)
+                failed += not result.success
+        return Measurement(
+            processes=processes,
+            seconds=watch.seconds,
+            runs=len(run_ids),
+            failed_runs=failed,
+            events=count_events(instance, run_ids),
+            sampler=sampler,
+        )
+
+
+def _events_note(m: Measurement) -> str:
+    top = sorted(m.events.items(), key=lambda kv: -kv[1])[:6]
+    return ", ".join(f"{kind} {count / m.processes:.2f}" for kind, count in top)
+
+
+def rows(env: Env, processes: int, batch_size: int) -> tuple[list[Row], Measurement]:
+    """The scenario's rows, and our measurement (scenario 6 reuses it)."""
+    ours = measure_pipeline(env, processes, batch_size)
+    floor = measure_floor(env, processes, batch_size)
+    batch = f"{ours.runs} ranged run(s) of up to {batch_size or processes}"
+    open_count = ours.reached.get("DECISION_WINDOW_OPEN", 0)
+    split = ours.split_ms()
+    dagster_ms = split["dagster: python"] + split["dagster: database"]
+    ours_ms = split["ours: python"] + split["ours: database"]
+    seconds_target = TARGET_SECONDS_PER_10K * processes / 10_000
+    per_process = Row(
+        SCENARIO,
+        f"ms per process, detection -> DECISION_WINDOW_OPEN ({processes:,} processes, {batch})",
+        ours.ms_per_process,
+        "ms",
+        target=f"<= {TARGET_RATIO}x floor",
+        baseline_label=f"Dagster floor, {floor.runs} run(s)",
+        baseline=floor.ms_per_process,
+        notes=[
+            f"{open_count:,} of {processes:,} processes reached DECISION_WINDOW_OPEN "
+            f"(statuses {ours.reached}); failed runs: ours {ours.failed_runs}, "
+            f"floor {floor.failed_runs}",
+            f"ours: {ours.sampler.summary(ours.seconds)}",
+            f"floor: {floor.sampler.summary(floor.seconds)}",
+        ],
+    )
+    per_process.met = per_process.ratio is not None and per_process.ratio <= TARGET_RATIO
+    return [
+        per_process,
+        Row(
+            SCENARIO,
+            f"total seconds for {processes:,} processes",
+            ours.seconds,
+            "s",
+            target=f"< {seconds_target:,.0f} s (2.5 min per 10,000)",
+            baseline_label="Dagster floor",
+            baseline=floor.seconds,
+            met=ours.seconds < seconds_target,
+        ),
+        Row(
+            SCENARIO,
+            "events recorded per process",
+            ours.events_per_process,
+            "",
+            target="as few as the floor",
+            baseline_label="Dagster floor",
+            baseline=floor.events_per_process,
+            notes=[f"ours: {_events_note(ours)}", f"floor: {_events_note(floor)}"],
+        ),
+        Row(
+            SCENARIO,
+            "time split: Dagster bookkeeping (its Python + its storage calls)",
+            dagster_ms,
+            "ms",
+            target="~ the floor",
+            baseline_label="Dagster floor total",
+            baseline=floor.ms_per_process,
+            notes=[
+                f"Dagster python {split['dagster: python']:.2f} ms, Dagster storage "
+                f"{split['dagster: database']:.2f} ms per process"
+            ],
+        ),
+        Row(
+            SCENARIO,
+            "time split: our code (Python + our queries)",
+            ours_ms,
+            "ms",
+            target="",
+            notes=[
+                f"our python {split['ours: python']:.2f} ms, our queries "
+                f"{split['ours: database']:.2f} ms per process; other "
+                f"{split['other']:.2f} ms"
+            ],
+        ),
+    ], ours
