@@ -32,13 +32,13 @@ SIZES = {
     "small": Size(
         detection_occasions=20_000,
         detection_due=200,
-        processes=60,
-        latency_trials=2,
+        processes=40,
+        latency_trials=1,
         catalogue_gifts=10_000,
         ranked_processes=200,
         candidates=1_000,
-        backfill_occasions=60,
-        growth=(20, 60, 120),
+        backfill_occasions=40,
+        growth=(10, 40, 80),
     ),
     "medium": Size(
         detection_occasions=200_000,
