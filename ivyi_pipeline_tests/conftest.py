@@ -90,3 +90,28 @@ def ivyi():
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory):
+    """A home prepared once per session as `ivyi ui` does: demo runs, checks and funnel history."""
+    import datetime as dt
+    import shutil
+
+    from ivyi_pipeline.instance import EMBEDDED_CONFIG, open_instance
+    from ivyi_pipeline.settings import Settings
+    from ivyi_pipeline.ui import prepare
+
+    home = tmp_path_factory.mktemp("demo_home")
+    settings = Settings(home, f"sqlite:///{home / 'ivyi.db'}", home / "dagster_home")
+    settings.ensure_dirs()
+    shutil.copyfile(EMBEDDED_CONFIG, settings.dagster_home / "dagster.yaml")
+    upgrade(settings.database_url)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("IVYI_HOME", str(settings.home))
+        env.setenv("IVYI_DATABASE_URL", settings.database_url)
+        env.setenv("DAGSTER_HOME", str(settings.dagster_home))
+        with open_instance(settings) as instance:
+            prepare(settings, instance, dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), lambda _: None)
+    get_engine(settings.database_url).dispose()
+    return settings

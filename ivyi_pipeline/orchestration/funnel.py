@@ -103,6 +103,7 @@ def gifting_funnel(
     at = parse_as_of(tagged) if tagged else clock.now()
     report = funnel_report(ivyi_db.get_engine(), at)
     context.log.info(report.summary())
+    context.instance.add_run_tags(context.run_id, {tags.OUTCOME: report.headline()})
     return dg.MaterializeResult(metadata=funnel_metadata(report))
 
 

@@ -106,7 +106,10 @@ def tell_story(context: dg.OpExecutionContext, report: StepReport) -> None:
 def record(context: dg.OpExecutionContext, report: StepReport) -> None:
     """Log what the step did, a sentence per process while readable; fail on refusals."""
     log = context.log
-    log.info(report.summary())
+    if report.advanced or report.waiting or report.blocked or report.refused or report.failed:
+        log.info(report.summary())
+    else:
+        log.debug(report.summary())
     info, warnings, errors = _sentences(report)
     for line in info[:DETAIL_LIMIT]:
         log.info(line)

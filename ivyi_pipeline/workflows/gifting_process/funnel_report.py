@@ -37,6 +37,14 @@ class FunnelReport:
         """How many processes existed at as_of."""
         return sum(self.by_status.values())
 
+    def headline(self) -> str:
+        """A few words for a run tag: the counts that need attention."""
+        return (
+            f"{self.total} processes, {self.by_status.get(S.COMPLETED, 0)} completed, "
+            f"{len(self.closing_soon)} closing in 24h, {len(self.blocked)} blocked, "
+            f"{len(self.failed)} failed"
+        )
+
     def summary(self) -> str:
         """One paragraph an analyst reads first."""
         counts = ", ".join(f"{n} {s}" for s, n in self.by_status.items() if n) or "none"
