@@ -46,21 +46,70 @@ def _orphaned(run: dg.DagsterRun) -> bool:
     return False
 
 
+UNFINISHED = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+KEPT_DAGSTER_TAGS = {
+    "dagster/sensor_name",
+    "dagster/run_key",
+    "dagster/asset_partition_range_start",
+    "dagster/asset_partition_range_end",
+}
+
+
+def _recover_orphans(instance: dg.DagsterInstance, job, engine, summary) -> None:
+    """Fail the runs a killed tick left unfinished and execute each again, as run retries do."""
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=job.name, statuses=UNFINISHED)
+    )
+    for record in records:
+        run = record.dagster_run
+        if not _orphaned(run):
+            continue
+        instance.report_run_failed(run, "interrupted: its tick died")
+        tags = {
+            k: v
+            for k, v in run.tags.items()
+            if not k.startswith("dagster/") or k in KEPT_DAGSTER_TAGS
+        }
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=run.tags.get("dagster/partition"),
+            tags={**tags, TICK_PID: str(os.getpid()), TICK_HOST: socket.gethostname()},
+            run_config=QUIET_CONSOLE,
+            raise_on_error=False,
+        )
+        (summary.succeeded if result.success else summary.failed).append(result.run_id)
+        if not result.success:
+            record_run_failure(instance, engine, result.dagster_run)
+
+
 def _already_ran(instance: dg.DagsterInstance, sensor_name: str, run_key: str) -> bool:
-    """True when a run with this key finished or is running; a killed tick's run is failed."""
+    """True when a run with this key succeeded, is running, or failed past the run retries.
+
+    A failed run is executed again, like the daemon's run retries (`run_retries` in
+    dagster.yaml); a run left unfinished by a killed tick counts as failed.
+    """
     records = instance.get_run_records(
         filters=dg.RunsFilter(
             tags={"dagster/sensor_name": sensor_name, "dagster/run_key": run_key}
         ),
     )
-    live = False
+    failures = 0
     for record in records:
-        if _orphaned(record.dagster_run):
+        run = record.dagster_run
+        if _orphaned(run):
             # Executed again below; its steps are idempotent, so nothing is done twice.
-            instance.report_run_failed(record.dagster_run, "interrupted: its tick died")
+            instance.report_run_failed(run, "interrupted: its tick died")
+            failures += 1
+        elif run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+            failures += 1
         else:
-            live = True
-    return live
+            return True
+    retries = instance.run_retries_max_retries if instance.run_retries_enabled else 0
+    return failures > retries
 
 
 def _evaluate(instance, defs, sensor, clock) -> tuple[list[dg.RunRequest], list[str], str | None]:
@@ -106,6 +155,7 @@ def tick(
         and not isinstance(s, dg.RunStatusSensorDefinition)
     ]
     summary = TickSummary()
+    _recover_orphans(instance, job, engine, summary)
     for _ in range(MAX_ROUNDS):
         launched = 0
         for sensor in sensors:

@@ -1,0 +1,218 @@
+"""Crashes: SIGKILL of a batch `ivyi tick` at a seeded random instant, then a tick again.
+
+Every trial copies one seeded PostgreSQL database, kills a tick over it, ticks again 11
+minutes later (past the 10 minutes after which CREATED processes count as stalled) and
+compares every table the pipeline writes with those of the same two ticks uninterrupted
+(surrogate ids, audit times and the instants that follow the re-driving tick aside).
+Processes of a recipient with another process in the window are compared by status only:
+their options exclude gifts already ordered for that recipient, so they depend on which of
+them a run happened to order first (a batching effect, not a crash effect).
+`pytest -m slow` runs the long variant (20 more trials).
+"""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.instance import EMBEDDED_CONFIG
+from ivyi_pipeline_tests.conftest import PG_ADMIN_URL, _pg_url
+from ivyi_pipeline_tests.reliability import snapshot
+
+pytestmark = pytest.mark.postgres
+
+IVYI = str(Path(sys.executable).with_name("ivyi"))
+DAY = "2026-06-01"
+AS_OF = f"{DAY}T09:00:00Z"
+NEXT_TICK = f"{DAY}T09:11:00Z"
+OCCASIONS = 400
+DATA_SEED = 11
+FAST_TRIALS = range(2)
+SLOW_TRIALS = range(2, 22)
+
+
+def _admin(sql: str) -> None:
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(sql))
+    admin.dispose()
+
+
+def _fresh_database(template: str | None = None) -> str:
+    name = f"ivyi_crash_{uuid.uuid4().hex[:10]}"
+    _admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def _drop(name: str) -> None:
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Deployment:
+    """One database and one Dagster home, driven through the `ivyi` command."""
+
+    def __init__(self, dbname: str, home: Path):
+        self.url = _pg_url(dbname)
+        home.mkdir(parents=True)
+        (home / "dagster_home").mkdir()
+        (home / "dagster_home" / "dagster.yaml").write_text(EMBEDDED_CONFIG.read_text())
+        self.env = {
+            **os.environ,
+            "IVYI_DATABASE_URL": self.url,
+            "IVYI_HOME": str(home / "ivyi"),
+            "DAGSTER_HOME": str(home / "dagster_home"),
+            "PYTHONWARNINGS": "ignore",
+        }
+
+    def start(self, *args: str) -> subprocess.Popen:
+        """Start `ivyi ARGS` without waiting."""
+        return subprocess.Popen(
+            [IVYI, *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        """Run `ivyi ARGS` to the end."""
+        return subprocess.run([IVYI, *args], env=self.env, capture_output=True, text=True)
+
+    def tables(self) -> dict[str, list[tuple]]:
+        """The compared tables; processes sharing a recipient reduced to (id, status)."""
+        engine = get_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                shared = set(
+                    conn.execute(
+                        sa.select(gift_processes.c.id).where(
+                            gift_processes.c.recipient_id.in_(
+                                sa.select(gift_processes.c.recipient_id)
+                                .group_by(gift_processes.c.recipient_id)
+                                .having(sa.func.count() > 1)
+                            )
+                        )
+                    ).scalars()
+                )
+            tables = snapshot(engine, timeless=True)
+        finally:
+            engine.dispose()
+        _no_duplicates(tables)
+        _orders_follow_decisions(tables)
+        return {
+            name: [
+                row[:2] if name == "gift_processes" and row[0] in shared else row
+                for row in rows
+                if name == "gift_processes" or row[0] not in shared
+            ]
+            for name, rows in tables.items()
+        }
+
+
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory):
+    """A PostgreSQL database with the schema and a seeded data set, copied by every trial."""
+    name = _fresh_database()
+    deployment = Deployment(name, tmp_path_factory.mktemp("template") / "home")
+    seeded = deployment.run(
+        "seed", "--occasions", str(OCCASIONS), "--seed", str(DATA_SEED), "--as-of", DAY
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    get_engine(deployment.url).dispose()
+    yield name
+    _drop(name)
+
+
+@pytest.fixture(scope="module")
+def reference(seeded_template, tmp_path_factory):
+    """(tables, seconds) of an uninterrupted tick over a copy of the template."""
+    name = _fresh_database(seeded_template)
+    deployment = Deployment(name, tmp_path_factory.mktemp("reference") / "home")
+    started = time.monotonic()
+    ticked = deployment.run("tick", "--as-of", AS_OF)
+    took = time.monotonic() - started
+    assert ticked.returncode == 0, ticked.stdout + ticked.stderr
+    ticked = deployment.run("tick", "--as-of", NEXT_TICK)
+    assert ticked.returncode == 0, ticked.stdout + ticked.stderr
+    tables = deployment.tables()
+    _drop(name)
+    assert len(tables["gift_processes"]) > 10, "the data set should need ranged runs"
+    return tables, took
+
+
+def _no_duplicates(tables: dict[str, list[tuple]]) -> None:
+    for name in ("gift_options", "ranked_decisions", "orders", "process_transitions"):
+        rows = tables[name]
+        assert len(rows) == len(set(rows)), f"duplicate rows in {name}"
+    keys = [row[0] for row in tables["simulated_provider_orders"]]
+    assert len(keys) == len(set(keys)), "a process was ordered twice with the provider"
+
+
+def _orders_follow_decisions(tables: dict[str, list[tuple]]) -> None:
+    selected = {row[0]: row[2] for row in tables["gift_processes"]}
+    ranked = {(row[0], row[2]) for row in tables["ranked_decisions"]}
+    provider = {row[0]: row[2] for row in tables["simulated_provider_orders"]}
+    for pid, gift, *_ in tables["orders"]:
+        assert selected[pid] == gift == provider[pid]
+        assert (pid, gift) in ranked
+
+
+def _difference(found: dict, expected: dict) -> str:
+    lines = []
+    for name in expected:
+        extra = sorted(set(found[name]) - set(expected[name]), key=repr)
+        missing = sorted(set(expected[name]) - set(found[name]), key=repr)
+        lines += [f"{name}: extra {row}" for row in extra[:5]]
+        lines += [f"{name}: missing {row}" for row in missing[:5]]
+    return "\n".join(lines)
+
+
+def kill_and_recover(seeded_template, reference, tmp_path, trial: int) -> str:
+    """One seeded trial; returns what happened to the killed tick."""
+    expected, took = reference
+    rng = random.Random(f"sigkill-{trial}")
+    delay = rng.uniform(1.0, took)
+    name = _fresh_database(seeded_template)
+    try:
+        deployment = Deployment(name, tmp_path / "home")
+        tick = deployment.start("tick", "--as-of", AS_OF)
+        time.sleep(delay)
+        finished = tick.poll() is not None
+        if not finished:
+            os.killpg(tick.pid, signal.SIGKILL)
+        tick.communicate()
+        again = deployment.run("tick", "--as-of", NEXT_TICK)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "Traceback" not in again.stderr
+        tables = deployment.tables()
+        assert tables == expected, _difference(tables, expected)
+        return (
+            f"finished before the kill at {delay:.1f}s" if finished else f"killed at {delay:.1f}s"
+        )
+    finally:
+        _drop(name)
+
+
+@pytest.mark.parametrize("trial", FAST_TRIALS)
+def test_a_tick_killed_at_a_random_instant_converges_on_the_next_tick(
+    seeded_template, reference, tmp_path, trial
+):
+    kill_and_recover(seeded_template, reference, tmp_path, trial)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trial", SLOW_TRIALS)
+def test_many_ticks_killed_at_random_instants_all_converge(
+    seeded_template, reference, tmp_path, trial
+):
+    kill_and_recover(seeded_template, reference, tmp_path, trial)
