@@ -19,6 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 
@@ -216,3 +217,24 @@ def test_many_ticks_killed_at_random_instants_all_converge(
     seeded_template, reference, tmp_path, trial
 ):
     kill_and_recover(seeded_template, reference, tmp_path, trial)
+
+
+def test_two_ticks_at_once_end_as_one_tick_would(seeded_template, reference, tmp_path):
+    expected, _ = reference
+    name = _fresh_database(seeded_template)
+    try:
+        deployment = Deployment(name, tmp_path / "home")
+        # Two first uses of a fresh embedded instance race on Dagster's own SQLite schema
+        # migration; production's instance (PostgreSQL storage) is created once, beforehand.
+        with dg.DagsterInstance.from_config(deployment.env["DAGSTER_HOME"]):
+            pass
+        ticks = [deployment.start("tick", "--as-of", AS_OF) for _ in range(2)]
+        outputs = [tick.communicate() for tick in ticks]
+        for tick, (out, err) in zip(ticks, outputs, strict=True):
+            assert tick.returncode == 0, out + err
+        again = deployment.run("tick", "--as-of", NEXT_TICK)
+        assert again.returncode == 0, again.stdout + again.stderr
+        tables = deployment.tables()
+        assert tables == expected, _difference(tables, expected)
+    finally:
+        _drop(name)
