@@ -97,6 +97,8 @@ def tell_story(context: dg.OpExecutionContext, report: StepReport) -> None:
         if told:
             return
         fragment = "no change"
+    if told.endswith(fragment):
+        return
     story = f"{told} → {fragment}" if told else fragment
     if len(story) > MAX_OUTCOME:
         story = story[: MAX_OUTCOME - 1] + "…"

@@ -1,0 +1,176 @@
+"""What a run tells an analyst: one sentence per failing process, and an outcome tag."""
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.db.schema import gift_processes, inbox_events, relationships
+from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.features.fulfilment import FulfilmentProvider, ProviderError, Tracking
+from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.resources import FulfilmentService, IvyiDatabase
+from ivyi_pipeline_tests.factories import (
+    make_gift,
+    make_occasion,
+    make_preference,
+    make_process,
+    make_relationship,
+    make_user,
+)
+
+AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+OCCURRENCE = dt.date(2026, 6, 15)
+
+
+class _TimingOutProvider(FulfilmentProvider):
+    """A provider whose every order times out."""
+
+    def place_order(self, idempotency_key: str, gift_id: str, at: dt.datetime) -> str:
+        raise ProviderError("the provider timed out after 30 s")
+
+    def tracking(self, idempotency_keys: Sequence[str], as_of: dt.datetime) -> dict[str, Tracking]:
+        return {}
+
+
+class TimingOutFulfilment(FulfilmentService):
+    """Fulfilment resource backed by the timing-out provider."""
+
+    def provider(self, engine: sa.Engine) -> FulfilmentProvider:
+        return _TimingOutProvider()
+
+
+@pytest.fixture
+def instance():
+    """A throwaway Dagster instance."""
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def run(instance, database_url):
+    """Execute gifting_process_job over the given processes, with optional resource overrides."""
+
+    def execute(*process_ids: str, **resources) -> dg.ExecuteInProcessResult:
+        instance.add_dynamic_partitions(gift_processes_partitions.name, list(process_ids))
+        run_tags = {tags.AS_OF: AS_OF.isoformat()}
+        partition_key = process_ids[0] if len(process_ids) == 1 else None
+        if partition_key is None:
+            run_tags |= {tags.RANGE_START: process_ids[0], tags.RANGE_END: process_ids[-1]}
+        return defs.resolve_job_def("gifting_process_job").execute_in_process(
+            instance=instance,
+            partition_key=partition_key,
+            tags=run_tags,
+            resources={"ivyi_db": IvyiDatabase(url=database_url), **resources},
+            raise_on_error=False,
+        )
+
+    return execute
+
+
+def _log_lines(instance, result, level: int, process_id: str) -> list[str]:
+    """The run's own log messages at this level that name the process."""
+    return [
+        entry.user_message
+        for entry in instance.all_logs(result.run_id)
+        if entry.dagster_event is None and entry.level == level and process_id in entry.user_message
+    ]
+
+
+def _one_sentence(line: str) -> bool:
+    return line.endswith(".") and ". " not in line and "\n" not in line
+
+
+def _new_process(engine, day: dt.date = OCCURRENCE) -> str:
+    recipient = make_user(engine)
+    make_preference(engine, recipient, "games", 0.9)
+    rel = make_relationship(engine, recipient_id=recipient)
+    occasion_id = make_occasion(engine, relationship_id=rel, date=day, recurs_yearly=False)
+    return make_process(engine, occasion_id, at=AS_OF)
+
+
+def test_a_forbidden_transition_is_one_error_sentence_naming_the_process(engine, instance, run):
+    process_id, gift_id = make_process(engine, status="ORDERED"), make_gift(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            inbox_events.insert().values(
+                process_id=process_id,
+                kind="CONFIRMATION",
+                gift_id=gift_id,
+                received_at=to_db(AS_OF),
+            )
+        )
+
+    result = run(process_id)
+
+    assert not result.success
+    (line,) = _log_lines(instance, result, logging.ERROR, process_id)
+    assert line == (
+        f"Process {process_id} was refused in confirm_selection: "
+        "ORDERED -> CONFIRMED is not allowed by the gifting state machine."
+    )
+    assert _one_sentence(line)
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_failure_data.error.message.strip().endswith(line)
+
+
+def test_a_deleted_relationship_is_one_warning_sentence_naming_the_process(engine, instance, run):
+    process_id = _new_process(engine)
+    with engine.begin() as conn:
+        conn.execute(relationships.update().values(deleted_at=to_db(AS_OF)))
+
+    result = run(process_id)
+
+    assert result.success
+    (line,) = _log_lines(instance, result, logging.WARNING, process_id)
+    assert line.startswith(f"Process {process_id} is blocked in start_workflow: relationship ")
+    assert line.endswith(" was deleted.")
+    assert _one_sentence(line)
+
+
+def test_a_provider_error_is_one_error_sentence_naming_the_process(engine, instance, run):
+    process_id = make_process(engine, status="CONFIRMED")
+
+    result = run(process_id, fulfilment=TimingOutFulfilment())
+
+    assert not result.success
+    (line,) = set(_log_lines(instance, result, logging.ERROR, process_id))
+    assert line == (
+        f"Process {process_id} failed in place_order: "
+        "fulfilment provider error: the provider timed out after 30 s."
+    )
+    assert _one_sentence(line)
+    assert instance.get_run_by_id(result.run_id).tags[tags.OUTCOME] == "failed in place_order"
+
+
+@pytest.mark.usefixtures("engine")
+def test_a_run_on_a_new_process_is_tagged_with_the_statuses_it_went_through(engine, instance, run):
+    make_gift(engine, category="games", price_cents=3000)
+    process_id = _new_process(engine)
+
+    result = run(process_id)
+
+    outcome = instance.get_run_by_id(result.run_id).tags[tags.OUTCOME]
+    assert outcome == (
+        "OCCASION_DETECTED → OPTIONS_GENERATED → DECISION_WINDOW_OPEN → "
+        "waits: decision window open until 2026-06-04 12:00Z"
+    )
+
+
+def test_a_ranged_run_is_tagged_with_counts(engine, instance, run):
+    make_gift(engine, category="games", price_cents=3000)
+    ids = sorted(_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3))
+    with engine.begin() as conn:
+        conn.execute(
+            gift_processes.update().where(gift_processes.c.id == ids[0]).values(status="COMPLETED")
+        )
+
+    result = run(*ids)
+
+    outcome = instance.get_run_by_id(result.run_id).tags[tags.OUTCOME]
+    assert outcome.startswith("OCCASION_DETECTED ×2 → OPTIONS_GENERATED ×2 → ")
