@@ -13,9 +13,9 @@ from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
-from ivyi_pipeline.orchestration.schedules import DEFAULT_CRON, daily_gifting_schedule
+from ivyi_pipeline.orchestration.schedules import DEFAULT_CRON, daily_gifting_schedule, run_batch
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
-from ivyi_pipeline_tests.factories import make_occasion, make_process
+from ivyi_pipeline_tests.factories import make_gift, make_occasion, make_process
 
 SIX_AM = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
 TODAY = SIX_AM.date()
@@ -128,3 +128,45 @@ def test_a_second_evaluation_the_same_morning_creates_nothing_new(instance, engi
         assert conn.execute(sa.select(sa.func.count()).select_from(gift_processes)).scalar() == 1
     assert instance.get_dynamic_partitions(gift_processes_partitions.name) == partitions
     assert request.tags[tags.RANGE_START] == partitions[0]
+
+
+def test_with_every_sensor_off_daily_batches_alone_take_a_process_to_completed(
+    ivyi_env, instance, engine
+):
+    make_gift(engine, price_cents=2500)
+    occasion = _one_off(engine, TODAY + dt.timedelta(days=10))
+    pid = process_id_for(occasion, TODAY + dt.timedelta(days=10))
+    statuses = []
+
+    for day in range(7):
+        summary = run_batch(instance, defs, SIX_AM + dt.timedelta(days=day))
+        assert summary.ok
+        with engine.connect() as conn:
+            statuses.append(
+                conn.execute(
+                    sa.select(gift_processes.c.status).where(gift_processes.c.id == pid)
+                ).scalar()
+            )
+
+    assert statuses == [
+        "DECISION_WINDOW_OPEN",
+        "DECISION_WINDOW_OPEN",
+        "DECISION_WINDOW_OPEN",
+        "ORDERED",
+        "SHIPPED",
+        "SHIPPED",
+        "COMPLETED",
+    ]
+
+
+def test_a_blocked_process_is_retried_by_the_batch_and_unblocked_once_it_can_proceed(
+    ivyi_env, instance, engine
+):
+    blocked = _process_in(engine, "OCCASION_DETECTED", blocked_reason="no gift in stock")
+    make_gift(engine, price_cents=2500)
+
+    assert run_batch(instance, defs, SIX_AM).ok
+
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(gift_processes).where(gift_processes.c.id == blocked)).one()
+    assert (row.status, row.blocked_reason) == ("DECISION_WINDOW_OPEN", None)

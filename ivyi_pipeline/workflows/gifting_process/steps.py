@@ -208,6 +208,7 @@ def select_default(engine: sa.Engine, process_ids: Sequence[str], at: datetime) 
             at,
             reason="decision window expired",
             per_process={pid: {"selected_gift_id": gift} for pid, gift in top.items()},
+            blocked_reason=None,
         )
         set_blocked(conn, report.blocked, at)
     return report
