@@ -4,17 +4,23 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_options, orders, process_transitions, ranked_decisions
-from ivyi_pipeline_tests.conftest import PG_ADMIN_URL
+from ivyi_pipeline_tests.conftest import PG_ADMIN_URL, _truncate_all
 from ivyi_pipeline_tests.factories import make_gift, make_process, process_status
 from ivyi_pipeline_tests.reliability import definitions, events_of, run_job
 
 STATEMENTS = [
     "INSERT INTO gift_options",
-    "INSERT INTO ranked_decisions",
-    "UPDATE gift_processes",
     "INSERT INTO orders",
-    "INSERT INTO process_transitions",
+    *(
+        pytest.param(text, marks=pytest.mark.slow)
+        for text in (
+            "INSERT INTO ranked_decisions",
+            "UPDATE gift_processes",
+            "INSERT INTO process_transitions",
+        )
+    ),
 ]
 
 
@@ -28,9 +34,6 @@ def _count(engine, table) -> int:
 def test_a_connection_terminated_mid_step_is_retried_and_the_run_converges(
     postgres_database, statement
 ):
-    from ivyi_pipeline.db.engine import get_engine
-    from ivyi_pipeline_tests.conftest import _truncate_all
-
     _truncate_all(postgres_database)
     engine = get_engine(postgres_database)
     for price in (1500, 2500, 3500):
