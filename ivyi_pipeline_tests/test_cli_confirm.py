@@ -6,7 +6,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from ivyi_pipeline.db.schema import gift_processes, inbox_events, process_transitions
+from ivyi_pipeline.db.schema import gift_processes, gifts, inbox_events, process_transitions
 from ivyi_pipeline.workflows.gifting_process import find, steps
 from ivyi_pipeline_tests.factories import (
     AT,
@@ -128,6 +128,10 @@ REFUSALS = {
         lambda s: [s["blocked_pid"], s["ranked"][0], "--as-of", INSIDE_WINDOW],
         "is OCCASION_DETECTED: its decision window is not open",
     ),
+    "an instant before the window opened": (
+        lambda s: [s["pid"], s["ranked"][0], "--as-of", "2026-06-01T11:00:00Z"],
+        "its decision window is not open at 2026-06-01 11:00Z",
+    ),
     "a malformed --as-of": (
         lambda s: [s["pid"], s["ranked"][0], "--as-of", "next tuesday"],
         "--as-of 'next tuesday' is not an ISO-8601 date or time",
@@ -172,4 +176,16 @@ def test_a_confirmation_of_a_process_already_confirmed_is_refused(ivyi_env, engi
     result = ivyi("confirm", pid, scene["ranked"][0], "--as-of", "2026-06-01T15:00:00Z")
 
     assert_refused(result, f"process {pid} is CONFIRMED: its decision window is not open")
+    assert snapshot(engine) == before
+
+
+def test_a_ranked_gift_that_went_out_of_stock_is_refused(ivyi_env, engine, ivyi, scene):
+    pid, gift = scene["pid"], scene["ranked"][0]
+    with engine.begin() as conn:
+        conn.execute(gifts.update().where(gifts.c.id == gift).values(in_stock=False))
+    before = snapshot(engine)
+
+    result = ivyi("confirm", pid, gift, "--as-of", INSIDE_WINDOW)
+
+    assert_refused(result, f"gift {gift} is out of stock")
     assert snapshot(engine) == before

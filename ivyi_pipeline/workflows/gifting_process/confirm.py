@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import from_db, to_db
 from ivyi_pipeline.db.engine import is_postgres
-from ivyi_pipeline.db.schema import gift_processes, inbox_events, ranked_decisions
+from ivyi_pipeline.db.schema import gift_processes, gifts, inbox_events, ranked_decisions
 from ivyi_pipeline.domain.enums import InboxKind
 from ivyi_pipeline.errors import ConfirmationRefused, InvalidInput, NotFound
 from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
@@ -24,22 +24,26 @@ def record_confirmation(engine: sa.Engine, process_id: str, gift_id: str, at: da
     """Record the giver's choice of gift_id for process_id; return the inbox event id.
 
     Refused, with nothing written, for an unknown process, a gift that is not among the
-    process's ranked options, a closed decision window, or a process already confirmed.
+    process's ranked options or is out of stock, a window that is closed or not yet open at
+    `at`, or a process already confirmed.
     """
     process_id, gift_id = _uuid(process_id, "process id"), _uuid(gift_id, "gift id")
     with engine.begin() as conn:
-        query = sa.select(gift_processes.c.status, gift_processes.c.window_closes_at).where(
-            gift_processes.c.id == process_id
-        )
+        query = sa.select(
+            gift_processes.c.status,
+            gift_processes.c.window_opens_at,
+            gift_processes.c.window_closes_at,
+        ).where(gift_processes.c.id == process_id)
         if is_postgres(engine):
             query = query.with_for_update()
         row = conn.execute(query).first()
         if row is None:
             raise NotFound(f"gift process {process_id} does not exist")
-        status, closes = row
-        if status != S.DECISION_WINDOW_OPEN:
+        status, opens, closes = row
+        if status != S.DECISION_WINDOW_OPEN or from_db(opens) > at:
             raise ConfirmationRefused(
                 f"process {process_id} is {status}: its decision window is not open"
+                + (f" at {at:%Y-%m-%d %H:%M}Z" if status == S.DECISION_WINDOW_OPEN else "")
             )
         if from_db(closes) <= at:
             raise ConfirmationRefused(
@@ -47,7 +51,9 @@ def record_confirmation(engine: sa.Engine, process_id: str, gift_id: str, at: da
                 f"{from_db(closes):%Y-%m-%d %H:%M}Z"
             )
         ranked = conn.execute(
-            sa.select(ranked_decisions.c.rank).where(
+            sa.select(gifts.c.in_stock)
+            .join(ranked_decisions, ranked_decisions.c.gift_id == gifts.c.id)
+            .where(
                 ranked_decisions.c.process_id == process_id,
                 ranked_decisions.c.gift_id == gift_id,
             )
@@ -56,6 +62,8 @@ def record_confirmation(engine: sa.Engine, process_id: str, gift_id: str, at: da
             raise ConfirmationRefused(
                 f"gift {gift_id} is not among the ranked options of process {process_id}"
             )
+        if not ranked.in_stock:
+            raise ConfirmationRefused(f"gift {gift_id} is out of stock; choose another option")
         try:
             with conn.begin_nested():
                 result = conn.execute(
