@@ -46,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-pgbouncer", action="store_true", help="Dagster storage straight on PostgreSQL"
     )
+    parser.add_argument(
+        "--dagster-events",
+        choices=["batched", "default"],
+        default="batched",
+        help="batched: Dagster's batched event writes (the recommended production setting); "
+        "default: Dagster's defaults",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
     return parser
 
@@ -90,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     measured = {}
     command = "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:])
-    with environment(use_pgbouncer=not args.no_pgbouncer) as env:
-        print(f"{command}\n{machine()}\n{env.storage_label}", flush=True)
+    with environment(
+        use_pgbouncer=not args.no_pgbouncer, batched_events=args.dagster_events == "batched"
+    ) as env:
+        print(f"{command}\n{machine()}\n{env.storage_label}\n{env.events_label}", flush=True)
         for note in env.notes:
             print(f"NOTE: {note}", flush=True)
         if 1 in chosen:
@@ -133,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                     "command": command,
                     "machine": machine(),
                     "storage": env.storage_label,
+                    "events": env.events_label,
                     "environment_notes": env.notes,
                     "rows": [row.as_dict() for row in rows],
                 },
