@@ -3,6 +3,12 @@
 import dagster as dg
 
 from ivyi_pipeline.orchestration.assets import gifting_process
+from ivyi_pipeline.orchestration.backfill import (
+    occasion_backfill_sensor,
+    occasion_detection,
+    occasion_detection_job,
+)
+from ivyi_pipeline.orchestration.celery_job import gifting_process_celery_job
 from ivyi_pipeline.orchestration.failures import gifting_failure_sensor, reconciler_sensor
 from ivyi_pipeline.orchestration.funnel import (
     gifting_funnel,
@@ -16,13 +22,19 @@ from ivyi_pipeline.orchestration.resources import (
     IvyiDatabase,
     SimulatedFulfilment,
 )
+from ivyi_pipeline.orchestration.schedules import daily_gifting_schedule
 from ivyi_pipeline.orchestration.sensors import gifting_sensors
 
 defs = dg.Definitions(
-    assets=[gifting_process, gifting_funnel],
-    jobs=[gifting_process_job, gifting_funnel_job],
-    schedules=[gifting_funnel_schedule],
-    sensors=[*gifting_sensors, reconciler_sensor, gifting_failure_sensor],
+    assets=[gifting_process, occasion_detection, gifting_funnel],
+    jobs=[
+        gifting_process_job,
+        gifting_process_celery_job,
+        occasion_detection_job,
+        gifting_funnel_job,
+    ],
+    schedules=[daily_gifting_schedule, gifting_funnel_schedule],
+    sensors=[*gifting_sensors, reconciler_sensor, gifting_failure_sensor, occasion_backfill_sensor],
     resources={
         "ivyi_db": IvyiDatabase(),
         "gifting": GiftingSettings(),
