@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
         help="processes per ranged run (0: one range for all); default 500",
     )
     parser.add_argument(
+        "--growth",
+        help="comma-separated process counts for scenario 6's pipeline runs (default: the "
+        "size's; Dagster's partition check still runs at the size's counts)",
+    )
+    parser.add_argument(
         "--scenarios",
         default=",".join(map(str, SCENARIOS)),
         help="comma-separated scenario numbers to run, e.g. 1,2,4 (default: all)",
@@ -130,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: backfill.rows(env, size.backfill_occasions, args.batch_size, sensor_ms),
             )
         if 6 in chosen:
-            rows += _run(6, lambda: growth.rows(env, list(size.growth), args.batch_size, measured))
+            sizes = [int(n) for n in args.growth.split(",")] if args.growth else list(size.growth)
+            rows += _run(
+                6,
+                lambda: growth.rows(env, sizes, args.batch_size, measured, list(size.growth)),
+            )
     print()
     print(table(rows))
     print()

@@ -5,9 +5,16 @@ with the number of processes (and of partitions) in one push. The partition row 
 policy figure, not a measurement: live partitions after a year at a steady rate.
 """
 
-from benchmarks.harness import Env
+import statistics
+import time
+import uuid
+
+import dagster as dg
+
+from benchmarks.harness import Env, dagster_instance
 from benchmarks.report import Row
 from benchmarks.throughput import Measurement, measure_pipeline
+from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 
 SCENARIO = "6 growth"
 TARGET_GROWTH = 1.2
@@ -25,10 +32,43 @@ def live_partitions(days: int, retention_days: int | None) -> int:
     return DAILY_PROCESSES * min(days, LIFECYCLE_DAYS + retention_days)
 
 
+def partition_check_ms(env: Env, sizes: list[int], batch_size: int) -> dict[int, float]:
+    """Median ms of the check add_asset_metadata(partition_key=...) makes, per live count.
+
+    Dagster validates every call against the run's partition range by loading the dynamic
+    partitions from storage; the pipeline calls it once per process and asset (3 times).
+    """
+    out = {}
+    with dagster_instance(env) as (instance, _):
+        keys: list[str] = []
+        for size in sorted(sizes):
+            fresh = sorted(str(uuid.uuid4()) for _ in range(size - len(keys)))
+            instance.add_dynamic_partitions(gift_processes_partitions.name, fresh)
+            keys += fresh
+            batch = fresh[: batch_size or len(fresh)]
+            key_range = dg.PartitionKeyRange(batch[0], batch[-1])
+            times = []
+            for _ in range(15):
+                start = time.perf_counter()
+                with dg.partition_loading_context(dynamic_partitions_store=instance):
+                    gift_processes_partitions.get_partition_keys_in_range(key_range)
+                times.append(time.perf_counter() - start)
+            out[size] = 1000 * statistics.median(times)
+    return out
+
+
 def rows(
-    env: Env, sizes: list[int], batch_size: int, measured: dict[int, Measurement]
+    env: Env,
+    sizes: list[int],
+    batch_size: int,
+    measured: dict[int, Measurement],
+    check_sizes: list[int] | None = None,
 ) -> list[Row]:
-    """The scenario's rows; `measured` holds scenario 2's result to reuse at its size."""
+    """The scenario's rows; `measured` holds scenario 2's result to reuse at its size.
+
+    The pipeline runs at `sizes`; Dagster's partition check is timed at `check_sizes`
+    (by default the same), which can be larger since it costs seconds, not hours.
+    """
     results = {}
     for size in sorted(sizes):
         results[size] = measured.get(size) or measure_pipeline(env, size, batch_size)
@@ -52,6 +92,21 @@ def rows(
                     + ", ".join(f"{name} {value:.1f}" for name, value in split.items()),
                     f"events per process {m.events_per_process:.2f}",
                 ],
+            )
+        )
+    checks = partition_check_ms(env, check_sizes or sizes, batch_size)
+    first = min(checks)
+    for size, ms in checks.items():
+        out.append(
+            Row(
+                SCENARIO,
+                f"Dagster's partition check per add_asset_metadata call, {size:,} live partitions",
+                ms,
+                "ms",
+                target="flat",
+                baseline_label=f"{first:,} partitions",
+                baseline=checks[first],
+                notes=[f"3 calls per process: {3 * ms:.1f} ms per process at {size:,}"],
             )
         )
     year = live_partitions(365, None)
