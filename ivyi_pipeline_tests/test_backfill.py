@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes, orders
 from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.backfill import run_backfill
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
-from ivyi_pipeline.orchestration.resources import Clock, IvyiDatabase
+from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import (
     BelatedPolicy,
     Outcome,
@@ -189,3 +190,37 @@ def test_ivyi_backfill_missed_refuses_a_range_that_ends_before_it_starts(ivyi_en
     assert done.stderr.strip() == "error: --to 2026-06-01 is before --from 2026-06-02"
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(gift_processes)).scalar() == 0
+
+
+def test_the_processes_a_backfill_created_get_one_ranged_run_per_batch(
+    instance, engine, database_url
+):
+    days = [TODAY - dt.timedelta(days=1 + i % 10) for i in range(12)]
+    for day in days:
+        make_occasion(engine, date=day, recurs_yearly=False)
+    detection = defs.resolve_job_def("occasion_detection_job").execute_in_process(
+        instance=instance,
+        tags={
+            tags.RANGE_START: f"{min(days)}",
+            tags.RANGE_END: f"{max(days)}",
+            tags.AS_OF: AS_OF.isoformat(),
+        },
+        resources={"ivyi_db": IvyiDatabase(url=database_url)},
+    )
+    assert detection.success
+    resources = {
+        **defs.resources,
+        "ivyi_db": IvyiDatabase(url=database_url),
+        "gifting": GiftingSettings(batch_size=5, single_runs_up_to=0),
+        "clock": Clock(as_of=AS_OF.isoformat()),
+    }
+    sensor = defs.resolve_sensor_def("occasion_backfill_sensor")
+
+    result = sensor(dg.build_sensor_context(instance=instance, resources=resources))
+
+    assert [int(r.tags[tags.BATCH_SIZE]) for r in result.run_requests] == [5, 5, 2]
+    assert {r.tags[tags.EVENT] for r in result.run_requests} == {"start-workflow"}
+    again = sensor(
+        dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources)
+    )
+    assert not again.run_requests
