@@ -85,7 +85,8 @@ class Env:
     def storage_label(self) -> str:
         """How Dagster reaches PostgreSQL in this run."""
         if self.pgbouncer_port is None:
-            return "dagster-postgres straight on PostgreSQL (pgbouncer not installed)"
+            why = "--no-pgbouncer" if pgbouncer.binary() else "pgbouncer not installed"
+            return f"dagster-postgres straight on PostgreSQL ({why})"
         return f"dagster-postgres through pgbouncer (transaction pooling, :{self.pgbouncer_port})"
 
 
