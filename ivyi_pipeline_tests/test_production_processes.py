@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
@@ -178,7 +179,8 @@ def test_the_daemon_launches_sensor_runs_that_open_decision_windows_seen_through
     assert [(e["name"], e["loadStatus"]) for e in location] == [(LOCATION, "LOADED")]
     assert location[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation"
     assert instance["runQueuingSupported"]
-    assert instance["runQueueConfig"]["maxConcurrentRuns"] == 8
+    limit = yaml.safe_load(PRODUCTION_DAGSTER_YAML.read_text())["run_coordinator"]["config"]
+    assert instance["runQueueConfig"]["maxConcurrentRuns"] == limit["max_concurrent_runs"]
     for daemon in ("SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR", "MONITORING"):
         assert daemons.get(daemon), daemons
     assert sensor_states["occasion_detection_sensor"] == "RUNNING"
