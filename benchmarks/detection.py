@@ -10,7 +10,6 @@ size, the two take about as long.
 
 import datetime as dt
 import json
-import resource
 import statistics
 import sys
 import time
@@ -55,7 +54,9 @@ def probe(url: str, repeat: int = REPEAT) -> dict:
         )
         return occasion_detection_sensor(context)
 
+    imported_mb = _rss_mb("VmHWM")
     first = evaluate(AS_OF, None)
+    first_tick_peak_mb = _rss_mb("VmHWM")
     before_mb = _rss_mb("VmRSS")
     times, result = [], None
     for _ in range(repeat):
@@ -64,12 +65,15 @@ def probe(url: str, repeat: int = REPEAT) -> dict:
         times.append(time.perf_counter() - start)
         added = [k for r in result.dynamic_partitions_requests or [] for k in r.partition_keys]
         _forget(url, added)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not getrusage's ru_maxrss, which execve keeps from the parent that seeded.
+    peak_mb = _rss_mb("VmHWM")
     return {
         "seconds": statistics.median(times),
         "all_seconds": times,
         "peak_mb": peak_mb,
         "tick_mb": max(0.0, peak_mb - before_mb),
+        "imported_mb": imported_mb,
+        "first_tick_peak_mb": first_tick_peak_mb,
         "new_processes": len(added),
         "run_requests": len(result.run_requests or []),
     }
