@@ -22,6 +22,15 @@ OPTIONS_SCHEMA = dg.TableSchema(
     ]
 )
 
+HISTORY_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("at", "string"),
+        dg.TableColumn("status", "string"),
+        dg.TableColumn("event", "string"),
+        dg.TableColumn("reason", "string"),
+    ]
+)
+
 RANKED_SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn("rank", "int"),
@@ -46,18 +55,20 @@ def describe_options(context: dg.AssetExecutionContext, engine: sa.Engine, ids: 
     with engine.connect() as conn:
         procs = find.processes_in(conn, ids).set_index("process_id")
         options = find.options_of(conn, list(procs.index))
+        history = transitions_of(conn, list(procs.index))
+    generated = history[history["to_status"] == "OPTIONS_GENERATED"].set_index("process_id")["at"]
     by_process = dict(tuple(options.groupby("process_id"))) if not options.empty else {}
     for pid, proc in procs.iterrows():
         rows = by_process.get(pid, options.iloc[0:0])
         values = {
             "option_count": dg.MetadataValue.int(len(rows)),
-            "budget_cents": dg.MetadataValue.int(int(proc.budget_cents or 0)),
+            "budget_cents": dg.MetadataValue.int(_cents(proc.budget_cents)),
             "status": str(proc.status),
-        }
-        values |= {
             "dagster/row_count": dg.MetadataValue.int(len(rows)),
             "dagster/column_schema": OPTIONS_SCHEMA,
         }
+        if pid in generated.index:
+            values["generated_at"] = f"{pd.Timestamp(generated[pid]):%Y-%m-%d %H:%M}Z"
         if len(rows):
             preview = rows.sort_values(["affinity", "price_cents"], ascending=[False, False])
             values |= {
@@ -77,16 +88,25 @@ def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids:
         procs = find.processes_in(conn, ids).set_index("process_id")
         ranked = find.rankings_of(conn, list(procs.index))
     by_process = dict(tuple(ranked.groupby("process_id"))) if not ranked.empty else {}
-    for pid, rows in by_process.items():
-        rows = rows.sort_values("rank")
+    for pid, proc in procs.iterrows():
+        if pid not in by_process:
+            _add(
+                context,
+                "ranked_decisions",
+                pid,
+                {"ranked_count": dg.MetadataValue.int(0), "status": str(proc.status)},
+            )
+            continue
+        rows = by_process[pid].sort_values("rank")
         top = rows.iloc[0]
-        budget = int(procs.loc[pid].budget_cents)
+        budget = _cents(proc.budget_cents) or 1
         _add(
             context,
             "ranked_decisions",
             pid,
             {
                 "ranked_count": dg.MetadataValue.int(len(rows)),
+                "status": str(proc.status),
                 "dagster/row_count": dg.MetadataValue.int(len(rows)),
                 "dagster/column_schema": RANKED_SCHEMA,
                 "top_gift_id": str(top.gift_id),
@@ -101,6 +121,10 @@ def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids:
                 "ranking": _ranking_table(rows),
             },
         )
+
+
+def _cents(value) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)
 
 
 def _options_table(rows: pd.DataFrame) -> dg.MetadataValue:
@@ -150,21 +174,28 @@ def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: S
             "occasion_id": proc.occasion_id,
             "occurrence_date": str(proc.occurrence_date),
         }
-        if proc.process_id in by_process:
-            values["history"] = _history(by_process[proc.process_id])
         if proc.window_closes_at is not None and not pd.isna(proc.window_closes_at):
             values["window_closes_at"] = f"{proc.window_closes_at:%Y-%m-%d %H:%M}Z"
         if isinstance(proc.selected_gift_id, str):
             values["selected_gift_id"] = proc.selected_gift_id
         if isinstance(proc.blocked_reason, str):
             values["blocked_reason"] = proc.blocked_reason
+        if proc.process_id in by_process:
+            values["history"] = _history(by_process[proc.process_id])
         _add(context, "gift_process_state", proc.process_id, values)
 
 
 def _history(rows: pd.DataFrame) -> dg.MetadataValue:
-    """The process's transitions as a Markdown table: when, into which status, and why."""
-    shown = rows.assign(
-        at=rows["at"].map(lambda t: f"{pd.Timestamp(t):%Y-%m-%d %H:%M}Z"),
-        reason=rows["reason"].fillna(""),
-    )[["at", "to_status", "event", "reason"]]
-    return dg.MetadataValue.md(shown.to_markdown(index=False))
+    """The process's transitions as a table: when, into which status, on which event, why."""
+    records = [
+        dg.TableRecord(
+            {
+                "at": f"{pd.Timestamp(r.at):%Y-%m-%d %H:%M}Z",
+                "status": str(r.to_status),
+                "event": str(r.event),
+                "reason": r.reason if isinstance(r.reason, str) else "",
+            }
+        )
+        for r in rows.itertuples(index=False)
+    ]
+    return dg.MetadataValue.table(records, schema=HISTORY_SCHEMA)

@@ -37,9 +37,10 @@ def generate_options(
     with retry_only_transient():
         engine, ids = ivyi_db.get_engine(), process_ids(context)
         report = steps.generate_options(engine, ids, as_of(context), gifting.rules())
-        if report.advanced or report.blocked:
-            metadata.describe_options(context, engine, ids)
-            yield dg.Output(None, "gift_options")
+        # Every run records the options as it finds them, so the checks the run evaluates
+        # belong to the latest materialization and the UI shows their status.
+        metadata.describe_options(context, engine, ids)
+        yield dg.Output(None, "gift_options")
         yield dg.Output(None, "done")
         record(context, report)
 
@@ -56,9 +57,8 @@ def rank_options(
     with retry_only_transient():
         engine, ids = ivyi_db.get_engine(), process_ids(context)
         report = steps.rank_options(engine, ids, as_of(context), gifting.rules())
-        if report.advanced:
-            metadata.describe_rankings(context, engine, ids)
-            yield dg.Output(None, "ranked_decisions")
+        metadata.describe_rankings(context, engine, ids)
+        yield dg.Output(None, "ranked_decisions")
         yield dg.Output(None, "done")
         record(context, report)
 

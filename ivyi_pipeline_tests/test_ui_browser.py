@@ -1,0 +1,308 @@
+"""End to end: dagster-webserver on a demo instance, its GraphQL API, and the UI in Chromium."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.workflows.gifting_process.funnel_report import transition_instants
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+STARTUP_SECONDS = 300
+PAGE_TIMEOUT_MS = 120_000
+GIFTING_SENSORS = {
+    "occasion_detection_sensor",
+    "decision_window_sensor",
+    "confirmation_sensor",
+    "fulfilment_sensor",
+}
+CHECKS = {
+    "gift_options": {"options_not_empty", "options_affordable_and_in_stock"},
+    "ranked_decisions": {"ranks_without_gaps"},
+    "gift_process_state": {"selected_gift_is_ranked"},
+}
+
+REPOSITORY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
+  location { name } jobs { name } sensors { name } schedules { name } } } } }"""
+ASSETS = """{ assetNodes { assetKey { path } isPartitioned
+  partitionStats { numMaterialized numPartitions }
+  assetChecksOrError { ... on AssetChecks { checks { name } } } } }"""
+CHECK_EXECUTIONS = """query Executions($asset: [String!]!, $check: String!) {
+  assetCheckExecutions(assetKey: {path: $asset}, checkName: $check, limit: 1000) {
+    runId status } }"""
+RUNS = """query Runs($job: String!) { runsOrError(filter: {pipelineName: $job}, limit: 1000) {
+  ... on Runs { results { runId status tags { key value } } } } }"""
+PARTITIONS = """{ assetNodeOrError(assetKey: {path: ["gift_options"]}) { ... on AssetNode {
+  partitionKeysByDimension { partitionKeys } } } }"""
+FUNNEL = """{ assetOrError(assetKey: {path: ["gifting_funnel"]}) { ... on Asset {
+  assetMaterializations(limit: 1000) { runId } } } }"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _graphql(base: str, query: str, **variables) -> dict:
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    request = urllib.request.Request(
+        f"{base}/graphql", data=body, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        payload = json.loads(response.read())
+    assert "errors" not in payload, payload.get("errors")
+    return payload["data"]
+
+
+def _wait_for_location(base: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "dagster-webserver exited; see test-artifacts/webserver.log"
+        try:
+            nodes = _graphql(base, REPOSITORY)["repositoriesOrError"].get("nodes")
+            if nodes:
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(1)
+    pytest.fail(f"dagster-webserver did not load the code location in {STARTUP_SECONDS}s")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """Stop the webserver and the code server it spawned (its own process group)."""
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="module")
+def webserver(demo_home):
+    """dagster-webserver on a free loopback port, over the demo instance; stopped afterwards."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(demo_home.dagster_home),
+        "IVYI_HOME": str(demo_home.home),
+        "IVYI_DATABASE_URL": demo_home.database_url,
+    }
+    command = [
+        str(Path(sys.executable).with_name("dagster-webserver")),
+        *("-h", "127.0.0.1", "-p", str(port), "-w", str(REPO / "workspace.yaml")),
+    ]
+    with open(ARTIFACTS / "webserver.log", "w") as log:
+        server = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_location(base, server)
+        # Dagster's community prompt would cover the pages; mark it seen, as its Skip does.
+        _graphql(base, "mutation { setNuxSeen }")
+        yield base
+    finally:
+        _stop(server)
+
+
+def _tags(run: dict) -> dict[str, str]:
+    return {tag["key"]: tag["value"] for tag in run["tags"]}
+
+
+def test_the_graphql_api_serves_the_job_sensors_schedules_assets_checks_runs_and_partitions(
+    webserver, demo_home
+):
+    (repo,) = _graphql(webserver, REPOSITORY)["repositoriesOrError"]["nodes"]
+    assert repo["location"]["name"] == "ivyi_pipeline"
+    assert {"gifting_process_job", "gifting_funnel_job"} <= {j["name"] for j in repo["jobs"]}
+    assert GIFTING_SENSORS <= {s["name"] for s in repo["sensors"]}
+    assert "gifting_funnel_daily" in {s["name"] for s in repo["schedules"]}
+
+    assets = {
+        "/".join(node["assetKey"]["path"]): node
+        for node in _graphql(webserver, ASSETS)["assetNodes"]
+    }
+    assert {"gift_options", "ranked_decisions", "gift_process_state", "gifting_funnel"} <= set(
+        assets
+    )
+    runs = _graphql(webserver, RUNS, job="gifting_process_job")["runsOrError"]["results"]
+    for asset, names in CHECKS.items():
+        checks = assets[asset]["assetChecksOrError"]["checks"]
+        assert {c["name"] for c in checks} == names
+        for name in names:
+            executions = _graphql(webserver, CHECK_EXECUTIONS, asset=[asset], check=name)
+            found = executions["assetCheckExecutions"]
+            assert {e["runId"] for e in found} == {run["runId"] for run in runs}
+            assert {e["status"] for e in found} == {"SUCCEEDED"}
+
+    with get_engine(demo_home.database_url).connect() as conn:
+        process_ids = set(conn.execute(sa.select(gift_processes.c.id)).scalars())
+    keys = _graphql(webserver, PARTITIONS)["assetNodeOrError"]["partitionKeysByDimension"]
+    assert set(keys[0]["partitionKeys"]) == process_ids
+    stats = assets["gift_options"]["partitionStats"]
+    assert stats["numMaterialized"] == stats["numPartitions"] == len(process_ids)
+
+    assert runs
+    assert {run["status"] for run in runs} == {"SUCCESS"}
+    assert all("ivyi/event" in _tags(run) and "ivyi/outcome" in _tags(run) for run in runs)
+    funnel = _graphql(webserver, FUNNEL)["assetOrError"]["assetMaterializations"]
+    assert len(funnel) == len(transition_instants(get_engine(demo_home.database_url)))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless, driven by Playwright."""
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: apt-get install -y chromium (see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page with a wide viewport and generous timeouts for a loaded machine."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def _open(page, url: str, *expected: str) -> None:
+    """Go to url and wait until each expected text shows."""
+    page.goto(url)
+    for text in expected:
+        page.get_by_text(text, exact=False).first.wait_for()
+
+
+def _shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def _story_run(base: str) -> dict:
+    """A single-process run that took a new process to its open decision window."""
+    runs = _graphql(base, RUNS, job="gifting_process_job")["runsOrError"]["results"]
+    for run in runs:
+        tags = _tags(run)
+        if "ivyi/process_id" in tags and "DECISION_WINDOW_OPEN" in tags.get("ivyi/outcome", ""):
+            return {"run_id": run["runId"], **tags}
+    pytest.fail("no single-process run opened a decision window")
+
+
+def test_the_runs_list_reads_as_a_story_of_events_and_outcomes(webserver, page):
+    _open(
+        page, f"{webserver}/runs?q%5B0%5D=job%3Agifting_process_job", "ivyi/outcome", "ivyi/event"
+    )
+
+    text = page.inner_text("body")
+    assert "fulfilment-updated" in text
+    assert "COMPLETED" in text
+    _shot(page, "runs")
+
+
+def test_one_run_shows_its_process_its_steps_and_what_they_did(webserver, page):
+    run = _story_run(webserver)
+    process_id = run["ivyi/process_id"]
+
+    _open(page, f"{webserver}/runs/{run['run_id']}", process_id, "4 checks")
+    page.get_by_placeholder("Filter…").fill("advanced")
+    page.keyboard.press("Enter")
+    page.get_by_text("start_workflow: 1 advanced").wait_for()
+
+    text = page.inner_text("body")
+    assert "Success" in text
+    assert "gifting_process_job" in text
+    for step in ("generate_options", "rank_options", "open_decision_window"):
+        assert f"{step}: 1 advanced" in text
+    assert "select_default: 0 advanced, 1 waiting" in text
+    _shot(page, "run")
+
+
+def _partition(base: str, asset: str, process_id: str) -> str:
+    return f"{base}/assets/{asset}?view=partitions&partition={process_id}"
+
+
+def test_the_gift_options_asset_shows_each_options_price_and_category_and_its_checks(
+    webserver, page
+):
+    process_id = _story_run(webserver)["ivyi/process_id"]
+
+    _open(page, _partition(webserver, "gift_options", process_id), "option_count", "generated_at")
+    text = page.inner_text("body")
+    for expected in (process_id, "price_cents", "category", "affinity", "budget_cents"):
+        assert expected in text
+    _shot(page, "gift_options")
+
+    _open(page, f"{webserver}/assets/gift_options?view=checks", "options_not_empty", "Passed")
+    text = page.inner_text("body")
+    assert "options_affordable_and_in_stock" in text
+    assert "processes_checked" in text
+    assert "Not evaluated" not in text
+    _shot(page, "gift_options_checks")
+
+
+def test_the_ranked_decisions_asset_shows_every_score_component(webserver, page):
+    process_id = _story_run(webserver)["ivyi/process_id"]
+
+    _open(page, _partition(webserver, "ranked_decisions", process_id), "ranking", "top_score")
+
+    text = page.inner_text("body")
+    for column in ("affinity_score", "price_fit", "occasion_fit", "novelty", "score_formula"):
+        assert column in text
+    _shot(page, "ranked_decisions")
+
+
+def test_a_process_partition_shows_where_it_stands_and_how_it_got_there(webserver, page):
+    process_id = _story_run(webserver)["ivyi/process_id"]
+
+    _open(page, _partition(webserver, "gift_process_state", process_id), "history", "COMPLETED")
+
+    text = page.inner_text("body")
+    for expected in ("selected_gift_id", "window_closes_at", "DECISION_WINDOW_OPEN"):
+        assert expected in text
+    assert "occurrence entered the lead window" in text
+    _shot(page, "gift_process_state")
+
+
+def test_the_funnel_asset_shows_statuses_and_plots_their_history(webserver, page):
+    _open(page, f"{webserver}/assets/gifting_funnel", "windows_closing_24h", "processes as of")
+
+    text = page.inner_text("body")
+    for key in ("status_completed", "median_hours_decision_window_open", "closing_in_24h"):
+        assert key in text
+    _shot(page, "gifting_funnel")
+
+    page.get_by_role("button", name="Plots").click()
+    page.locator("canvas").first.wait_for()
+    page.get_by_text("status_completed", exact=True).scroll_into_view_if_needed()
+    _shot(page, "gifting_funnel_plots")
