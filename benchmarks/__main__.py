@@ -138,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
             sizes = [int(n) for n in args.growth.split(",")] if args.growth else list(size.growth)
             rows += _run(
                 6,
-                lambda: growth.rows(env, sizes, args.batch_size, measured, list(size.growth)),
+                lambda: growth.rows(
+                    env, sizes, args.batch_size, measured, list(SIZES[args.size].growth)
+                ),
             )
     print()
     print(table(rows))
