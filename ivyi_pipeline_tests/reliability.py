@@ -45,7 +45,8 @@ def definitions(database_url: str, fulfilment: SimulatedFulfilment | None = None
 
 def run_job(instance, defs, process_ids, at: dt.datetime = AT):
     """Execute gifting_process_job over one process or a contiguous range of them."""
-    instance.add_dynamic_partitions("gift_processes", list(process_ids))
+    # Partitions are ordered by insertion: add them sorted so that the range covers them all.
+    instance.add_dynamic_partitions("gift_processes", sorted(process_ids))
     job = defs.resolve_job_def("gifting_process_job")
     tags = {"ivyi/as_of": at.isoformat()}
     if len(process_ids) == 1:
