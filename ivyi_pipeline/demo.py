@@ -23,7 +23,7 @@ from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as 
 from ivyi_pipeline.workflows.gifting_process.status import funnel
 
 HORIZON_DAYS = 28
-GENERATED_OCCASIONS = 500
+GENERATED_OCCASIONS = 250
 
 
 def seed_demo_data(engine: sa.Engine, start: datetime, seed: int) -> int:
