@@ -28,7 +28,19 @@ class Size:
 
 
 SIZES = {
-    # The smoke test's size: every code path, in a few minutes on a busy machine.
+    # The CI smoke test's size: every code path once, figures meaningless.
+    "smoke": Size(
+        detection_occasions=2_000,
+        detection_due=20,
+        processes=10,
+        latency_trials=1,
+        catalogue_gifts=1_000,
+        ranked_processes=20,
+        candidates=100,
+        backfill_occasions=10,
+        growth=(5, 10, 20),
+    ),
+    # A quick look: every code path, in a few minutes on a busy machine.
     "small": Size(
         detection_occasions=20_000,
         detection_due=200,

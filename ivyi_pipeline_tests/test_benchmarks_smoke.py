@@ -18,7 +18,7 @@ pytestmark = pytest.mark.postgres
 def test_the_smallest_benchmark_prints_a_numeric_row_for_every_scenario(tmp_path):
     out = tmp_path / "rows.json"
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--size", "small", "--json", str(out)],
+        [sys.executable, "-m", "benchmarks", "--size", "smoke", "--json", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,
