@@ -38,6 +38,16 @@ run_coordinator:
         value:
           applyLimitPerUniqueValue: true
         limit: 1
+local_artifact_storage:
+  module: dagster.core.storage.root
+  class: LocalArtifactStorage
+  config:
+    base_dir: "{home}"
+compute_logs:
+  module: dagster.core.storage.local_compute_log_manager
+  class: LocalComputeLogManager
+  config:
+    base_dir: "{home}/compute_logs"
 telemetry:
   enabled: false
 """
@@ -162,7 +172,9 @@ def dagster_instance(
     with throwaway_database(env, "ivyi_bench_dagster", migrate=False) as url:
         with tempfile.TemporaryDirectory(prefix="ivyi_bench_home_") as home:
             Path(home, "dagster.yaml").write_text(
-                INSTANCE_YAML.format(url=env.dagster_url(url), dequeue_interval=dequeue_interval)
+                INSTANCE_YAML.format(
+                    url=env.dagster_url(url), dequeue_interval=dequeue_interval, home=home
+                )
             )
             instance = dg.DagsterInstance.from_config(home)
             try:
