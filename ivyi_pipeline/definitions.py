@@ -22,6 +22,7 @@ from ivyi_pipeline.orchestration.resources import (
     IvyiDatabase,
     SimulatedFulfilment,
 )
+from ivyi_pipeline.orchestration.retention import dagster_retention_job, dagster_retention_schedule
 from ivyi_pipeline.orchestration.schedules import daily_gifting_schedule
 from ivyi_pipeline.orchestration.sensors import gifting_sensors
 
@@ -32,8 +33,9 @@ defs = dg.Definitions(
         gifting_process_celery_job,
         occasion_detection_job,
         gifting_funnel_job,
+        dagster_retention_job,
     ],
-    schedules=[daily_gifting_schedule, gifting_funnel_schedule],
+    schedules=[daily_gifting_schedule, gifting_funnel_schedule, dagster_retention_schedule],
     sensors=[*gifting_sensors, reconciler_sensor, gifting_failure_sensor, occasion_backfill_sensor],
     resources={
         "ivyi_db": IvyiDatabase(),

@@ -1,0 +1,70 @@
+"""Retention: completed processes leave Dagster's partitions, old runs leave its event log."""
+
+import datetime as dt
+
+import dagster as dg
+import sqlalchemy as sa
+
+from ivyi_pipeline.db.schema import gift_processes, process_transitions
+from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.orchestration.resources import IvyiDatabase
+from ivyi_pipeline_tests.factories import make_process
+
+
+def _age(engine, pid: str, days: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            gift_processes.update()
+            .where(gift_processes.c.id == pid)
+            .values(
+                updated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=days)
+            )
+        )
+
+
+def test_only_long_completed_processes_lose_their_partition_and_keep_their_history(
+    engine, database_url
+):
+    old_done = make_process(engine, status="COMPLETED")
+    new_done = make_process(engine, status="COMPLETED")
+    old_open = make_process(engine, status="DECISION_WINDOW_OPEN")
+    _age(engine, old_done, 40)
+    _age(engine, new_done, 1)
+    _age(engine, old_open, 40)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("gift_processes", [old_done, new_done, old_open])
+        result = defs.resolve_job_def("dagster_retention_job").execute_in_process(
+            instance=instance, resources={"ivyi_db": IvyiDatabase(url=database_url)}
+        )
+        remaining = set(instance.get_dynamic_partitions("gift_processes"))
+
+    assert result.success
+    assert result.output_for_node("retire_completed_partitions") == 1
+    assert remaining == {new_done, old_open}
+    with engine.connect() as conn:
+        history = conn.execute(
+            sa.select(sa.func.count()).where(process_transitions.c.process_id == old_done)
+        ).scalar()
+    assert history == 8  # CREATED .. COMPLETED along the shortest path, all kept
+
+
+def test_finished_runs_older_than_the_retention_are_purged_and_recent_ones_kept(
+    engine, database_url
+):
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_job_def("dagster_retention_job")
+        resources = {"ivyi_db": IvyiDatabase(url=database_url)}
+        first = job.execute_in_process(instance=instance, resources=resources)
+        keep_all = job.execute_in_process(instance=instance, resources=resources)
+        purge_all = job.execute_in_process(
+            instance=instance,
+            resources=resources,
+            run_config={"ops": {"purge_old_runs": {"config": {"run_retention_days": -1}}}},
+        )
+        left = {run.run_id for run in instance.get_runs()}
+
+    assert keep_all.output_for_node("purge_old_runs") == 0
+    assert purge_all.output_for_node("purge_old_runs") == 2
+    assert first.run_id not in left
+    assert keep_all.run_id not in left
+    assert purge_all.run_id in left
