@@ -1,5 +1,6 @@
 """Gift options: in stock, within budget, never given before, best affinity first."""
 
+import numpy as np
 import pandas as pd
 
 from ivyi_pipeline.domain.options import OPTION_COLUMNS, generate_gift_options
@@ -69,3 +70,27 @@ def test_the_same_input_gives_the_same_options():
     again = generate_gift_options(shuffled, 5000, {"books": 0.5, "games": 0.5})
 
     pd.testing.assert_frame_equal(first, again)
+
+
+def test_the_fast_preselection_gives_exactly_the_options_a_full_sort_would():
+    rng = np.random.default_rng(3)
+    n = 5_000
+    catalogue = pd.DataFrame(
+        {
+            "id": [f"g{i:05d}" for i in rng.permutation(n)],
+            "category": rng.choice(["books", "games", "food", "home"], n),
+            # Few distinct prices, so many rows tie on (affinity, closeness).
+            "price_cents": rng.choice([1000, 2000, 3000], n),
+            "in_stock": rng.random(n) < 0.9,
+        }
+    )
+    affinities = {"books": 0.8, "games": 0.8}
+
+    fast = generate_gift_options(catalogue, 2500, affinities, (), 50)
+
+    full = catalogue[catalogue["in_stock"] & (catalogue["price_cents"] <= 2500)].assign(
+        affinity=lambda f: f["category"].map(affinities).fillna(0.0),
+        closeness=lambda f: f["price_cents"] / 2500,
+    )
+    full = full.sort_values(["affinity", "closeness", "id"], ascending=[False, False, True])
+    assert fast["gift_id"].tolist() == full["id"].head(50).tolist()

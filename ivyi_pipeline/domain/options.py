@@ -31,8 +31,16 @@ def generate_gift_options(
     candidates = catalogue.loc[mask, ["id", "category", "price_cents"]]
     if candidates.empty:
         return pd.DataFrame(columns=OPTION_COLUMNS)
-    affinity = candidates["category"].map(affinities).fillna(0.0).astype(float)
-    closeness = (candidates["price_cents"] / budget_cents).astype(float)
+    affinity = candidates["category"].map(affinities).fillna(0.0).to_numpy(float)
+    closeness = candidates["price_cents"].to_numpy(float) / budget_cents
+    # Numeric pre-selection: the best max_options rows and every row tied with the last one,
+    # so the exact ordering below (with the id tie-break) sorts only a handful of rows.
+    order = np.lexsort((-closeness, -affinity))
+    if len(order) > max_options:
+        last = order[max_options - 1]
+        tied = np.flatnonzero((affinity == affinity[last]) & (closeness == closeness[last]))
+        keep = np.union1d(order[:max_options], tied)
+        candidates, affinity, closeness = candidates.iloc[keep], affinity[keep], closeness[keep]
     ordered = candidates.assign(affinity=affinity, closeness=closeness).sort_values(
         ["affinity", "closeness", "id"], ascending=[False, False, True], kind="mergesort"
     )
