@@ -17,11 +17,8 @@ from ivyi_pipeline.db.schema import (
     relationships,
     simulated_provider_orders,
 )
-from ivyi_pipeline.definitions import defs
-from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
-from ivyi_pipeline.orchestration.resources import IvyiDatabase
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
+from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import (
     make_gift,
     make_occasion,
@@ -65,18 +62,7 @@ def run(instance, database_url):
     """Execute gifting_process_job on the test database, for one process or a range."""
 
     def execute(*process_ids: str, as_of: dt.datetime = AS_OF) -> dg.ExecuteInProcessResult:
-        instance.add_dynamic_partitions(gift_processes_partitions.name, list(process_ids))
-        run_tags = {tags.AS_OF: as_of.isoformat()}
-        partition_key = process_ids[0] if len(process_ids) == 1 else None
-        if partition_key is None:
-            run_tags |= {tags.RANGE_START: process_ids[0], tags.RANGE_END: process_ids[-1]}
-        return defs.resolve_job_def("gifting_process_job").execute_in_process(
-            instance=instance,
-            partition_key=partition_key,
-            tags=run_tags,
-            resources={"ivyi_db": IvyiDatabase(url=database_url)},
-            raise_on_error=False,
-        )
+        return execute_gifting_job(instance, database_url, process_ids, as_of)
 
     return execute
 

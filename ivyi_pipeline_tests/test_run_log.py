@@ -10,11 +10,10 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes, inbox_events, relationships
-from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider, ProviderError, Tracking
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
-from ivyi_pipeline.orchestration.resources import FulfilmentService, IvyiDatabase
+from ivyi_pipeline.orchestration.resources import FulfilmentService
+from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import (
     make_gift,
     make_occasion,
@@ -57,18 +56,7 @@ def run(instance, database_url):
     """Execute gifting_process_job over the given processes, with optional resource overrides."""
 
     def execute(*process_ids: str, **resources) -> dg.ExecuteInProcessResult:
-        instance.add_dynamic_partitions(gift_processes_partitions.name, list(process_ids))
-        run_tags = {tags.AS_OF: AS_OF.isoformat()}
-        partition_key = process_ids[0] if len(process_ids) == 1 else None
-        if partition_key is None:
-            run_tags |= {tags.RANGE_START: process_ids[0], tags.RANGE_END: process_ids[-1]}
-        return defs.resolve_job_def("gifting_process_job").execute_in_process(
-            instance=instance,
-            partition_key=partition_key,
-            tags=run_tags,
-            resources={"ivyi_db": IvyiDatabase(url=database_url), **resources},
-            raise_on_error=False,
-        )
+        return execute_gifting_job(instance, database_url, process_ids, AS_OF, **resources)
 
     return execute
 

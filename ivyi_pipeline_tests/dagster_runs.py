@@ -1,0 +1,36 @@
+"""Execute gifting_process_job in process over one process or a contiguous range of them."""
+
+import datetime as dt
+
+import dagster as dg
+
+from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.resources import IvyiDatabase
+
+
+def execute_gifting_job(
+    instance: dg.DagsterInstance,
+    database_url: str,
+    process_ids: tuple[str, ...],
+    as_of: dt.datetime,
+    **resources,
+) -> dg.ExecuteInProcessResult:
+    """Add the processes' partitions in the given order, then run them as one run.
+
+    Several processes run as the range from the first to the last, which covers them all only
+    when their partitions are new and contiguous (added here, in this order).
+    """
+    instance.add_dynamic_partitions(gift_processes_partitions.name, list(process_ids))
+    run_tags = {tags.AS_OF: as_of.isoformat()}
+    partition_key = process_ids[0] if len(process_ids) == 1 else None
+    if partition_key is None:
+        run_tags |= {tags.RANGE_START: process_ids[0], tags.RANGE_END: process_ids[-1]}
+    return defs.resolve_job_def("gifting_process_job").execute_in_process(
+        instance=instance,
+        partition_key=partition_key,
+        tags=run_tags,
+        resources={"ivyi_db": IvyiDatabase(url=database_url), **resources},
+        raise_on_error=False,
+    )
