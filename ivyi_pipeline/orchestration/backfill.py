@@ -16,7 +16,10 @@ from ivyi_pipeline.orchestration.occasion_dates import (
     last_occasion_date,
     occasion_dates_partitions,
 )
-from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.partitions import (
+    add_process_partitions,
+    gift_processes_partitions,
+)
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.orchestration.run_context import as_of
 from ivyi_pipeline.orchestration.run_requests import plan_runs
@@ -79,7 +82,7 @@ def occasion_detection(
     result = backfill_missed(ivyi_db.get_engine(), start, end, as_of(context), policy)
     new_ids = result.new_process_ids
     if new_ids:
-        context.instance.add_dynamic_partitions(gift_processes_partitions.name, new_ids)
+        add_process_partitions(context.instance, new_ids)
     for day in result.days():
         context.add_asset_metadata(_describe_day(result, day), partition_key=day.isoformat())
     totals = ", ".join(f"{key}={n}" for key, n in result.counts().items())

@@ -9,7 +9,10 @@ import dagster as dg
 from ivyi_pipeline.clock import utcnow
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import report_coverage
-from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.partitions import (
+    add_process_partitions,
+    gift_processes_partitions,
+)
 from ivyi_pipeline.orchestration.resources import FulfilmentService, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.orchestration.ticking import QUIET_CONSOLE
@@ -36,7 +39,7 @@ def batch_run_requests(
     name = gift_processes_partitions.name
     missing = sorted(set(work.due) - set(instance.get_dynamic_partitions(name)))
     if missing:
-        instance.add_dynamic_partitions(name, missing)
+        add_process_partitions(instance, missing)
     return plan_runs(
         list(work.due),
         BATCH_EVENT,
