@@ -156,11 +156,18 @@ def test_a_ranged_run_advances_every_process_and_materializes_each_partition(eng
 
     assert result.success
     assert {_process(engine, pid).status for pid in process_ids} == {"DECISION_WINDOW_OPEN"}
-    assert set(_materialized(result)) == {
+    materialized = _materialized(result)
+    assert set(materialized) == {
         (asset, pid)
         for asset in ("gift_options", "ranked_decisions", "gift_process_state")
         for pid in process_ids
     }
+    # Each partition carries its own process's metadata, not its neighbour's.
+    for i, pid in enumerate(process_ids):
+        state = materialized[("gift_process_state", pid)]
+        assert state["occurrence_date"].value == str(OCCURRENCE + dt.timedelta(days=i))
+        assert materialized[("gift_options", pid)]["option_count"].value == 4
+        assert materialized[("ranked_decisions", pid)]["ranked_count"].value == 4
 
 
 @pytest.mark.parametrize("status", ["SHIPPED", "COMPLETED"])
