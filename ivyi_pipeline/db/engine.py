@@ -54,9 +54,19 @@ def is_postgres(engine: sa.Engine) -> bool:
 
 
 def insert_ignoring_conflicts(engine: sa.Engine, table: sa.Table):
-    """An INSERT that skips rows whose key already exists (the seed's onConflictDoNothing)."""
+    """An INSERT that skips rows whose key already exists (the seed's onConflictDoNothing).
+
+    Executed with a list of rows, it is sent as multi-row INSERTs of up to 1,000 rows (fewer
+    when that would pass 32,700 bind parameters), in the rows' order. The RETURNING clause is
+    what gets it there: SQLAlchemy 2.1 batches an INSERT with ON CONFLICT ("insertmanyvalues")
+    only when it returns rows; otherwise it hands the list to the driver's executemany, which
+    psycopg2 sends one row per round trip.
+    """
     if is_postgres(engine):
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing()
+    statement = insert(table).on_conflict_do_nothing()
+    if engine.dialect.insert_returning:
+        statement = statement.returning(*table.primary_key.columns)
+    return statement
