@@ -164,6 +164,35 @@ def test_a_gap_in_the_ranks_is_reported_with_the_ranks_found(engine, run):
 
 
 @pytest.mark.usefixtures("catalogue")
+def test_a_ranked_gift_that_is_not_an_option_is_reported_by_id(engine, run):
+    process_id = _new_process(engine)
+    assert run(process_id).success
+    stray = make_gift(engine, category="games", price_cents=1000)
+    with engine.begin() as conn:
+        conn.execute(
+            ranked_decisions.update()
+            .where(ranked_decisions.c.process_id == process_id, ranked_decisions.c.rank == 3)
+            .values(gift_id=stray)
+        )
+
+    report = quality.ranks_without_gaps(engine, [process_id])
+
+    assert report.errors == {process_id: f"ranked gift {stray} is not one of its options"}
+
+
+def test_an_open_window_without_a_ranking_is_an_error(engine):
+    process_id = make_process(engine, status="DECISION_WINDOW_OPEN")
+    waiting = make_process(engine, status="OPTIONS_GENERATED")
+
+    report = quality.ranks_without_gaps(engine, [process_id, waiting])
+
+    assert report.checked == [process_id]
+    assert report.errors == {
+        process_id: "is DECISION_WINDOW_OPEN but its options were never ranked"
+    }
+
+
+@pytest.mark.usefixtures("catalogue")
 def test_stock_and_budget_are_judged_for_options_generated_at_the_given_instant_only(engine, run):
     process_id = _new_process(engine)
     assert run(process_id).success

@@ -26,9 +26,12 @@ def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
         yield list(ids[start : start + CHUNK])
 
 
-def _frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
+def read_frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
+    """The query's rows as a DataFrame with its column names (also when empty)."""
     result = conn.execute(query)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
+    # Plain tuples: pandas builds a frame from them about twice as fast as from Row objects.
+    rows = list(map(tuple, result.all()))
+    return pd.DataFrame.from_records(rows, columns=list(result.keys()))
 
 
 def processes_in(
@@ -61,7 +64,7 @@ def processes_in(
     )
     if status is not None:
         query = query.where(gp.c.status == status)
-    frames = [_frame(conn, query.where(gp.c.id.in_(chunk))) for chunk in _chunks(process_ids)]
+    frames = [read_frame(conn, query.where(gp.c.id.in_(chunk))) for chunk in _chunks(process_ids)]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=[c.name for c in query.selected_columns])
@@ -85,7 +88,7 @@ def catalogue(conn: sa.Connection, max_price_cents: int) -> pd.DataFrame:
     query = sa.select(gifts.c.id, gifts.c.category, gifts.c.price_cents, gifts.c.in_stock).where(
         gifts.c.in_stock.is_(True), gifts.c.price_cents <= max_price_cents
     )
-    return _frame(conn, query.order_by(gifts.c.id))
+    return read_frame(conn, query.order_by(gifts.c.id))
 
 
 def affinities_of(conn: sa.Connection, user_ids: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -106,7 +109,7 @@ def gifts_given_to(conn: sa.Connection, recipient_ids: Sequence[str]) -> pd.Data
     """(recipient_id, gift_id, category) of every gift selected for these recipients before."""
     gp = gift_processes
     frames = [
-        _frame(
+        read_frame(
             conn,
             sa.select(gp.c.recipient_id, gp.c.selected_gift_id.label("gift_id"), gifts.c.category)
             .join(gifts, gifts.c.id == gp.c.selected_gift_id)
@@ -148,7 +151,7 @@ def processes_with_ranks(conn: sa.Connection, process_ids: Sequence[str]) -> lis
 def options_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
     """Stored gift options of the listed processes."""
     frames = [
-        _frame(
+        read_frame(
             conn,
             sa.select(
                 gift_options.c.process_id,
@@ -246,7 +249,7 @@ def rankings_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame
     """Ranked decisions of the listed processes, with each gift's category and price."""
     rd = ranked_decisions
     frames = [
-        _frame(
+        read_frame(
             conn,
             sa.select(rd, gifts.c.category, gifts.c.price_cents)
             .join(gifts, gifts.c.id == rd.c.gift_id)

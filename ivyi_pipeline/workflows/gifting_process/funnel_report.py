@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
+from ivyi_pipeline.workflows.gifting_process.find import read_frame
 from ivyi_pipeline.workflows.gifting_process.states import TERMINAL_STATUSES
 from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
@@ -132,24 +133,19 @@ def build_report(
     )
 
 
-def _frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
-    result = conn.execute(query)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
-
-
 def funnel_report(
     engine: sa.Engine, as_of: datetime, horizon: timedelta = CLOSING_HORIZON
 ) -> FunnelReport:
     """Read the transitions and processes, and build the funnel as of as_of."""
     pt, gp = process_transitions, gift_processes
     with engine.connect() as conn:
-        transitions = _frame(
+        transitions = read_frame(
             conn,
             sa.select(pt.c.id, pt.c.process_id, pt.c.to_status, pt.c.at).where(
                 pt.c.at <= to_db(as_of)
             ),
         )
-        processes = _frame(
+        processes = read_frame(
             conn,
             sa.select(
                 gp.c.id.label("process_id"),
@@ -168,7 +164,7 @@ def transitions_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFr
     """The history of the listed processes, oldest first: status, event, reason, time."""
     pt = process_transitions
     frames = [
-        _frame(
+        read_frame(
             conn,
             sa.select(pt.c.process_id, pt.c.to_status, pt.c.event, pt.c.reason, pt.c.at)
             .where(pt.c.process_id.in_(list(process_ids[start : start + CHUNK])))

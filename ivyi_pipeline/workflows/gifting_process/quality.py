@@ -11,11 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
-from ivyi_pipeline.db.schema import gifts, process_transitions
+from ivyi_pipeline.db.schema import (
+    gift_options,
+    gift_processes,
+    gifts,
+    process_transitions,
+    ranked_decisions,
+    relationships,
+)
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
@@ -96,19 +102,30 @@ def generated_at(conn: sa.Connection, process_ids: Sequence[str], at: datetime) 
 def options_present(engine: sa.Engine, process_ids: Sequence[str]) -> QualityReport:
     """Every process that reached option generation has at least one option."""
     report = QualityReport("options are non-empty")
+    gp, go = gift_processes, gift_options
+    query = (
+        sa.select(gp.c.id, gp.c.status, gp.c.blocked_reason, sa.func.count(go.c.gift_id))
+        .select_from(gp)
+        .outerjoin(go, go.c.process_id == gp.c.id)
+        .where(gp.c.status != S.CREATED.value)
+        .group_by(gp.c.id, gp.c.status, gp.c.blocked_reason)
+    )
     with engine.connect() as conn:
-        procs = find.processes_in(conn, process_ids)
-        procs = procs[procs["status"] != S.CREATED]
-        counts = find.options_of(conn, procs["process_id"].tolist()).groupby("process_id").size()
-    for proc in procs.itertuples(index=False):
-        report.checked.append(proc.process_id)
-        if counts.get(proc.process_id, 0):
+        rows = [
+            row
+            for chunk in _chunks(sorted(set(process_ids)))
+            for row in conn.execute(query.where(gp.c.id.in_(chunk)))
+        ]
+    for pid, status, blocked_reason, option_count in rows:
+        report.checked.append(pid)
+        if option_count:
             continue
-        if proc.status == S.OCCASION_DETECTED:
-            reason = proc.blocked_reason if isinstance(proc.blocked_reason, str) else None
-            report.warnings[proc.process_id] = f"blocked: {reason}" if reason else "no options yet"
+        if status == S.OCCASION_DETECTED:
+            report.warnings[pid] = (
+                f"blocked: {blocked_reason}" if blocked_reason else "no options yet"
+            )
         else:
-            report.errors[proc.process_id] = f"is {proc.status} but has no gift options"
+            report.errors[pid] = f"is {status} but has no gift options"
     return report
 
 
@@ -117,62 +134,91 @@ def options_affordable_and_in_stock(
 ) -> QualityReport:
     """Options generated at `at` are all within budget and in stock, as of `at`."""
     report = QualityReport("options are affordable and in stock")
+    go, gp, rel = gift_options, gift_processes, relationships
+    over_budget = rel.c.budget_cents.is_(None) | (go.c.price_cents > rel.c.budget_cents)
+    out_of_stock = sa.func.coalesce(gifts.c.in_stock, sa.false()).is_(sa.false())
+    # Only the offending rows come back: a clean run reads nothing but the process ids.
+    query = (
+        sa.select(
+            go.c.process_id,
+            go.c.gift_id,
+            go.c.price_cents,
+            rel.c.budget_cents,
+            over_budget.label("over_budget"),
+            out_of_stock.label("out_of_stock"),
+        )
+        .select_from(go)
+        .join(gp, gp.c.id == go.c.process_id)
+        .outerjoin(rel, rel.c.id == gp.c.relationship_id)
+        .outerjoin(gifts, gifts.c.id == go.c.gift_id)
+        .where(over_budget | out_of_stock)
+        .order_by(go.c.process_id, go.c.gift_id)
+    )
     with engine.connect() as conn:
         fresh = generated_at(conn, process_ids, at)
-        budgets = find.processes_in(conn, fresh).set_index("process_id")["budget_cents"]
-        options = find.options_of(conn, fresh)
-        stock = _in_stock(conn, options["gift_id"].tolist())
-    report.checked = fresh
-    for pid, rows in options.groupby("process_id"):
-        budget = budgets.get(pid)
-        problems = [
-            f"gift {r.gift_id} costs {int(r.price_cents)} cents, over the budget of "
-            f"{int(budget)} cents"
-            for r in rows.itertuples(index=False)
-            if pd.isna(budget) or int(r.price_cents) > int(budget)
-        ] + [
-            f"gift {r.gift_id} is out of stock"
-            for r in rows.itertuples(index=False)
-            if not stock.get(r.gift_id, False)
+        rows = [
+            row
+            for chunk in _chunks(fresh)
+            for row in conn.execute(query.where(go.c.process_id.in_(chunk)))
         ]
-        if problems:
-            report.errors[str(pid)] = "; ".join(problems[:3])
+    report.checked = fresh
+    problems: dict[str, tuple[list[str], list[str]]] = {}
+    for row in rows:
+        budget_problems, stock_problems = problems.setdefault(row.process_id, ([], []))
+        if row.over_budget:
+            budget = "no budget" if row.budget_cents is None else f"{int(row.budget_cents)} cents"
+            cost = f"gift {row.gift_id} costs {int(row.price_cents)} cents"
+            budget_problems.append(f"{cost}, over the budget of {budget}")
+        if row.out_of_stock:
+            stock_problems.append(f"gift {row.gift_id} is out of stock")
+    for pid, (budget_problems, stock_problems) in problems.items():
+        report.errors[pid] = "; ".join((budget_problems + stock_problems)[:3])
     return report
-
-
-def _rank_problem(rows: pd.DataFrame, options: set[str]) -> str | None:
-    ranks = sorted(int(r) for r in rows["rank"])
-    if ranks != list(range(1, len(ranks) + 1)):
-        shown = ", ".join(str(r) for r in ranks[:12])
-        return f"ranks are {shown}, not 1..{len(ranks)} without gaps"
-    strays = sorted(set(rows["gift_id"]) - options)
-    if strays:
-        return f"ranked gift {strays[0]} is not one of its options"
-    return None
 
 
 def ranks_without_gaps(engine: sa.Engine, process_ids: Sequence[str]) -> QualityReport:
     """Ranked options are numbered 1..n, each one of the process's options."""
     report = QualityReport("ranks are 1..n without gaps")
+    rd, go, gp = ranked_decisions, gift_options, gift_processes
+    stray = sa.case((go.c.gift_id.is_(None), rd.c.gift_id))
+    # One row per process: its rank facts, aggregated in the database.
+    query = (
+        sa.select(
+            gp.c.id,
+            gp.c.status,
+            sa.func.count(rd.c.rank).label("ranked"),
+            sa.func.count(sa.distinct(rd.c.rank)).label("distinct_ranks"),
+            sa.func.min(rd.c.rank).label("low"),
+            sa.func.max(rd.c.rank).label("high"),
+            sa.func.min(stray).label("stray"),
+        )
+        .select_from(gp)
+        .outerjoin(rd, rd.c.process_id == gp.c.id)
+        .outerjoin(go, (go.c.process_id == rd.c.process_id) & (go.c.gift_id == rd.c.gift_id))
+        .group_by(gp.c.id, gp.c.status)
+    )
     with engine.connect() as conn:
-        procs = find.processes_in(conn, process_ids)
-        ranked = find.rankings_of(conn, procs["process_id"].tolist())
-        options = find.options_of(conn, ranked["process_id"].unique().tolist())
-    option_ids = options.groupby("process_id")["gift_id"].agg(set).to_dict()
-    by_process = dict(tuple(ranked.groupby("process_id"))) if not ranked.empty else {}
-    for proc in procs.itertuples(index=False):
-        rows = by_process.get(proc.process_id)
-        if rows is None:
-            if proc.status in WINDOW_OPENED:
-                report.checked.append(proc.process_id)
-                report.errors[proc.process_id] = (
-                    f"is {proc.status} but its options were never ranked"
+        rows = [
+            row
+            for chunk in _chunks(sorted(set(process_ids)))
+            for row in conn.execute(query.where(gp.c.id.in_(chunk)))
+        ]
+        for row in rows:
+            if not row.ranked:
+                if row.status in WINDOW_OPENED:
+                    report.checked.append(row.id)
+                    report.errors[row.id] = f"is {row.status} but its options were never ranked"
+                continue
+            report.checked.append(row.id)
+            gapless = row.low == 1 and row.high == row.ranked == row.distinct_ranks
+            if not gapless:
+                ranks = sorted(
+                    conn.execute(sa.select(rd.c.rank).where(rd.c.process_id == row.id)).scalars()
                 )
-            continue
-        report.checked.append(proc.process_id)
-        problem = _rank_problem(rows, option_ids.get(proc.process_id, set()))
-        if problem:
-            report.errors[proc.process_id] = problem
+                shown = ", ".join(str(r) for r in ranks[:12])
+                report.errors[row.id] = f"ranks are {shown}, not 1..{len(ranks)} without gaps"
+            elif row.stray is not None:
+                report.errors[row.id] = f"ranked gift {row.stray} is not one of its options"
     return report
 
 
