@@ -1,5 +1,6 @@
 """What an op needs from its run: the processes it covers and the instant it acts at."""
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,6 +15,8 @@ from ivyi_pipeline.workflows.gifting_process.report import StepReport
 from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 DETAIL_LIMIT = 20
+RUNS_REMEMBERED = 8
+_RUN_KEYS: OrderedDict[str, tuple[str, ...]] = OrderedDict()
 ERROR_LIMIT = 500
 
 RETRY_POLICY = dg.RetryPolicy(
@@ -35,8 +38,17 @@ LAST_STEP = "complete_process"
 
 
 def process_ids(context: dg.OpExecutionContext) -> list[str]:
-    """The gift processes of this run: its partition, or every partition of its range."""
-    return list(context.partition_keys)
+    """The gift processes of this run: its partition, or every partition of its range.
+
+    Resolving a range reads every dynamic partition from storage, so it is done once per run
+    and process (ten ops ask); a run's range never changes.
+    """
+    keys = _RUN_KEYS.get(context.run_id)
+    if keys is None:
+        keys = _RUN_KEYS[context.run_id] = tuple(context.partition_keys)
+        while len(_RUN_KEYS) > RUNS_REMEMBERED:
+            _RUN_KEYS.popitem(last=False)
+    return list(keys)
 
 
 def as_of(context: dg.OpExecutionContext) -> datetime:
