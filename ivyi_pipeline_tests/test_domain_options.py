@@ -2,6 +2,8 @@
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ivyi_pipeline.domain.options import OPTION_COLUMNS, generate_gift_options
 
@@ -94,3 +96,70 @@ def test_the_fast_preselection_gives_exactly_the_options_a_full_sort_would():
     )
     full = full.sort_values(["affinity", "closeness", "id"], ascending=[False, False, True])
     assert fast["gift_id"].tolist() == full["id"].head(50).tolist()
+
+
+def _options_by_full_sort(catalogue, budget_cents, affinities, already_given=(), max_options=50):
+    """Every candidate sorted on (affinity, closeness, id): the oracle of the fast selection."""
+    ids = catalogue["id"].to_numpy()
+    mask = catalogue["in_stock"].to_numpy(dtype=bool) & (
+        catalogue["price_cents"].to_numpy() <= budget_cents
+    )
+    if already_given:
+        mask &= ~np.isin(ids, np.fromiter(already_given, dtype=object))
+    candidates = catalogue.loc[mask, ["id", "category", "price_cents"]]
+    if candidates.empty:
+        return pd.DataFrame(columns=OPTION_COLUMNS)
+    ordered = candidates.assign(
+        affinity=candidates["category"].map(affinities).fillna(0.0).to_numpy(float),
+        closeness=candidates["price_cents"].to_numpy(float) / budget_cents,
+    ).sort_values(["affinity", "closeness", "id"], ascending=[False, False, True], kind="mergesort")
+    return (
+        ordered.head(max_options)
+        .rename(columns={"id": "gift_id"})[OPTION_COLUMNS]
+        .reset_index(drop=True)
+    )
+
+
+@st.composite
+def _catalogues(draw):
+    """Small catalogues full of ties: few ids, categories and prices, some ids repeated."""
+    n = draw(st.integers(1, 60))
+
+    def column(values):
+        return draw(st.lists(st.sampled_from(values), min_size=n, max_size=n))
+
+    catalogue = pd.DataFrame(
+        {
+            "id": column([f"g{i}" for i in range(12)] + ["G1", "é"]),
+            "category": column(["books", "games", "food", "home"]),
+            "price_cents": column([0, 500, 1000, 2500, 3000, 5000, 7000]),
+            "in_stock": column([True, True, True, False]),
+        }
+    )
+    if draw(st.booleans()):
+        catalogue = catalogue.astype({"id": object, "category": object})
+    affinities = draw(
+        st.dictionaries(
+            st.sampled_from(["books", "games", "food", "toys"]),
+            st.sampled_from([0.0, 0.3, 0.8, 1.0, -0.5]),
+        )
+    )
+    given_ids = draw(st.lists(st.sampled_from([f"g{i}" for i in range(14)]), max_size=8))
+    return (
+        catalogue,
+        draw(st.sampled_from([1000, 2500, 5000])),
+        affinities,
+        draw(st.sampled_from([set(given_ids), given_ids, tuple(given_ids)])),
+        draw(st.integers(1, 12)),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(_catalogues())
+def test_options_equal_a_full_sort_of_every_candidate_including_every_tie(case):
+    catalogue, budget, affinities, already_given, max_options = case
+
+    pd.testing.assert_frame_equal(
+        generate_gift_options(catalogue, budget, affinities, already_given, max_options),
+        _options_by_full_sort(catalogue, budget, affinities, already_given, max_options),
+    )
