@@ -39,9 +39,9 @@ RANK_COLUMNS = [
 ]
 
 
-_SUITABLE = pd.MultiIndex.from_tuples(
-    [(kind.value, category) for kind, cats in OCCASION_CATEGORIES.items() for category in cats]
-)
+_SUITABLE = {
+    (kind.value, category) for kind, cats in OCCASION_CATEGORIES.items() for category in cats
+}
 
 
 def rank_gifts(
@@ -58,28 +58,79 @@ def rank_gifts(
     """
     if options.empty:
         return pd.DataFrame(columns=RANK_COLUMNS)
+    # Text columns become integer codes once; process codes follow the ids' sort order.
+    process, processes = pd.factorize(options["process_id"], sort=True)
+    category, categories = pd.factorize(options["category"], use_na_sentinel=False)
     share = options["price_cents"].to_numpy(float) / options["budget_cents"].to_numpy(float)
-    target = options["depth"].map(TARGET_SPEND).to_numpy(float)
+    target = _lookup(options["depth"], lambda depth: TARGET_SPEND.get(depth, np.nan))
     spread = np.maximum(target, 1 - target)
-    suits = pd.MultiIndex.from_arrays(
-        [options["occasion_kind"].astype(str), options["category"]]
-    ).isin(_SUITABLE)
-    seen = np.zeros(len(options), dtype=bool)
-    if received is not None and not received.empty:
-        seen = pd.MultiIndex.from_arrays([options["process_id"], options["category"]]).isin(
-            pd.MultiIndex.from_frame(received[["process_id", "category"]])
-        )
-    scored = options.assign(
-        affinity_score=options["affinity"].astype(float).clip(0, 1),
-        price_fit=np.clip(1 - np.abs(share - target) / spread, 0, 1),
-        occasion_fit=np.where(suits, 1.0, 0.5),
-        novelty=np.where(seen, 0.3, 1.0),
-    )
-    scored["score"] = sum(scored[col] * weight for col, weight in WEIGHTS.items()).round(6)
-    ordered = scored.sort_values(
-        ["process_id", "score", "price_cents", "gift_id"],
-        ascending=[True, False, True, True],
-        kind="mergesort",
-    )
-    ordered["rank"] = ordered.groupby("process_id", sort=False).cumcount() + 1
-    return ordered.loc[ordered["rank"] <= top_n, RANK_COLUMNS].reset_index(drop=True)
+    components = {
+        "affinity_score": options["affinity"].astype(float).clip(0, 1).to_numpy(),
+        "price_fit": np.clip(1 - np.abs(share - target) / spread, 0, 1),
+        "occasion_fit": np.where(_suits(options["occasion_kind"], category, categories), 1.0, 0.5),
+        "novelty": np.where(_seen(process, processes, category, categories, received), 0.3, 1.0),
+    }
+    score = sum(components[col] * weight for col, weight in WEIGHTS.items()).round(6)
+    rows, rank = _top_rows(options, process, score, top_n)
+    ranked = {
+        "process_id": options["process_id"].iloc[rows].reset_index(drop=True),
+        "rank": rank,
+        "gift_id": options["gift_id"].iloc[rows].reset_index(drop=True),
+        "score": score[rows],
+        **{col: values[rows] for col, values in components.items()},
+    }
+    return pd.DataFrame(ranked)[RANK_COLUMNS]
+
+
+def _lookup(column: pd.Series, value_of) -> np.ndarray:
+    """value_of(each distinct value), spread over the rows (NaN for a missing value)."""
+    codes, uniques = pd.factorize(column)
+    return np.array([value_of(value) for value in uniques] + [np.nan], dtype=float)[codes]
+
+
+def _suits(kinds: pd.Series, category: np.ndarray, categories: pd.Index) -> np.ndarray:
+    """Whether each row's category suits its occasion, from a kind x category table."""
+    kind, kind_values = pd.factorize(kinds)
+    table = np.zeros((len(kind_values) + 1, len(categories)), dtype=bool)
+    for i, k in enumerate(kind_values):
+        for j, c in enumerate(categories):
+            table[i, j] = (str(k), c) in _SUITABLE
+    return table[kind, category]
+
+
+def _seen(process, processes, category, categories, received) -> np.ndarray:
+    """Whether each row's (process, category) pair is among those received before."""
+    if received is None or received.empty:
+        return np.zeros(len(process), dtype=bool)
+    table = np.zeros((len(processes), len(categories)), dtype=bool)
+    p = processes.get_indexer(received["process_id"])
+    c = categories.get_indexer(received["category"])
+    both = (p >= 0) & (c >= 0)
+    table[p[both], c[both]] = True
+    return table[process, category]
+
+
+def _top_rows(options, process, score, top_n) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of each process's top_n, in (process, -score, price, gift id) order.
+
+    A numeric pre-selection keeps every row scoring at least its process's top_n-th score
+    (ties included); only those are sorted on the full key, stably as a merge sort would.
+    """
+    if top_n < 1:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
+    worse = np.clip(np.nan_to_num(1 - score, nan=2.0), 0, 2)
+    key = process * 4.0 + worse
+    sizes = np.bincount(process)
+    starts = np.cumsum(sizes) - sizes
+    threshold = np.sort(key)[starts + np.minimum(top_n, sizes) - 1]
+    keep = np.flatnonzero(key <= threshold[process])
+    gift, _ = pd.factorize(options["gift_id"].iloc[keep], sort=True)
+    gift[gift < 0] = gift.max(initial=-1) + 1
+    price = options["price_cents"].to_numpy()[keep]
+    order = np.lexsort((gift, price, -score[keep], process[keep]))
+    kept_process = process[keep][order]
+    position = np.arange(len(order))
+    first = np.r_[True, kept_process[1:] != kept_process[:-1]]
+    rank = position - np.maximum.accumulate(np.where(first, position, 0)) + 1
+    top = rank <= top_n
+    return keep[order][top], rank[top].astype(np.int64)
