@@ -6,6 +6,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 
@@ -64,6 +65,13 @@ def database_url(request, tmp_path):
 def engine(database_url) -> sa.Engine:
     """The engine of the per-test database."""
     return get_engine(database_url)
+
+
+@pytest.fixture
+def instance():
+    """A throwaway Dagster instance (SQLite storage in a temporary folder)."""
+    with dg.instance_for_test() as instance:
+        yield instance
 
 
 @pytest.fixture

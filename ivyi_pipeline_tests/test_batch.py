@@ -3,7 +3,6 @@
 import datetime as dt
 
 import dagster as dg
-import pytest
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes
@@ -16,13 +15,6 @@ from ivyi_pipeline_tests.factories import make_gift, make_occasion
 
 SIX_AM = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
 PROCESSES, BATCH = 12, 5
-
-
-@pytest.fixture
-def instance():
-    """A throwaway Dagster instance."""
-    with dg.instance_for_test() as instance:
-        yield instance
 
 
 def _materialized(instance, asset: str) -> set[str]:

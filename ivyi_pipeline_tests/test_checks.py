@@ -28,13 +28,6 @@ CHECKS = {
 
 
 @pytest.fixture
-def instance():
-    """A throwaway Dagster instance."""
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
 def catalogue(engine) -> list[str]:
     """Three in-stock gifts between 20 and 45 euros, and one out of stock."""
     make_gift(engine, category="books", price_cents=1500, in_stock=False)

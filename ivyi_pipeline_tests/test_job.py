@@ -40,13 +40,6 @@ COUNTED = (
 )
 
 
-@pytest.fixture(scope="module")
-def instance():
-    """A throwaway Dagster instance, shared by this module's tests (each has its own database)."""
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
 @pytest.fixture
 def catalogue(engine) -> list[str]:
     """A few in-stock gifts between 15 and 45 euros, and one out of stock."""

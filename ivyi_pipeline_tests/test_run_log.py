@@ -45,13 +45,6 @@ class TimingOutFulfilment(FulfilmentService):
 
 
 @pytest.fixture
-def instance():
-    """A throwaway Dagster instance."""
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
 def run(instance, database_url):
     """Execute gifting_process_job over the given processes, with optional resource overrides."""
 

@@ -22,13 +22,6 @@ TODAY = SIX_AM.date()
 
 
 @pytest.fixture
-def instance():
-    """A throwaway Dagster instance."""
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
 def evaluate(instance, database_url):
     """Evaluate the daily schedule on the test database at an instant."""
 

@@ -20,13 +20,6 @@ AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 TODAY = AS_OF.date()
 
 
-@pytest.fixture(scope="module")
-def instance():
-    """A throwaway Dagster instance, shared by this module's tests (each has its own database)."""
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
 def _evaluate(instance, url: str, name: str, as_of: dt.datetime, cursor: str | None):
     context = dg.build_sensor_context(
         instance=instance,
