@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -90,7 +91,7 @@ def generate_options(
         affinities = find.affinities_of(conn, procs["recipient_id"].unique().tolist())
         given = find.gifts_given_to(conn, procs["recipient_id"].unique().tolist())
         given_by_recipient = given.groupby("recipient_id")["gift_id"].agg(set).to_dict()
-        rows, ready = [], []
+        found, ready = [], []
         for proc in procs.itertuples(index=False):
             options = generate_gift_options(
                 catalogue,
@@ -105,9 +106,12 @@ def generate_options(
                 )
                 continue
             ready.append(proc.process_id)
-            rows.extend(options.assign(process_id=proc.process_id).to_dict("records"))
-        if rows:
-            conn.execute(insert_ignoring_conflicts(engine, gift_options), rows)
+            found.append(options)
+        if found:
+            rows = pd.concat(found, ignore_index=True).assign(
+                process_id=np.repeat(ready, [len(f) for f in found])
+            )
+            conn.execute(insert_ignoring_conflicts(engine, gift_options), rows.to_dict("records"))
         report.advanced = transition_many(
             conn,
             ready,
