@@ -12,16 +12,38 @@ from ivyi_pipeline.errors import IvyiError
 from ivyi_pipeline.settings import Settings, redact_url
 
 
+def _lost_database(exc: BaseException) -> str | None:
+    """The driver's first line when a database operation failed somewhere under exc, else None."""
+    import sqlalchemy as sa
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, sa.exc.OperationalError):
+            reason = str(exc.orig or exc).strip().splitlines()
+            return reason[0] if reason else type(exc).__name__
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def _fail_cleanly(fn):
-    """Turn an IvyiError into one line on stderr and exit status 1, without a stack trace."""
+    """Turn an IvyiError or a database outage into one line on stderr and exit status 1."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except IvyiError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            message = str(exc)
+        except Exception as exc:
+            reason = _lost_database(exc)
+            if reason is None:
+                raise
+            # Finished steps are not repeated: their writes are guarded, their runs recorded.
+            message = f"database unavailable: {reason}; run the command again"
+        # Outside the except block, so that the traceback and what it holds are released first.
+        click.echo(f"error: {message}", err=True)
+        sys.exit(1)
 
     return wrapper
 
@@ -342,6 +364,7 @@ def ui(port: int, seed: int, as_of: str | None) -> None:
     with _instance(settings) as instance:
         prepare(settings, instance, parse_as_of(as_of), click.echo, seed=seed)
     sys.exit(serve(settings, port, click.echo))
+
 
 if __name__ == "__main__":
     main()

@@ -1,10 +1,15 @@
-"""Helpers of the reliability tests: run the job on a test database, snapshot its tables."""
+"""Helpers of the reliability tests: run the job or `ivyi`, snapshot and compare tables."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
 
+from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import (
     gift_options,
     gift_processes,
@@ -14,6 +19,7 @@ from ivyi_pipeline.db.schema import (
     ranked_decisions,
     simulated_provider_orders,
 )
+from ivyi_pipeline.instance import EMBEDDED_CONFIG
 from ivyi_pipeline.orchestration.assets import gifting_process
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
 from ivyi_pipeline.orchestration.resources import (
@@ -138,3 +144,107 @@ def snapshot(engine: sa.Engine, timeless: bool = False) -> dict[str, list[tuple]
             rows = conn.execute(sa.select(*(table.c[c] for c in kept))).all()
             found[name] = sorted((tuple(r) for r in rows), key=repr)
     return found
+
+
+IVYI = str(Path(sys.executable).with_name("ivyi"))
+
+
+class Deployment:
+    """One domain database and one Dagster home, driven through the `ivyi` command."""
+
+    def __init__(self, url: str, home: Path, dagster_yaml: str | None = None):
+        self.url = url
+        home.mkdir(parents=True)
+        (home / "dagster_home").mkdir()
+        (home / "dagster_home" / "dagster.yaml").write_text(
+            dagster_yaml or EMBEDDED_CONFIG.read_text()
+        )
+        self.env = {
+            **os.environ,
+            "IVYI_DATABASE_URL": self.url,
+            "IVYI_HOME": str(home / "ivyi"),
+            "DAGSTER_HOME": str(home / "dagster_home"),
+            "PYTHONWARNINGS": "ignore",
+        }
+
+    def start(self, *args: str) -> subprocess.Popen:
+        """Start `ivyi ARGS` without waiting."""
+        return subprocess.Popen(
+            [IVYI, *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        """Run `ivyi ARGS` to the end."""
+        return subprocess.run([IVYI, *args], env=self.env, capture_output=True, text=True)
+
+    def tables(self) -> dict[str, list[tuple]]:
+        """The compared tables, checked for duplicates; see `converged_tables`."""
+        engine = get_engine(self.url)
+        try:
+            return converged_tables(engine)
+        finally:
+            engine.dispose()
+
+
+def converged_tables(engine: sa.Engine) -> dict[str, list[tuple]]:
+    """The timeless snapshot, checked for duplicates; processes sharing a recipient as (id, status).
+
+    Their options exclude gifts already ordered for that recipient, so they depend on which of
+    them a run happened to order first (a batching effect, not a fault's).
+    """
+    with engine.connect() as conn:
+        shared = set(
+            conn.execute(
+                sa.select(gift_processes.c.id).where(
+                    gift_processes.c.recipient_id.in_(
+                        sa.select(gift_processes.c.recipient_id)
+                        .group_by(gift_processes.c.recipient_id)
+                        .having(sa.func.count() > 1)
+                    )
+                )
+            ).scalars()
+        )
+    tables = snapshot(engine, timeless=True)
+    _no_duplicates(tables)
+    _orders_follow_decisions(tables)
+    return {
+        name: [
+            row[:2] if name == "gift_processes" and row[0] in shared else row
+            for row in rows
+            if name == "gift_processes" or row[0] not in shared
+        ]
+        for name, rows in tables.items()
+    }
+
+
+def _no_duplicates(tables: dict[str, list[tuple]]) -> None:
+    for name in ("gift_options", "ranked_decisions", "orders", "process_transitions"):
+        rows = tables[name]
+        assert len(rows) == len(set(rows)), f"duplicate rows in {name}"
+    keys = [row[0] for row in tables["simulated_provider_orders"]]
+    assert len(keys) == len(set(keys)), "a process was ordered twice with the provider"
+
+
+def _orders_follow_decisions(tables: dict[str, list[tuple]]) -> None:
+    selected = {row[0]: row[2] for row in tables["gift_processes"]}
+    ranked = {(row[0], row[2]) for row in tables["ranked_decisions"]}
+    provider = {row[0]: row[2] for row in tables["simulated_provider_orders"]}
+    for pid, gift, *_ in tables["orders"]:
+        assert selected[pid] == gift == provider[pid]
+        assert (pid, gift) in ranked
+
+
+def difference(found: dict, expected: dict) -> str:
+    """Up to five extra and five missing rows per table, one per line."""
+    lines = []
+    for name in expected:
+        extra = sorted(set(found[name]) - set(expected[name]), key=repr)
+        missing = sorted(set(expected[name]) - set(found[name]), key=repr)
+        lines += [f"{name}: extra {row}" for row in extra[:5]]
+        lines += [f"{name}: missing {row}" for row in missing[:5]]
+    return "\n".join(lines)

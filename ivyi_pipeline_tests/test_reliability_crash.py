@@ -13,25 +13,19 @@ them a run happened to order first (a batching effect, not a crash effect).
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.engine import get_engine
-from ivyi_pipeline.db.schema import gift_processes
-from ivyi_pipeline.instance import EMBEDDED_CONFIG
 from ivyi_pipeline_tests.conftest import PG_ADMIN_URL, _pg_url
-from ivyi_pipeline_tests.reliability import snapshot
+from ivyi_pipeline_tests.reliability import Deployment, difference
 
 pytestmark = pytest.mark.postgres
 
-IVYI = str(Path(sys.executable).with_name("ivyi"))
 DAY = "2026-06-01"
 AS_OF = f"{DAY}T09:00:00Z"
 NEXT_TICK = f"{DAY}T09:11:00Z"
@@ -58,73 +52,11 @@ def _drop(name: str) -> None:
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-class Deployment:
-    """One database and one Dagster home, driven through the `ivyi` command."""
-
-    def __init__(self, dbname: str, home: Path):
-        self.url = _pg_url(dbname)
-        home.mkdir(parents=True)
-        (home / "dagster_home").mkdir()
-        (home / "dagster_home" / "dagster.yaml").write_text(EMBEDDED_CONFIG.read_text())
-        self.env = {
-            **os.environ,
-            "IVYI_DATABASE_URL": self.url,
-            "IVYI_HOME": str(home / "ivyi"),
-            "DAGSTER_HOME": str(home / "dagster_home"),
-            "PYTHONWARNINGS": "ignore",
-        }
-
-    def start(self, *args: str) -> subprocess.Popen:
-        """Start `ivyi ARGS` without waiting."""
-        return subprocess.Popen(
-            [IVYI, *args],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-
-    def run(self, *args: str) -> subprocess.CompletedProcess:
-        """Run `ivyi ARGS` to the end."""
-        return subprocess.run([IVYI, *args], env=self.env, capture_output=True, text=True)
-
-    def tables(self) -> dict[str, list[tuple]]:
-        """The compared tables; processes sharing a recipient reduced to (id, status)."""
-        engine = get_engine(self.url)
-        try:
-            with engine.connect() as conn:
-                shared = set(
-                    conn.execute(
-                        sa.select(gift_processes.c.id).where(
-                            gift_processes.c.recipient_id.in_(
-                                sa.select(gift_processes.c.recipient_id)
-                                .group_by(gift_processes.c.recipient_id)
-                                .having(sa.func.count() > 1)
-                            )
-                        )
-                    ).scalars()
-                )
-            tables = snapshot(engine, timeless=True)
-        finally:
-            engine.dispose()
-        _no_duplicates(tables)
-        _orders_follow_decisions(tables)
-        return {
-            name: [
-                row[:2] if name == "gift_processes" and row[0] in shared else row
-                for row in rows
-                if name == "gift_processes" or row[0] not in shared
-            ]
-            for name, rows in tables.items()
-        }
-
-
 @pytest.fixture(scope="module")
 def seeded_template(tmp_path_factory):
     """A PostgreSQL database with the schema and a seeded data set, copied by every trial."""
     name = _fresh_database()
-    deployment = Deployment(name, tmp_path_factory.mktemp("template") / "home")
+    deployment = Deployment(_pg_url(name), tmp_path_factory.mktemp("template") / "home")
     seeded = deployment.run(
         "seed", "--occasions", str(OCCASIONS), "--seed", str(DATA_SEED), "--as-of", DAY
     )
@@ -138,7 +70,7 @@ def seeded_template(tmp_path_factory):
 def reference(seeded_template, tmp_path_factory):
     """(tables, seconds) of an uninterrupted tick over a copy of the template."""
     name = _fresh_database(seeded_template)
-    deployment = Deployment(name, tmp_path_factory.mktemp("reference") / "home")
+    deployment = Deployment(_pg_url(name), tmp_path_factory.mktemp("reference") / "home")
     started = time.monotonic()
     ticked = deployment.run("tick", "--as-of", AS_OF)
     took = time.monotonic() - started
@@ -151,33 +83,6 @@ def reference(seeded_template, tmp_path_factory):
     return tables, took
 
 
-def _no_duplicates(tables: dict[str, list[tuple]]) -> None:
-    for name in ("gift_options", "ranked_decisions", "orders", "process_transitions"):
-        rows = tables[name]
-        assert len(rows) == len(set(rows)), f"duplicate rows in {name}"
-    keys = [row[0] for row in tables["simulated_provider_orders"]]
-    assert len(keys) == len(set(keys)), "a process was ordered twice with the provider"
-
-
-def _orders_follow_decisions(tables: dict[str, list[tuple]]) -> None:
-    selected = {row[0]: row[2] for row in tables["gift_processes"]}
-    ranked = {(row[0], row[2]) for row in tables["ranked_decisions"]}
-    provider = {row[0]: row[2] for row in tables["simulated_provider_orders"]}
-    for pid, gift, *_ in tables["orders"]:
-        assert selected[pid] == gift == provider[pid]
-        assert (pid, gift) in ranked
-
-
-def _difference(found: dict, expected: dict) -> str:
-    lines = []
-    for name in expected:
-        extra = sorted(set(found[name]) - set(expected[name]), key=repr)
-        missing = sorted(set(expected[name]) - set(found[name]), key=repr)
-        lines += [f"{name}: extra {row}" for row in extra[:5]]
-        lines += [f"{name}: missing {row}" for row in missing[:5]]
-    return "\n".join(lines)
-
-
 def kill_and_recover(seeded_template, reference, tmp_path, trial: int) -> str:
     """One seeded trial; returns what happened to the killed tick."""
     expected, took = reference
@@ -185,7 +90,7 @@ def kill_and_recover(seeded_template, reference, tmp_path, trial: int) -> str:
     delay = rng.uniform(1.0, took)
     name = _fresh_database(seeded_template)
     try:
-        deployment = Deployment(name, tmp_path / "home")
+        deployment = Deployment(_pg_url(name), tmp_path / "home")
         tick = deployment.start("tick", "--as-of", AS_OF)
         time.sleep(delay)
         finished = tick.poll() is not None
@@ -196,7 +101,7 @@ def kill_and_recover(seeded_template, reference, tmp_path, trial: int) -> str:
         assert again.returncode == 0, again.stdout + again.stderr
         assert "Traceback" not in again.stderr
         tables = deployment.tables()
-        assert tables == expected, _difference(tables, expected)
+        assert tables == expected, difference(tables, expected)
         return (
             f"finished before the kill at {delay:.1f}s" if finished else f"killed at {delay:.1f}s"
         )
@@ -223,7 +128,7 @@ def test_two_ticks_at_once_end_as_one_tick_would(seeded_template, reference, tmp
     expected, _ = reference
     name = _fresh_database(seeded_template)
     try:
-        deployment = Deployment(name, tmp_path / "home")
+        deployment = Deployment(_pg_url(name), tmp_path / "home")
         # Two first uses of a fresh embedded instance race on Dagster's own SQLite schema
         # migration; production's instance (PostgreSQL storage) is created once, beforehand.
         with dg.DagsterInstance.from_config(deployment.env["DAGSTER_HOME"]):
@@ -235,6 +140,6 @@ def test_two_ticks_at_once_end_as_one_tick_would(seeded_template, reference, tmp
         again = deployment.run("tick", "--as-of", NEXT_TICK)
         assert again.returncode == 0, again.stdout + again.stderr
         tables = deployment.tables()
-        assert tables == expected, _difference(tables, expected)
+        assert tables == expected, difference(tables, expected)
     finally:
         _drop(name)
