@@ -1,13 +1,12 @@
 """The daily gifting funnel: one summary asset, its job and its schedule."""
 
-from datetime import datetime
-
 import dagster as dg
 import pandas as pd
 
 from ivyi_pipeline.clock import parse_as_of
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.resources import Clock, IvyiDatabase
+from ivyi_pipeline.orchestration.tables import metadata_table
 from ivyi_pipeline.workflows.gifting_process.funnel_report import FunnelReport, funnel_report
 from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
@@ -37,23 +36,6 @@ REASON_SCHEMA = dg.TableSchema(
 )
 
 
-def _cell(value: object) -> str | int | float | bool | None:
-    if isinstance(value, datetime):
-        return f"{value:%Y-%m-%d %H:%M}Z"
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def _table(frame: pd.DataFrame, schema: dg.TableSchema) -> dg.MetadataValue:
-    columns = [c.name for c in schema.columns]
-    records = [
-        dg.TableRecord({col: _cell(value) for col, value in zip(columns, row, strict=True)})
-        for row in frame[columns].head(TABLE_ROWS).itertuples(index=False)
-    ]
-    return dg.MetadataValue.table(records, schema=schema)
-
-
 def funnel_metadata(report: FunnelReport) -> dict[str, dg.MetadataValue]:
     """Numbers the UI plots across materializations, and the tables behind them."""
     by_status = pd.DataFrame(
@@ -79,10 +61,10 @@ def funnel_metadata(report: FunnelReport) -> dict[str, dg.MetadataValue]:
         "summary": dg.MetadataValue.md(report.summary()),
         **{key: dg.MetadataValue.int(int(n)) for key, n in numbers.items()},
         **{key: dg.MetadataValue.float(float(h)) for key, h in medians.items()},
-        "by_status": _table(by_status, STATUS_SCHEMA),
-        "closing_in_24h": _table(closing, CLOSING_SCHEMA),
-        "blocked": _table(report.blocked, REASON_SCHEMA),
-        "failed": _table(report.failed, REASON_SCHEMA),
+        "by_status": metadata_table(by_status, STATUS_SCHEMA, TABLE_ROWS),
+        "closing_in_24h": metadata_table(closing, CLOSING_SCHEMA, TABLE_ROWS),
+        "blocked": metadata_table(report.blocked, REASON_SCHEMA, TABLE_ROWS),
+        "failed": metadata_table(report.failed, REASON_SCHEMA, TABLE_ROWS),
     }
 
 

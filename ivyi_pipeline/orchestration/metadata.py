@@ -7,6 +7,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.domain.ranking import WEIGHTS
+from ivyi_pipeline.orchestration.tables import metadata_table
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.funnel_report import transitions_of
 
@@ -87,7 +88,7 @@ def describe_options(context: dg.AssetExecutionContext, engine: sa.Engine, ids: 
                 "min_price_cents": dg.MetadataValue.int(int(rows["price_cents"].min())),
                 "max_price_cents": dg.MetadataValue.int(int(rows["price_cents"].max())),
                 "categories": ", ".join(sorted(rows["category"].unique())),
-                "options": _options_table(preview.head(TABLE_ROWS)),
+                "options": metadata_table(preview, OPTIONS_SCHEMA, TABLE_ROWS),
             }
         if isinstance(proc.blocked_reason, str):
             values["blocked_reason"] = proc.blocked_reason
@@ -130,7 +131,7 @@ def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids:
                 "budget_used_by_top_pct": dg.MetadataValue.float(
                     round(100 * float(top.price_cents) / budget, 1)
                 ),
-                "ranking": _ranking_table(rows),
+                "ranking": metadata_table(rows, RANKED_SCHEMA),
             },
         )
 
@@ -139,46 +140,12 @@ def _cents(value) -> int:
     return 0 if value is None or pd.isna(value) else int(value)
 
 
-def _options_table(rows: pd.DataFrame) -> dg.MetadataValue:
-    records = [
-        dg.TableRecord(
-            {
-                "gift_id": str(r.gift_id),
-                "category": str(r.category),
-                "price_cents": int(r.price_cents),
-                "affinity": round(float(r.affinity), 4),
-            }
-        )
-        for r in rows.itertuples(index=False)
-    ]
-    return dg.MetadataValue.table(records, schema=OPTIONS_SCHEMA)
-
-
-def _ranking_table(rows: pd.DataFrame) -> dg.MetadataValue:
-    records = [
-        dg.TableRecord(
-            {
-                "rank": int(r.rank),
-                "gift_id": str(r.gift_id),
-                "category": str(r.category),
-                "price_cents": int(r.price_cents),
-                "score": round(float(r.score), 4),
-                "affinity_score": round(float(r.affinity_score), 4),
-                "price_fit": round(float(r.price_fit), 4),
-                "occasion_fit": round(float(r.occasion_fit), 4),
-                "novelty": round(float(r.novelty), 4),
-            }
-        )
-        for r in rows.itertuples(index=False)
-    ]
-    return dg.MetadataValue.table(records, schema=RANKED_SCHEMA)
-
-
 def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: Sequence[str]):
     """Status, occasion, window and choice of every process in the run."""
     with engine.connect() as conn:
         procs = find.processes_in(conn, ids)
         history = transitions_of(conn, procs["process_id"].tolist())
+    history = history.rename(columns={"to_status": "status"}).fillna({"reason": ""})
     by_process = dict(tuple(history.groupby("process_id"))) if not history.empty else {}
     for proc in procs.itertuples(index=False):
         values = {
@@ -193,21 +160,5 @@ def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: S
         if isinstance(proc.blocked_reason, str):
             values["blocked_reason"] = proc.blocked_reason
         if proc.process_id in by_process:
-            values["history"] = _history(by_process[proc.process_id])
+            values["history"] = metadata_table(by_process[proc.process_id], HISTORY_SCHEMA)
         _add(context, "gift_process_state", proc.process_id, values)
-
-
-def _history(rows: pd.DataFrame) -> dg.MetadataValue:
-    """The process's transitions as a table: when, into which status, on which event, why."""
-    records = [
-        dg.TableRecord(
-            {
-                "at": f"{pd.Timestamp(r.at):%Y-%m-%d %H:%M}Z",
-                "status": str(r.to_status),
-                "event": str(r.event),
-                "reason": r.reason if isinstance(r.reason, str) else "",
-            }
-        )
-        for r in rows.itertuples(index=False)
-    ]
-    return dg.MetadataValue.table(records, schema=HISTORY_SCHEMA)

@@ -1,0 +1,53 @@
+"""Metadata tables show ids, rounded numbers and UTC minutes, in the schema's column order."""
+
+import datetime as dt
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from ivyi_pipeline.orchestration.tables import metadata_table
+from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus
+
+SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("process_id", "string"),
+        dg.TableColumn("at", "string"),
+        dg.TableColumn("score", "float"),
+        dg.TableColumn("rank", "int"),
+    ]
+)
+
+
+def test_a_frame_becomes_records_in_schema_order_with_plain_python_values():
+    frame = pd.DataFrame(
+        {
+            "rank": np.array([1, 2], dtype="int64"),
+            "score": [0.123456789, np.nan],
+            "at": [pd.Timestamp("2026-06-01 09:30:12"), dt.datetime(2026, 6, 2, 18, 5)],
+            "process_id": ["p-1", GiftProcessStatus.CREATED],
+            "extra": ["not shown", "not shown"],
+        }
+    )
+
+    table = metadata_table(frame, SCHEMA)
+
+    assert [record.data for record in table.records] == [
+        {"process_id": "p-1", "at": "2026-06-01 09:30Z", "score": 0.1235, "rank": 1},
+        {"process_id": "CREATED", "at": "2026-06-02 18:05Z", "score": None, "rank": 2},
+    ]
+    assert type(table.records[0].data["rank"]) is int
+    assert type(table.records[1].data["process_id"]) is str
+    dg.serialize_value(table)  # Dagster accepts it in an event
+    assert table.schema == SCHEMA
+
+
+def test_the_limit_keeps_the_first_rows():
+    frame = pd.DataFrame(
+        {"process_id": list("abcde"), "at": [None] * 5, "score": [1.0] * 5, "rank": range(5)}
+    )
+
+    table = metadata_table(frame, SCHEMA, limit=2)
+
+    assert [record.data["process_id"] for record in table.records] == ["a", "b"]
+    assert table.records[0].data["at"] is None
