@@ -28,6 +28,8 @@ def test_only_long_completed_processes_lose_their_partition_and_keep_their_histo
     old_done = make_process(engine, status="COMPLETED")
     new_done = make_process(engine, status="COMPLETED")
     old_open = make_process(engine, status="DECISION_WINDOW_OPEN")
+    retired_before = make_process(engine, status="COMPLETED")  # its partition is already gone
+    _age(engine, retired_before, 400)
     _age(engine, old_done, 40)
     _age(engine, new_done, 1)
     _age(engine, old_open, 40)

@@ -27,9 +27,8 @@ def retire_completed_partitions(
     """Delete the dynamic partitions of processes completed more than the retention ago."""
     cutoff = utcnow() - timedelta(days=config.partition_retention_days)
     name = gift_processes_partitions.name
-    retire = completed_before(ivyi_db.get_engine(), cutoff) & set(
-        context.instance.get_dynamic_partitions(name)
-    )
+    live = context.instance.get_dynamic_partitions(name)
+    retire = completed_before(ivyi_db.get_engine(), cutoff, among=live)
     for key in sorted(retire):
         context.instance.delete_dynamic_partition(name, key)
     context.log.info("retired %d completed process partition(s)", len(retire))
