@@ -198,18 +198,22 @@ def tick(as_of: str | None) -> None:
     with _instance(settings) as instance:
         summary = run_tick(instance, defs, when)
     counts = funnel(engine)
-    click.echo(
-        f"tick as of {when:%Y-%m-%d %H:%M}Z: {len(summary.succeeded)} run(s) succeeded, "
-        f"{len(summary.failed)} failed"
-    )
-    click.echo("  " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no processes"))
+    statuses = ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no processes"
+    _report(summary, f"tick as of {when:%Y-%m-%d %H:%M}Z:", details=(statuses,))
+
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _report(summary, what: str, details: tuple[str, ...] = ()) -> None:
+    """`<what>: N run(s) succeeded, M failed`, the details, each failed run; exit 1 on failure."""
+    click.echo(f"{what} {len(summary.succeeded)} run(s) succeeded, {len(summary.failed)} failed")
+    for line in details:
+        click.echo(f"  {line}")
     for run_id in summary.failed:
         click.echo(f"  failed run: {run_id}", err=True)
     if not summary.ok:
         sys.exit(1)
-
-
-DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 
 @main.command()
@@ -225,14 +229,7 @@ def batch(as_of: str | None) -> None:
     when = parse_as_of(as_of)
     with _instance(settings) as instance:
         summary = run_batch(instance, defs, when)
-    click.echo(
-        f"daily batch as of {when:%Y-%m-%d %H:%M}Z: {len(summary.succeeded)} run(s) succeeded, "
-        f"{len(summary.failed)} failed"
-    )
-    for run_id in summary.failed:
-        click.echo(f"  failed run: {run_id}", err=True)
-    if not summary.ok:
-        sys.exit(1)
+    _report(summary, f"daily batch as of {when:%Y-%m-%d %H:%M}Z:")
 
 
 @main.command("backfill-missed")
@@ -257,14 +254,10 @@ def backfill_missed(start, end, as_of: str | None) -> None:
     with _instance(settings) as instance:
         summary = run_backfill(instance, defs, start.date(), end.date(), when)
     counts = ", ".join(f"{outcome}={n}" for outcome, n in summary.counts.items())
-    click.echo(
-        f"backfill {start:%Y-%m-%d} .. {end:%Y-%m-%d} as of {when:%Y-%m-%d %H:%M}Z: {counts}; "
-        f"{len(summary.succeeded)} run(s) succeeded, {len(summary.failed)} failed"
+    _report(
+        summary,
+        f"backfill {start:%Y-%m-%d} .. {end:%Y-%m-%d} as of {when:%Y-%m-%d %H:%M}Z: {counts};",
     )
-    for run_id in summary.failed:
-        click.echo(f"  failed run: {run_id}", err=True)
-    if not summary.ok:
-        sys.exit(1)
 
 
 @main.command()
