@@ -18,7 +18,7 @@ def _lost_database(exc: BaseException) -> str | None:
 
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, sa.exc.OperationalError):
+        if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
             reason = str(exc.orig or exc).strip().splitlines()
             return reason[0] if reason else type(exc).__name__
         seen.add(id(exc))
@@ -180,6 +180,7 @@ def _instance(settings: Settings):
 AS_OF = click.option(
     "--as-of", "as_of", default=None, help="ISO-8601 instant to act at (default now)."
 )
+DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 
 @main.command()
@@ -202,11 +203,8 @@ def tick(as_of: str | None) -> None:
     _report(summary, f"tick as of {when:%Y-%m-%d %H:%M}Z:", details=(statuses,))
 
 
-DAY = click.DateTime(formats=["%Y-%m-%d"])
-
-
 def _report(summary, what: str, details: tuple[str, ...] = ()) -> None:
-    """`<what>: N run(s) succeeded, M failed`, the details, each failed run; exit 1 on failure."""
+    """`<what> N run(s) succeeded, M failed`, the details, each failed run; exit 1 on failure."""
     click.echo(f"{what} {len(summary.succeeded)} run(s) succeeded, {len(summary.failed)} failed")
     for line in details:
         click.echo(f"  {line}")

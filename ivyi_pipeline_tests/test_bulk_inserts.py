@@ -4,29 +4,12 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_options, ranked_decisions
 from ivyi_pipeline.workflows.gifting_process import steps
+from ivyi_pipeline_tests.driver_calls import inserts_sent
 from ivyi_pipeline_tests.factories import AT, make_gift, make_process
 
 
 def _inserts_sent(engine, run) -> list[tuple[str, str]]:
-    """(driver call, table) of each INSERT handed to the driver while run runs."""
-    sent = []
-
-    def recorder(call):
-        def record(_cursor, statement, _parameters, _context):
-            if statement.startswith("INSERT INTO"):
-                sent.append((call, statement.split()[2]))
-
-        return record
-
-    listeners = {"do_execute": recorder("execute"), "do_executemany": recorder("executemany")}
-    for name, fn in listeners.items():
-        sa.event.listen(engine, name, fn)
-    try:
-        run()
-    finally:
-        for name, fn in listeners.items():
-            sa.event.remove(engine, name, fn)
-    return sent
+    return [(call, table) for call, table, _ in inserts_sent(engine, run)]
 
 
 def _count(engine, table) -> int:

@@ -6,7 +6,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from ivyi_pipeline.orchestration.tables import metadata_table
+from ivyi_pipeline.orchestration.tables import cell, metadata_table
 from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus
 
 SCHEMA = dg.TableSchema(
@@ -51,3 +51,13 @@ def test_the_limit_keeps_the_first_rows():
 
     assert [record.data["process_id"] for record in table.records] == ["a", "b"]
     assert table.records[0].data["at"] is None
+
+
+def test_aware_instants_are_shown_in_utc_and_gaps_as_none():
+    berlin = dt.timezone(dt.timedelta(hours=1))
+
+    assert cell(dt.datetime(2026, 6, 1, 10, 0, tzinfo=berlin)) == "2026-06-01 09:00Z"
+    assert cell(pd.NaT) is None
+    assert cell(pd.NA) is None
+    assert cell(dt.date(2026, 6, 15)) == "2026-06-15"
+    assert cell(np.float64(2.0 / 3)) == 0.6667

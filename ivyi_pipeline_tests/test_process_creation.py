@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
 from ivyi_pipeline.workflows.gifting_process.create import create_processes, process_id_for
+from ivyi_pipeline_tests.driver_calls import inserts_sent
 from ivyi_pipeline_tests.factories import AT, make_occasion, occurrence_of, race
 
 
@@ -130,28 +131,6 @@ def test_concurrent_callers_listing_occurrences_in_opposite_orders_both_succeed(
     assert len(_history_rows(engine)) == 300
 
 
-def _inserts_sent(engine, run) -> list[tuple[str, str, int]]:
-    """(driver call, table, bind parameters) of each INSERT handed to the driver during run."""
-    sent = []
-
-    def execute(_cursor, statement, parameters, _context):
-        if statement.startswith("INSERT INTO"):
-            sent.append(("execute", statement.split()[2], len(parameters or ())))
-
-    def executemany(_cursor, statement, parameters, _context):
-        if statement.startswith("INSERT INTO"):
-            sent.append(("executemany", statement.split()[2], len(parameters)))
-
-    sa.event.listen(engine, "do_execute", execute)
-    sa.event.listen(engine, "do_executemany", executemany)
-    try:
-        run()
-    finally:
-        sa.event.remove(engine, "do_execute", execute)
-        sa.event.remove(engine, "do_executemany", executemany)
-    return sent
-
-
 def test_each_chunk_of_processes_is_one_multi_row_insert_per_table(engine):
     first = occurrence_of(engine, make_occasion(engine), dt.date(2000, 1, 1))
     occurrences = [
@@ -159,7 +138,7 @@ def test_each_chunk_of_processes_is_one_multi_row_insert_per_table(engine):
         for i in range(25)
     ]
 
-    sent = _inserts_sent(engine, lambda: create_processes(engine, occurrences, AT, chunk_size=10))
+    sent = inserts_sent(engine, lambda: create_processes(engine, occurrences, AT, chunk_size=10))
 
     assert [(call, table) for call, table, _ in sent] == [
         ("execute", "gift_processes"),
@@ -175,7 +154,7 @@ def test_a_chunk_past_the_bind_parameter_limit_is_sent_in_statements_below_it(en
         for i in range(8000)
     ]
 
-    sent = _inserts_sent(engine, lambda: create_processes(engine, occurrences, AT, chunk_size=8000))
+    sent = inserts_sent(engine, lambda: create_processes(engine, occurrences, AT, chunk_size=8000))
 
     assert {call for call, _, _ in sent} == {"execute"}
     assert max(count for _, _, count in sent) <= 32_766

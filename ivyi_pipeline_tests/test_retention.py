@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
+from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline_tests.factories import make_process
 
 
@@ -23,8 +24,9 @@ def _age(engine, pid: str, days: int) -> None:
 
 
 def test_only_long_completed_processes_lose_their_partition_and_keep_their_history(
-    engine, database_url
+    engine, database_url, monkeypatch
 ):
+    monkeypatch.setattr(find, "CHUNK", 1)  # one live key per lookup: every chunk is read
     old_done = make_process(engine, status="COMPLETED")
     new_done = make_process(engine, status="COMPLETED")
     old_open = make_process(engine, status="DECISION_WINDOW_OPEN")

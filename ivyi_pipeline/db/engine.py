@@ -1,6 +1,8 @@
 """Engines for the domain database: PostgreSQL in production, a SQLite file by default."""
 
+from collections.abc import Mapping, Sequence
 from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -53,20 +55,25 @@ def is_postgres(engine: sa.Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def insert_ignoring_conflicts(engine: sa.Engine, table: sa.Table):
-    """An INSERT that skips rows whose key already exists (the seed's onConflictDoNothing).
+def insert_ignoring_conflicts(
+    conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert rows, skipping those whose key already exists (the seed's onConflictDoNothing).
 
-    Executed with a list of rows, it is sent as multi-row INSERTs of up to 1,000 rows (fewer
-    when that would pass 32,700 bind parameters), in the rows' order. The RETURNING clause is
-    what gets it there: SQLAlchemy 2.1 batches an INSERT with ON CONFLICT ("insertmanyvalues")
-    only when it returns rows; otherwise it hands the list to the driver's executemany, which
-    psycopg2 sends one row per round trip.
+    The rows go as multi-row INSERTs of up to 1,000 rows (fewer when that would pass 32,700
+    bind parameters), in their order. The RETURNING clause is what gets them there: SQLAlchemy
+    2.1 batches an INSERT with ON CONFLICT ("insertmanyvalues") only when it returns rows;
+    otherwise it hands the list to the driver's executemany, which psycopg2 sends one row per
+    round trip. The returned keys are discarded and the result closed at once: an open result
+    would keep SQLite from committing.
     """
-    if is_postgres(engine):
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     statement = insert(table).on_conflict_do_nothing()
-    if engine.dialect.insert_returning:
+    if conn.dialect.insert_returning:
         statement = statement.returning(*table.primary_key.columns)
-    return statement
+    conn.execute(statement, list(rows)).close()

@@ -85,7 +85,7 @@ class SimulatedFulfilmentProvider(FulfilmentProvider):
             "placed_at": to_db(at),
         }
         with self.engine.begin() as conn:
-            conn.execute(insert_ignoring_conflicts(self.engine, simulated_provider_orders), [row])
+            insert_ignoring_conflicts(conn, simulated_provider_orders, [row])
         self._maybe_fail(before_storing=False)
         return row["provider_order_id"]
 

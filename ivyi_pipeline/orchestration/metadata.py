@@ -57,9 +57,12 @@ def _add(context: dg.AssetExecutionContext, asset: str, pid: str, values: dict) 
     straight to the accumulator that call would update. Dagster is pinned, and
     test_job checks that each partition's materialization carries its own metadata.
     """
+    key = dg.AssetKey(asset)
+    if key not in context.assets_def.keys:
+        raise dg.DagsterInvariantViolationError(f"{asset} is not materialized by this step")
     step = context.get_step_execution_context()
     step._metadata_accumulator = step._metadata_accumulator.with_additional_asset_metadata(
-        asset_key=dg.AssetKey(asset), metadata=values, partition_key=pid
+        asset_key=key, metadata=values, partition_key=pid
     )
 
 

@@ -16,7 +16,6 @@ from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as 
 
 DETAIL_LIMIT = 20
 RUNS_REMEMBERED = 8
-_RUN_KEYS: OrderedDict[str, tuple[str, ...]] = OrderedDict()
 ERROR_LIMIT = 500
 
 RETRY_POLICY = dg.RetryPolicy(
@@ -41,14 +40,19 @@ def process_ids(context: dg.OpExecutionContext) -> list[str]:
     """The gift processes of this run: its partition, or every partition of its range.
 
     Resolving a range reads every dynamic partition from storage, so it is done once per run
-    and process (ten ops ask); a run's range never changes.
+    in each process that executes its steps (ten ops ask; in process, that is once per run).
     """
-    keys = _RUN_KEYS.get(context.run_id)
+    run = (context.run.run_id, context.partition_key_range)
+    keys = _RUN_KEYS.get(run)
     if keys is None:
-        keys = _RUN_KEYS[context.run_id] = tuple(context.partition_keys)
+        keys = _RUN_KEYS[run] = tuple(context.partition_keys)
         while len(_RUN_KEYS) > RUNS_REMEMBERED:
             _RUN_KEYS.popitem(last=False)
     return list(keys)
+
+
+# Partition keys of the last few runs executed in this process, by (run id, range).
+_RUN_KEYS: OrderedDict[tuple[str, dg.PartitionKeyRange], tuple[str, ...]] = OrderedDict()
 
 
 def as_of(context: dg.OpExecutionContext) -> datetime:

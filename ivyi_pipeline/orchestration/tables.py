@@ -1,6 +1,6 @@
 """Metadata tables: a DataFrame's rows as a Dagster table the UI renders."""
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 
 import dagster as dg
@@ -10,13 +10,20 @@ DECIMALS = 4
 
 
 def cell(value: object) -> str | int | float | bool | None:
-    """One plain value as the UI shows it: UTC minutes, rounded floats, None for gaps."""
+    """One plain value as the UI shows it: UTC minutes, ISO dates, rounded floats, None for gaps.
+
+    Naive instants are UTC already (the database keeps UTC); aware ones are converted.
+    """
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
     if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
         return f"{value:%Y-%m-%d %H:%M}Z"
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, Enum):  # e.g. a status: Dagster serializes only plain values
         return str(value.value)
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
     if hasattr(value, "item"):  # a numpy scalar
         value = value.item()
     return round(value, DECIMALS) if isinstance(value, float) else value

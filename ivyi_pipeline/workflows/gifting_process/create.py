@@ -76,11 +76,7 @@ def create_processes(
     history.sort(key=lambda row: row["process_id"])
     for start in range(0, len(rows), chunk_size):
         with engine.begin() as conn:
-            conn.execute(
-                insert_ignoring_conflicts(engine, gift_processes), rows[start : start + chunk_size]
-            )
-            conn.execute(
-                insert_ignoring_conflicts(engine, process_transitions),
-                history[start : start + chunk_size],
-            )
+            end = start + chunk_size
+            insert_ignoring_conflicts(conn, gift_processes, rows[start:end])
+            insert_ignoring_conflicts(conn, process_transitions, history[start:end])
     return ids

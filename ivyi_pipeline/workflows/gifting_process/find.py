@@ -21,7 +21,8 @@ from ivyi_pipeline.domain.enums import InboxKind
 CHUNK = 500
 
 
-def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
+def chunks(ids: Sequence[str]) -> Iterable[list[str]]:
+    """The ids in lists of CHUNK, small enough for an IN (...) on every backend."""
     for start in range(0, len(ids), CHUNK):
         yield list(ids[start : start + CHUNK])
 
@@ -64,7 +65,7 @@ def processes_in(
     )
     if status is not None:
         query = query.where(gp.c.status == status)
-    frames = [read_frame(conn, query.where(gp.c.id.in_(chunk))) for chunk in _chunks(process_ids)]
+    frames = [read_frame(conn, query.where(gp.c.id.in_(chunk))) for chunk in chunks(process_ids)]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=[c.name for c in query.selected_columns])
@@ -74,7 +75,7 @@ def processes_in(
 def existing_ids(conn: sa.Connection, process_ids: Sequence[str]) -> set[str]:
     """The subset of process_ids that name a stored process."""
     found: set[str] = set()
-    for chunk in _chunks(process_ids):
+    for chunk in chunks(process_ids):
         found.update(
             conn.execute(sa.select(gift_processes.c.id).where(gift_processes.c.id.in_(chunk)))
             .scalars()
@@ -94,7 +95,7 @@ def catalogue(conn: sa.Connection, max_price_cents: int) -> pd.DataFrame:
 def affinities_of(conn: sa.Connection, user_ids: Sequence[str]) -> dict[str, dict[str, float]]:
     """Each user's classifier affinities by category (the classifier feature)."""
     out: dict[str, dict[str, float]] = {}
-    for chunk in _chunks(list(user_ids)):
+    for chunk in chunks(list(user_ids)):
         rows = conn.execute(
             sa.select(preferences.c.user_id, preferences.c.category, preferences.c.affinity).where(
                 preferences.c.user_id.in_(chunk)
@@ -115,7 +116,7 @@ def gifts_given_to(conn: sa.Connection, recipient_ids: Sequence[str]) -> pd.Data
             .join(gifts, gifts.c.id == gp.c.selected_gift_id)
             .where(gp.c.recipient_id.in_(chunk)),
         )
-        for chunk in _chunks(list(recipient_ids))
+        for chunk in chunks(list(recipient_ids))
     ]
     frames = [f for f in frames if not f.empty]
     if not frames:
@@ -137,7 +138,7 @@ def ranked_gift_ids(conn: sa.Connection, process_id: str) -> list[str]:
 def processes_with_ranks(conn: sa.Connection, process_ids: Sequence[str]) -> list[str]:
     """The listed processes that already have ranked decisions."""
     found: set[str] = set()
-    for chunk in _chunks(process_ids):
+    for chunk in chunks(process_ids):
         found.update(
             conn.execute(
                 sa.select(ranked_decisions.c.process_id)
@@ -161,7 +162,7 @@ def options_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
                 gift_options.c.affinity,
             ).where(gift_options.c.process_id.in_(chunk)),
         )
-        for chunk in _chunks(process_ids)
+        for chunk in chunks(process_ids)
     ]
     frames = [f for f in frames if not f.empty]
     if not frames:
@@ -176,7 +177,7 @@ def pending_confirmations(
 ) -> dict[str, tuple[int, str, object]]:
     """Unprocessed confirmations by process: (inbox event id, gift id, received_at)."""
     found = {}
-    for chunk in _chunks(process_ids):
+    for chunk in chunks(process_ids):
         rows = conn.execute(
             sa.select(
                 inbox_events.c.process_id,
@@ -197,7 +198,7 @@ def pending_confirmations(
 def top_ranked_in_stock(conn: sa.Connection, process_ids: Sequence[str]) -> dict[str, str]:
     """Each process's best-ranked gift that is still in stock."""
     best: dict[str, str] = {}
-    for chunk in _chunks(process_ids):
+    for chunk in chunks(process_ids):
         rows = conn.execute(
             sa.select(ranked_decisions.c.process_id, ranked_decisions.c.gift_id)
             .join(gifts, gifts.c.id == ranked_decisions.c.gift_id)
@@ -212,7 +213,7 @@ def top_ranked_in_stock(conn: sa.Connection, process_ids: Sequence[str]) -> dict
 def prices_of(conn: sa.Connection, gift_ids: Sequence[str]) -> dict[str, int]:
     """Price in cents of each gift."""
     prices: dict[str, int] = {}
-    for chunk in _chunks(list(set(gift_ids))):
+    for chunk in chunks(list(set(gift_ids))):
         rows = conn.execute(sa.select(gifts.c.id, gifts.c.price_cents).where(gifts.c.id.in_(chunk)))
         prices.update({gift_id: int(price) for gift_id, price in rows})
     return prices
@@ -233,7 +234,7 @@ def close_fulfilment_events(
     conn: sa.Connection, process_ids: Sequence[str], kind: InboxKind, at
 ) -> None:
     """Mark the fulfilment updates of these processes as applied."""
-    for chunk in _chunks(process_ids):
+    for chunk in chunks(process_ids):
         conn.execute(
             inbox_events.update()
             .where(
@@ -255,7 +256,7 @@ def rankings_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame
             .join(gifts, gifts.c.id == rd.c.gift_id)
             .where(rd.c.process_id.in_(chunk)),
         )
-        for chunk in _chunks(process_ids)
+        for chunk in chunks(process_ids)
     ]
     frames = [f for f in frames if not f.empty]
     if not frames:

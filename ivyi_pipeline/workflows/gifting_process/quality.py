@@ -25,7 +25,6 @@ from ivyi_pipeline.db.schema import (
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
-CHUNK = 500
 WINDOW_OPENED = {
     S.DECISION_WINDOW_OPEN,
     S.DEFAULT_SELECTED,
@@ -69,24 +68,11 @@ class QualityReport:
         )
 
 
-def _chunks(ids: Sequence[str]):
-    for start in range(0, len(ids), CHUNK):
-        yield list(ids[start : start + CHUNK])
-
-
-def _in_stock(conn: sa.Connection, gift_ids: Sequence[str]) -> dict[str, bool]:
-    found: dict[str, bool] = {}
-    for chunk in _chunks(sorted(set(gift_ids))):
-        rows = conn.execute(sa.select(gifts.c.id, gifts.c.in_stock).where(gifts.c.id.in_(chunk)))
-        found.update({gift_id: bool(in_stock) for gift_id, in_stock in rows})
-    return found
-
-
 def generated_at(conn: sa.Connection, process_ids: Sequence[str], at: datetime) -> list[str]:
     """The listed processes whose options were generated at exactly this instant."""
     pt = process_transitions
     found: set[str] = set()
-    for chunk in _chunks(list(process_ids)):
+    for chunk in find.chunks(list(process_ids)):
         found.update(
             conn.execute(
                 sa.select(pt.c.process_id).where(
@@ -109,11 +95,12 @@ def options_present(engine: sa.Engine, process_ids: Sequence[str]) -> QualityRep
         .outerjoin(go, go.c.process_id == gp.c.id)
         .where(gp.c.status != S.CREATED.value)
         .group_by(gp.c.id, gp.c.status, gp.c.blocked_reason)
+        .order_by(gp.c.id)
     )
     with engine.connect() as conn:
         rows = [
             row
-            for chunk in _chunks(sorted(set(process_ids)))
+            for chunk in find.chunks(sorted(set(process_ids)))
             for row in conn.execute(query.where(gp.c.id.in_(chunk)))
         ]
     for pid, status, blocked_reason, option_count in rows:
@@ -158,7 +145,7 @@ def options_affordable_and_in_stock(
         fresh = generated_at(conn, process_ids, at)
         rows = [
             row
-            for chunk in _chunks(fresh)
+            for chunk in find.chunks(fresh)
             for row in conn.execute(query.where(go.c.process_id.in_(chunk)))
         ]
     report.checked = fresh
@@ -187,7 +174,6 @@ def ranks_without_gaps(engine: sa.Engine, process_ids: Sequence[str]) -> Quality
             gp.c.id,
             gp.c.status,
             sa.func.count(rd.c.rank).label("ranked"),
-            sa.func.count(sa.distinct(rd.c.rank)).label("distinct_ranks"),
             sa.func.min(rd.c.rank).label("low"),
             sa.func.max(rd.c.rank).label("high"),
             sa.func.min(stray).label("stray"),
@@ -196,11 +182,12 @@ def ranks_without_gaps(engine: sa.Engine, process_ids: Sequence[str]) -> Quality
         .outerjoin(rd, rd.c.process_id == gp.c.id)
         .outerjoin(go, (go.c.process_id == rd.c.process_id) & (go.c.gift_id == rd.c.gift_id))
         .group_by(gp.c.id, gp.c.status)
+        .order_by(gp.c.id)
     )
     with engine.connect() as conn:
         rows = [
             row
-            for chunk in _chunks(sorted(set(process_ids)))
+            for chunk in find.chunks(sorted(set(process_ids)))
             for row in conn.execute(query.where(gp.c.id.in_(chunk)))
         ]
         for row in rows:
@@ -210,7 +197,8 @@ def ranks_without_gaps(engine: sa.Engine, process_ids: Sequence[str]) -> Quality
                     report.errors[row.id] = f"is {row.status} but its options were never ranked"
                 continue
             report.checked.append(row.id)
-            gapless = row.low == 1 and row.high == row.ranked == row.distinct_ranks
+            # Ranks are unique per process (primary key), so n ranks from 1 to n leave no gap.
+            gapless = row.low == 1 and row.high == row.ranked
             if not gapless:
                 ranks = sorted(
                     conn.execute(sa.select(rd.c.rank).where(rd.c.process_id == row.id)).scalars()

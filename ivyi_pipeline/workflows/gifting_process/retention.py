@@ -7,9 +7,8 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.workflows.gifting_process.find import chunks
 from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
-
-CHUNK = 1000
 
 
 def completed_before(engine: sa.Engine, cutoff: datetime, among: Sequence[str]) -> set[str]:
@@ -22,10 +21,8 @@ def completed_before(engine: sa.Engine, cutoff: datetime, among: Sequence[str]) 
     query = sa.select(gp.c.id).where(
         gp.c.status == S.COMPLETED.value, gp.c.updated_at < to_db(cutoff)
     )
-    keys = sorted(set(among))
     found: set[str] = set()
     with engine.connect() as conn:
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
+        for chunk in chunks(sorted(set(among))):
             found.update(conn.execute(query.where(gp.c.id.in_(chunk))).scalars())
     return found

@@ -111,7 +111,7 @@ def generate_options(
             rows = pd.concat(found, ignore_index=True).assign(
                 process_id=np.repeat(ready, [len(f) for f in found])
             )
-            conn.execute(insert_ignoring_conflicts(engine, gift_options), rows.to_dict("records"))
+            insert_ignoring_conflicts(conn, gift_options, rows.to_dict("records"))
         report.advanced = transition_many(
             conn,
             ready,
@@ -144,9 +144,7 @@ def rank_options(
         received = procs[["process_id", "recipient_id"]].merge(given, on="recipient_id")
         decisions = rank_gifts(options, received, rules.top_n)
         if not decisions.empty:
-            conn.execute(
-                insert_ignoring_conflicts(engine, ranked_decisions), decisions.to_dict("records")
-            )
+            insert_ignoring_conflicts(conn, ranked_decisions, decisions.to_dict("records"))
         report.advanced = sorted(decisions["process_id"].unique().tolist())
     return report
 
@@ -305,7 +303,7 @@ def place_order(
     with engine.begin() as conn:
         prices = find.prices_of(conn, [row["gift_id"] for row in placed.values()])
         rows = [{**row, "price_cents": prices[row["gift_id"]]} for row in placed.values()]
-        conn.execute(insert_ignoring_conflicts(engine, orders), rows)
+        insert_ignoring_conflicts(conn, orders, rows)
         report.advanced = transition_many(
             conn, list(placed), S.CONFIRMED, S.ORDERED, Event.ORDER_PLACED, at
         )
@@ -348,8 +346,9 @@ def _apply_fulfilment(engine, process_ids, at, provider, source, target, kind) -
         return report
     with engine.begin() as conn:
         # The provider's updates land in the inbox first, as a webhook would deliver them.
-        conn.execute(
-            insert_ignoring_conflicts(engine, inbox_events),
+        insert_ignoring_conflicts(
+            conn,
+            inbox_events,
             [
                 {"process_id": pid, "kind": kind.value, "received_at": to_db(when)}
                 for pid, when in happened.items()
