@@ -8,6 +8,7 @@ measured in the same run, is an empty job's launch-to-success latency (from Dags
 run timestamps) on the same daemon.
 """
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -92,6 +93,7 @@ class Daemon:
                 break
             except subprocess.TimeoutExpired:
                 continue
+        _stop_code_servers(self.home)
         self._log.close()
 
     def tail(self, chars: int = 3000) -> str:
@@ -110,6 +112,35 @@ class Daemon:
             capture_output=True,
         )
         return run_id
+
+
+def _code_servers_of(home: str) -> list[int]:
+    """Pids of `dagster api grpc` servers started for this instance (Linux: read /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = b" ".join(args).decode(errors="replace")
+        if "dagster api grpc" in text and home in text:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _stop_code_servers(home: str) -> None:
+    """Stop the code servers the daemon started: they run in their own sessions, so stopping
+    the daemon's process group leaves them behind (seen: one per run, alive for hours)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = _code_servers_of(home)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 10
+        while pids and time.monotonic() < deadline and _code_servers_of(home):
+            time.sleep(0.2)
 
 
 def _wait_for_run(instance: dg.DagsterInstance, run_id: str, timeout: float) -> dg.RunRecord:
