@@ -1,8 +1,19 @@
-"""What SQLAlchemy hands the database driver: to prove bulk writes are sent in bulk."""
+"""Hooks on what SQLAlchemy hands the database driver: to count statements or inject faults."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
 import sqlalchemy as sa
+
+
+@contextmanager
+def listening(engine: sa.Engine, event: str, fn: Callable) -> Iterator[None]:
+    """fn listens to the engine's event inside the block, and only there."""
+    sa.event.listen(engine, event, fn)
+    try:
+        yield
+    finally:
+        sa.event.remove(engine, event, fn)
 
 
 def inserts_sent(engine: sa.Engine, run: Callable[[], object]) -> list[tuple[str, str, int]]:
@@ -16,12 +27,8 @@ def inserts_sent(engine: sa.Engine, run: Callable[[], object]) -> list[tuple[str
 
         return record
 
-    listeners = {"do_execute": recorder("execute"), "do_executemany": recorder("executemany")}
-    for name, fn in listeners.items():
-        sa.event.listen(engine, name, fn)
-    try:
+    with ExitStack() as stack:
+        stack.enter_context(listening(engine, "do_execute", recorder("execute")))
+        stack.enter_context(listening(engine, "do_executemany", recorder("executemany")))
         run()
-    finally:
-        for name, fn in listeners.items():
-            sa.event.remove(engine, name, fn)
     return sent

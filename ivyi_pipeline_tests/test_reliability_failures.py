@@ -16,26 +16,19 @@ from ivyi_pipeline.orchestration.failures import (
 )
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.workflows.gifting_process.redrive import standing_of
+from ivyi_pipeline_tests.driver_calls import listening
 from ivyi_pipeline_tests.factories import AT, make_process
 from ivyi_pipeline_tests.reliability import confirmed_processes, definitions, run_job
 
 
-class BrokenOrders:
+def _fail_order_inserts(conn, cursor, statement, params, context, executemany):
+    if statement.lstrip().upper().startswith("INSERT INTO ORDERS"):
+        raise sa.exc.ProgrammingError(statement, None, Exception("relation is read-only"))
+
+
+def broken_orders(engine):
     """Makes every INSERT into orders fail with a non-transient error while active."""
-
-    def __init__(self, engine):
-        self.engine = engine
-
-    def _fail(self, conn, cursor, statement, params, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO ORDERS"):
-            raise sa.exc.ProgrammingError(statement, None, Exception("relation is read-only"))
-
-    def __enter__(self):
-        sa.event.listen(self.engine, "before_cursor_execute", self._fail)
-        return self
-
-    def __exit__(self, *exc):
-        sa.event.remove(self.engine, "before_cursor_execute", self._fail)
+    return listening(engine, "before_cursor_execute", _fail_order_inserts)
 
 
 def _set(engine, pid, **values):
@@ -49,7 +42,7 @@ def test_a_failed_range_records_the_step_and_error_on_the_processes_it_left_behi
     ordered = make_process(engine, status="ORDERED")
     confirmed = confirmed_processes(engine, 2)
     with dg.instance_for_test() as instance:
-        with BrokenOrders(engine):
+        with broken_orders(engine):
             result = run_job(instance, definitions(database_url), [ordered, *confirmed])
         errors = record_run_failure(instance, engine, result.dagster_run)
 
@@ -66,7 +59,7 @@ def test_a_failed_range_records_the_step_and_error_on_the_processes_it_left_behi
 def test_the_run_failure_sensor_records_the_failure(engine, database_url):
     (pid,) = confirmed_processes(engine, 1)
     with dg.instance_for_test() as instance:
-        with BrokenOrders(engine):
+        with broken_orders(engine):
             result = run_job(instance, definitions(database_url), [pid])
         context = dg.build_run_status_sensor_context(
             sensor_name=gifting_failure_sensor.name,
@@ -83,7 +76,7 @@ def test_the_run_failure_sensor_records_the_failure(engine, database_url):
 def test_ivyi_redrive_clears_the_error_and_moves_the_process_on(engine, ivyi_env):
     (pid,) = confirmed_processes(engine, 1)
     with dg.DagsterInstance.get() as instance:
-        with BrokenOrders(engine):
+        with broken_orders(engine):
             result = run_job(instance, definitions(ivyi_env["database_url"]), [pid])
         record_run_failure(instance, engine, result.dagster_run)
     runner = CliRunner()

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_options, orders, process_transitions, ranked_decisions
 from ivyi_pipeline_tests.conftest import PG_ADMIN_URL, _truncate_all
+from ivyi_pipeline_tests.driver_calls import listening
 from ivyi_pipeline_tests.factories import make_gift, make_process, process_status
 from ivyi_pipeline_tests.reliability import definitions, events_of, run_job
 
@@ -49,12 +50,11 @@ def test_a_connection_terminated_mid_step_is_retried_and_the_run_converges(
                 other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
             terminated.append(backend)
 
-    sa.event.listen(engine, "before_cursor_execute", terminate_own_backend)
     try:
-        with dg.instance_for_test() as instance:
-            result = run_job(instance, definitions(postgres_database), [pid])
+        with listening(engine, "before_cursor_execute", terminate_own_backend):
+            with dg.instance_for_test() as instance:
+                result = run_job(instance, definitions(postgres_database), [pid])
     finally:
-        sa.event.remove(engine, "before_cursor_execute", terminate_own_backend)
         admin.dispose()
 
     assert terminated, f"no {statement} was executed"

@@ -8,6 +8,7 @@ from ivyi_pipeline.db.schema import gift_processes, inbox_events, orders, simula
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration.resources import SimulatedFulfilment
 from ivyi_pipeline.orchestration.run_context import RETRY_POLICY, is_transient
+from ivyi_pipeline_tests.driver_calls import listening
 from ivyi_pipeline_tests.factories import AT, make_gift, make_process
 from ivyi_pipeline_tests.reliability import (
     confirmed_processes,
@@ -74,12 +75,9 @@ def test_a_lost_database_connection_is_retried_and_the_run_succeeds(engine, data
             failures.append(statement)
             raise sa.exc.OperationalError(statement, None, Exception("connection reset by peer"))
 
-    sa.event.listen(engine, "before_cursor_execute", drop_first_order_insert)
-    try:
+    with listening(engine, "before_cursor_execute", drop_first_order_insert):
         with dg.instance_for_test() as instance:
             result = run_job(instance, definitions(database_url), [pid])
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", drop_first_order_insert)
 
     assert result.success
     assert len(failures) == 1
@@ -115,12 +113,9 @@ def test_an_unexpected_error_is_not_retried(engine, database_url):
         if statement.lstrip().upper().startswith("INSERT INTO ORDERS"):
             raise sa.exc.ProgrammingError(statement, None, Exception("column does not exist"))
 
-    sa.event.listen(engine, "before_cursor_execute", break_orders)
-    try:
+    with listening(engine, "before_cursor_execute", break_orders):
         with dg.instance_for_test() as instance:
             result = run_job(instance, definitions(database_url), [pid])
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", break_orders)
 
     assert not result.success
     assert not events_of(result, RETRIED)

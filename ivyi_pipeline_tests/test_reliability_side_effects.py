@@ -8,6 +8,7 @@ from ivyi_pipeline.db.schema import orders, simulated_provider_orders
 from ivyi_pipeline.features.fulfilment import ProviderError, SimulatedFulfilmentProvider
 from ivyi_pipeline.orchestration.resources import SimulatedFulfilment
 from ivyi_pipeline.workflows.gifting_process import steps
+from ivyi_pipeline_tests.driver_calls import listening
 from ivyi_pipeline_tests.factories import AT, process_status
 from ivyi_pipeline_tests.reliability import confirmed_processes, definitions, run_job
 
@@ -29,12 +30,9 @@ def _crash_on_order_insert(conn, cursor, statement, params, context, executemany
 def test_an_order_write_that_dies_after_the_provider_call_is_placed_once_on_rerun(engine):
     (pid,) = confirmed_processes(engine, 1)
     provider = SimulatedFulfilmentProvider(engine)
-    sa.event.listen(engine, "before_cursor_execute", _crash_on_order_insert)
-    try:
+    with listening(engine, "before_cursor_execute", _crash_on_order_insert):
         with pytest.raises(CrashAfterProviderCall):
             steps.place_order(engine, [pid], AT, provider)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", _crash_on_order_insert)
     assert len(_rows(engine, simulated_provider_orders)) == 1
     assert _rows(engine, orders) == []
     assert process_status(engine, pid) == "CONFIRMED"
@@ -76,14 +74,11 @@ def test_the_job_retries_place_order_after_a_lost_write_and_orders_once(engine, 
             dropped.append(statement)
             raise sa.exc.OperationalError(statement, None, Exception("server closed connection"))
 
-    sa.event.listen(engine, "before_cursor_execute", lose_first_order_write)
-    try:
+    with listening(engine, "before_cursor_execute", lose_first_order_write):
         with dg.instance_for_test() as instance:
             seed = 77 if database_url.startswith("sqlite") else 78  # a fresh sequence each
             defs = definitions(database_url, SimulatedFulfilment(failure_rate=0.3, seed=seed))
             result = run_job(instance, defs, ids)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", lose_first_order_write)
 
     assert result.success
     assert dropped
