@@ -191,6 +191,22 @@ def make_process(
     return process_id
 
 
+def make_new_process(
+    engine: sa.Engine, occurrence_date: dt.date, at: dt.datetime = AT, **relationship
+) -> str:
+    """A CREATED process for a one-off occasion of a new recipient who likes games (0.9).
+
+    `relationship` overrides the relationship's columns (budget_cents, depth, ...).
+    """
+    recipient = make_user(engine)
+    make_preference(engine, recipient, "games", 0.9)
+    rel = make_relationship(engine, recipient_id=recipient, **relationship)
+    occasion_id = make_occasion(
+        engine, relationship_id=rel, date=occurrence_date, recurs_yearly=False
+    )
+    return make_process(engine, occasion_id, at=at)
+
+
 def process_status(engine: sa.Engine, process_id: str) -> str | None:
     """The stored status of a process, None when it does not exist."""
     with engine.connect() as conn:

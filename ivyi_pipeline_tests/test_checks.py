@@ -10,11 +10,8 @@ from ivyi_pipeline.workflows.gifting_process import quality
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import (
     make_gift,
-    make_occasion,
-    make_preference,
+    make_new_process,
     make_process,
-    make_relationship,
-    make_user,
 )
 
 AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -47,21 +44,13 @@ def run(instance, database_url):
     return execute
 
 
-def _new_process(engine, day: dt.date = OCCURRENCE, budget_cents: int = 5000) -> str:
-    recipient = make_user(engine)
-    make_preference(engine, recipient, "games", 0.9)
-    rel = make_relationship(engine, recipient_id=recipient, budget_cents=budget_cents)
-    occasion_id = make_occasion(engine, relationship_id=rel, date=day, recurs_yearly=False)
-    return make_process(engine, occasion_id, at=AS_OF)
-
-
 def _evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
 @pytest.mark.usefixtures("catalogue")
 def test_a_run_that_generates_options_evaluates_all_four_checks_and_they_pass(engine, run):
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
 
     result = run(process_id)
 
@@ -75,7 +64,7 @@ def test_a_run_that_generates_options_evaluates_all_four_checks_and_they_pass(en
 
 @pytest.mark.usefixtures("catalogue")
 def test_a_ranged_run_checks_every_process_it_covered(engine, run):
-    ids = sorted(_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3))
+    ids = sorted(make_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3))
 
     evaluations = _evaluations(run(*ids))
 
@@ -88,7 +77,7 @@ def test_a_ranged_run_checks_every_process_it_covered(engine, run):
 def test_a_later_run_evaluates_every_check_but_judges_stock_only_for_options_it_generated(
     engine, run
 ):
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
     assert run(process_id).success
     with engine.begin() as conn:
         conn.execute(gifts.update().values(in_stock=False))
@@ -104,7 +93,7 @@ def test_a_later_run_evaluates_every_check_but_judges_stock_only_for_options_it_
 
 @pytest.mark.usefixtures("catalogue")
 def test_a_process_blocked_without_options_fails_the_non_empty_check_as_a_warning(engine, run):
-    process_id = _new_process(engine, budget_cents=1000)
+    process_id = make_new_process(engine, OCCURRENCE, budget_cents=1000)
 
     result = run(process_id)
 
@@ -120,7 +109,7 @@ def test_a_process_blocked_without_options_fails_the_non_empty_check_as_a_warnin
 def test_a_selected_gift_outside_the_ranking_fails_the_selection_check_naming_the_process(
     engine, run
 ):
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
     assert run(process_id).success
     unranked = make_gift(engine, category="food", price_cents=9900)
     with engine.begin() as conn:
@@ -142,7 +131,7 @@ def test_a_selected_gift_outside_the_ranking_fails_the_selection_check_naming_th
 
 @pytest.mark.usefixtures("catalogue")
 def test_a_gap_in_the_ranks_is_reported_with_the_ranks_found(engine, run):
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
     assert run(process_id).success
     with engine.begin() as conn:
         conn.execute(
@@ -158,7 +147,7 @@ def test_a_gap_in_the_ranks_is_reported_with_the_ranks_found(engine, run):
 
 @pytest.mark.usefixtures("catalogue")
 def test_a_ranked_gift_that_is_not_an_option_is_reported_by_id(engine, run):
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
     assert run(process_id).success
     stray = make_gift(engine, category="games", price_cents=1000)
     with engine.begin() as conn:
@@ -187,7 +176,7 @@ def test_an_open_window_without_a_ranking_is_an_error(engine):
 
 @pytest.mark.usefixtures("catalogue")
 def test_stock_and_budget_are_judged_for_options_generated_at_the_given_instant_only(engine, run):
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
     assert run(process_id).success
     with engine.begin() as conn:
         conn.execute(gifts.update().values(in_stock=False))

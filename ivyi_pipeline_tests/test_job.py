@@ -21,11 +21,8 @@ from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import (
     make_gift,
-    make_occasion,
-    make_preference,
+    make_new_process,
     make_process,
-    make_relationship,
-    make_user,
 )
 
 AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -84,17 +81,9 @@ def _materialized(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], di
     return found
 
 
-def _new_process(engine, day: dt.date = OCCURRENCE, **relationship) -> str:
-    recipient = make_user(engine)
-    make_preference(engine, recipient, "games", 0.9)
-    rel = make_relationship(engine, recipient_id=recipient, **relationship)
-    occasion_id = make_occasion(engine, relationship_id=rel, date=day, recurs_yearly=False)
-    return make_process(engine, occasion_id, at=AS_OF)
-
-
 @pytest.mark.usefixtures("catalogue")
 def test_one_run_takes_a_new_process_to_an_open_decision_window_and_materializes_it(engine, run):
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
 
     result = run(process_id)
 
@@ -117,7 +106,7 @@ def test_one_run_takes_a_new_process_to_an_open_decision_window_and_materializes
 
 @pytest.mark.usefixtures("catalogue")
 def test_re_running_a_partition_duplicates_no_option_decision_order_or_history_row(engine, run):
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
     assert run(process_id).success
     stages = [
         (AS_OF + dt.timedelta(days=4), "ORDERED"),
@@ -143,7 +132,7 @@ def test_re_running_a_partition_duplicates_no_option_decision_order_or_history_r
 
 @pytest.mark.usefixtures("catalogue")
 def test_a_ranged_run_advances_every_process_and_materializes_each_partition(engine, run):
-    process_ids = [_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3)]
+    process_ids = [make_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3)]
 
     result = run(*process_ids)
 
@@ -193,7 +182,7 @@ def test_a_forbidden_transition_fails_the_step_and_leaves_the_process_unchanged(
 def test_a_step_whose_window_is_still_open_ends_the_run_successfully_with_nothing_changed(
     engine, run
 ):
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
     assert run(process_id).success
     before, counts = _process(engine, process_id), _counts(engine)
 
@@ -209,7 +198,7 @@ def test_a_process_whose_relationship_was_deleted_is_blocked_without_failing_the
     engine, run
 ):
     healthy, orphaned = sorted(
-        _new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(2)
+        make_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(2)
     )
     with engine.begin() as conn:
         rel_id = conn.execute(
@@ -232,7 +221,7 @@ def test_a_process_whose_relationship_was_deleted_is_blocked_without_failing_the
 
 @pytest.mark.usefixtures("catalogue")
 def test_a_budget_too_small_for_any_gift_blocks_the_process_with_the_reason(engine, run):
-    process_id = _new_process(engine, budget_cents=1000)
+    process_id = make_new_process(engine, OCCURRENCE, budget_cents=1000)
 
     result = run(process_id)
 
@@ -247,7 +236,7 @@ def test_a_budget_too_small_for_any_gift_blocks_the_process_with_the_reason(engi
 
 @pytest.mark.usefixtures("catalogue")
 def test_a_belated_process_skips_the_closed_window_and_is_ordered_in_one_run(engine, run):
-    process_id = _new_process(engine, AS_OF.date() - dt.timedelta(days=2))
+    process_id = make_new_process(engine, AS_OF.date() - dt.timedelta(days=2))
 
     assert run(process_id).success
 
@@ -258,7 +247,7 @@ def test_a_belated_process_skips_the_closed_window_and_is_ordered_in_one_run(eng
 
 @pytest.mark.usefixtures("catalogue")
 def test_the_givers_confirmation_is_ordered_instead_of_the_top_ranked_gift(engine, run):
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
     assert run(process_id).success
     with engine.connect() as conn:
         last = conn.execute(

@@ -16,11 +16,8 @@ from ivyi_pipeline.orchestration.resources import FulfilmentService
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import (
     make_gift,
-    make_occasion,
-    make_preference,
+    make_new_process,
     make_process,
-    make_relationship,
-    make_user,
 )
 
 AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -67,14 +64,6 @@ def _one_sentence(line: str) -> bool:
     return line.endswith(".") and ". " not in line and "\n" not in line
 
 
-def _new_process(engine, day: dt.date = OCCURRENCE) -> str:
-    recipient = make_user(engine)
-    make_preference(engine, recipient, "games", 0.9)
-    rel = make_relationship(engine, recipient_id=recipient)
-    occasion_id = make_occasion(engine, relationship_id=rel, date=day, recurs_yearly=False)
-    return make_process(engine, occasion_id, at=AS_OF)
-
-
 def test_a_forbidden_transition_is_one_error_sentence_naming_the_process(engine, instance, run):
     process_id, gift_id = make_process(engine, status="ORDERED"), make_gift(engine)
     with engine.begin() as conn:
@@ -101,7 +90,7 @@ def test_a_forbidden_transition_is_one_error_sentence_naming_the_process(engine,
 
 
 def test_a_deleted_relationship_is_one_warning_sentence_naming_the_process(engine, instance, run):
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
     with engine.begin() as conn:
         conn.execute(relationships.update().values(deleted_at=to_db(AS_OF)))
 
@@ -132,7 +121,7 @@ def test_a_provider_error_is_one_error_sentence_naming_the_process(engine, insta
 @pytest.mark.usefixtures("engine")
 def test_a_run_on_a_new_process_is_tagged_with_the_statuses_it_went_through(engine, instance, run):
     make_gift(engine, category="games", price_cents=3000)
-    process_id = _new_process(engine)
+    process_id = make_new_process(engine, OCCURRENCE)
 
     result = run(process_id)
 
@@ -145,7 +134,7 @@ def test_a_run_on_a_new_process_is_tagged_with_the_statuses_it_went_through(engi
 
 def test_a_ranged_run_is_tagged_with_counts(engine, instance, run):
     make_gift(engine, category="games", price_cents=3000)
-    ids = sorted(_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3))
+    ids = sorted(make_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3))
     with engine.begin() as conn:
         conn.execute(
             gift_processes.update().where(gift_processes.c.id == ids[0]).values(status="COMPLETED")
