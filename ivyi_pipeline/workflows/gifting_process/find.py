@@ -27,6 +27,17 @@ def chunks(ids: Sequence[str]) -> Iterable[list[str]]:
         yield list(ids[start : start + CHUNK])
 
 
+def rows_in(
+    conn: sa.Connection, query: sa.Select, column: sa.ColumnElement, ids: Iterable[str]
+) -> list[sa.Row]:
+    """The query's rows whose column is one of ids, read in chunks in id order."""
+    return [
+        row
+        for chunk in chunks(sorted(set(ids)))
+        for row in conn.execute(query.where(column.in_(chunk)))
+    ]
+
+
 def read_frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
     """The query's rows as a DataFrame with its column names (also when empty)."""
     result = conn.execute(query)

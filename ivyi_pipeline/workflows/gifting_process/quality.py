@@ -71,18 +71,12 @@ class QualityReport:
 def generated_at(conn: sa.Connection, process_ids: Sequence[str], at: datetime) -> list[str]:
     """The listed processes whose options were generated at exactly this instant."""
     pt = process_transitions
-    found: set[str] = set()
-    for chunk in find.chunks(list(process_ids)):
-        found.update(
-            conn.execute(
-                sa.select(pt.c.process_id).where(
-                    pt.c.process_id.in_(chunk),
-                    pt.c.to_status == S.OPTIONS_GENERATED.value,
-                    pt.c.at == to_db(at),
-                )
-            ).scalars()
-        )
-    return sorted(found)
+    query = (
+        sa.select(pt.c.process_id)
+        .where(pt.c.to_status == S.OPTIONS_GENERATED.value, pt.c.at == to_db(at))
+        .order_by(pt.c.process_id)
+    )
+    return [row.process_id for row in find.rows_in(conn, query, pt.c.process_id, process_ids)]
 
 
 def options_present(engine: sa.Engine, process_ids: Sequence[str]) -> QualityReport:
@@ -98,11 +92,7 @@ def options_present(engine: sa.Engine, process_ids: Sequence[str]) -> QualityRep
         .order_by(gp.c.id)
     )
     with engine.connect() as conn:
-        rows = [
-            row
-            for chunk in find.chunks(sorted(set(process_ids)))
-            for row in conn.execute(query.where(gp.c.id.in_(chunk)))
-        ]
+        rows = find.rows_in(conn, query, gp.c.id, process_ids)
     for pid, status, blocked_reason, option_count in rows:
         report.checked.append(pid)
         if option_count:
@@ -143,11 +133,7 @@ def options_affordable_and_in_stock(
     )
     with engine.connect() as conn:
         fresh = generated_at(conn, process_ids, at)
-        rows = [
-            row
-            for chunk in find.chunks(fresh)
-            for row in conn.execute(query.where(go.c.process_id.in_(chunk)))
-        ]
+        rows = find.rows_in(conn, query, go.c.process_id, fresh)
     report.checked = fresh
     problems: dict[str, tuple[list[str], list[str]]] = {}
     for row in rows:
@@ -185,12 +171,7 @@ def ranks_without_gaps(engine: sa.Engine, process_ids: Sequence[str]) -> Quality
         .order_by(gp.c.id)
     )
     with engine.connect() as conn:
-        rows = [
-            row
-            for chunk in find.chunks(sorted(set(process_ids)))
-            for row in conn.execute(query.where(gp.c.id.in_(chunk)))
-        ]
-        for row in rows:
+        for row in find.rows_in(conn, query, gp.c.id, process_ids):
             if not row.ranked:
                 if row.status in WINDOW_OPENED:
                     report.checked.append(row.id)

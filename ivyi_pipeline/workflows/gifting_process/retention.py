@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes
-from ivyi_pipeline.workflows.gifting_process.find import chunks
+from ivyi_pipeline.workflows.gifting_process.find import rows_in
 from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 
@@ -21,8 +21,5 @@ def completed_before(engine: sa.Engine, cutoff: datetime, among: Sequence[str]) 
     query = sa.select(gp.c.id).where(
         gp.c.status == S.COMPLETED.value, gp.c.updated_at < to_db(cutoff)
     )
-    found: set[str] = set()
     with engine.connect() as conn:
-        for chunk in chunks(sorted(set(among))):
-            found.update(conn.execute(query.where(gp.c.id.in_(chunk))).scalars())
-    return found
+        return {row.id for row in rows_in(conn, query, gp.c.id, among)}
