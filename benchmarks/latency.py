@@ -114,8 +114,8 @@ class Daemon:
         return run_id
 
 
-def _code_servers_of(home: str) -> list[int]:
-    """Pids of `dagster api grpc` servers started for this instance (Linux: read /proc)."""
+def code_servers_of(marker: str) -> list[int]:
+    """Pids of `dagster api grpc` servers whose command line names marker (Linux: /proc)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -125,7 +125,7 @@ def _code_servers_of(home: str) -> list[int]:
         except OSError:
             continue
         text = b" ".join(args).decode(errors="replace")
-        if "dagster api grpc" in text and home in text:
+        if "dagster api grpc" in text and marker in text:
             pids.append(int(entry.name))
     return pids
 
@@ -134,12 +134,12 @@ def _stop_code_servers(home: str) -> None:
     """Stop the code servers the daemon started: they run in their own sessions, so stopping
     the daemon's process group leaves them behind (seen: one per run, alive for hours)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = _code_servers_of(home)
+        pids = code_servers_of(home)
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         deadline = time.monotonic() + 10
-        while pids and time.monotonic() < deadline and _code_servers_of(home):
+        while pids and time.monotonic() < deadline and code_servers_of(home):
             time.sleep(0.2)
 
 

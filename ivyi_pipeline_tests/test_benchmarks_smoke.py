@@ -9,28 +9,17 @@ from pathlib import Path
 import pytest
 
 from benchmarks.__main__ import SCENARIOS
+from benchmarks.latency import code_servers_of
 
 REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.postgres
-
-
-def _benchmark_code_servers() -> set[int]:
-    """Pids of live `dagster api grpc` servers of the latency scenario's code location."""
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
-        except OSError:
-            continue
-        if b"api\0grpc" in cmdline and b"benchmarks.latency_location" in cmdline:
-            pids.add(int(entry.name))
-    return pids
+LATENCY_LOCATION = "benchmarks.latency_location"  # the module its daemon's code server loads
 
 
 def test_the_smallest_benchmark_prints_a_numeric_row_for_every_scenario(tmp_path):
     out = tmp_path / "rows.json"
-    servers_before = _benchmark_code_servers()
+    servers_before = set(code_servers_of(LATENCY_LOCATION))
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--size", "smoke", "--json", str(out)],
         cwd=REPO,
@@ -49,4 +38,4 @@ def test_the_smallest_benchmark_prints_a_numeric_row_for_every_scenario(tmp_path
             assert not math.isnan(row["value"]), row
             assert row["figure"] in result.stdout
     # The daemon's code server runs in its own session: the benchmark must stop it too.
-    assert _benchmark_code_servers() <= servers_before
+    assert set(code_servers_of(LATENCY_LOCATION)) <= servers_before
