@@ -258,3 +258,14 @@ simulated_provider_orders = sa.Table(
     sa.Column("gift_id", ID, nullable=False),
     sa.Column("placed_at", sa.DateTime, nullable=False),
 )
+
+# Small named facts the pipeline keeps about itself in the domain database (the one truth):
+# the local driver's sensor cursors and last tick, where the data set came from (the demo or
+# a load). Dagster's instance never holds the only copy of any of them.
+pipeline_state = sa.Table(
+    "pipeline_state",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
