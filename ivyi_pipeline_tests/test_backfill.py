@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes, orders
 from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.local_runs import backfill as run_backfill
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.backfill import run_backfill
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import (
