@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
+from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
@@ -30,7 +31,6 @@ from ivyi_pipeline.workflows.gifting_process.backfill_policy import (
     backfill_missed,
     waiting_to_start,
 )
-from ivyi_pipeline.workflows.gifting_process.events import GiftingProcessEvent as Event
 
 SOURCE = "occasion_detection backfill"
 SKIPPED_PREVIEW = 50

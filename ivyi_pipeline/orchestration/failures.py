@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
+from ivyi_pipeline.orchestration.ops import op_name_of_key, step_of_key
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.orchestration.run_requests import plan_runs
@@ -38,7 +39,7 @@ def _step_errors(instance, engine, run, covered: Sequence[str]) -> dict[str, str
     ).records
     for record in records:
         event = record.event_log_entry.dagster_event
-        step = (event.step_key or "").rsplit(".", 1)[-1]
+        step = step_of_key(event.step_key)
         data = event.step_failure_data
         message = data.error.message.strip() if data.error else "step failed"
         named = ""
@@ -46,7 +47,7 @@ def _step_errors(instance, engine, run, covered: Sequence[str]) -> dict[str, str
             named = str(data.user_failure_data.metadata["process_ids"].value)
         pids = [p for p in named.split(", ") if p] or redrive.not_advanced(engine, covered, step)
         for pid in pids:
-            errors[pid] = f"run {run.run_id[:8]}, step {step}: {message}"
+            errors[pid] = f"run {run.run_id[:8]}, step {op_name_of_key(event.step_key)}: {message}"
     return errors
 
 

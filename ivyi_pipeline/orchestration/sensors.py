@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import coverage_events, newly_covered
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
@@ -18,7 +19,6 @@ from ivyi_pipeline.workflows.gifting_process.detection import (
     DetectionCursor,
     detect_due_occurrences,
 )
-from ivyi_pipeline.workflows.gifting_process.events import GiftingProcessEvent as Event
 
 SENSOR_DEFAULTS = {
     "job": gifting_process_job,
