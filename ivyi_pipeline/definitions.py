@@ -16,12 +16,7 @@ from ivyi_pipeline.orchestration.funnel import (
     gifting_funnel_schedule,
 )
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
-from ivyi_pipeline.orchestration.resources import (
-    Clock,
-    GiftingSettings,
-    IvyiDatabase,
-    SimulatedFulfilment,
-)
+from ivyi_pipeline.orchestration.resources import resources_from_environment
 from ivyi_pipeline.orchestration.retention import dagster_retention_job, dagster_retention_schedule
 from ivyi_pipeline.orchestration.schedules import daily_gifting_schedule
 from ivyi_pipeline.orchestration.sensors import gifting_sensors
@@ -37,10 +32,5 @@ defs = dg.Definitions(
     ],
     schedules=[daily_gifting_schedule, gifting_funnel_schedule, dagster_retention_schedule],
     sensors=[*gifting_sensors, reconciler_sensor, gifting_failure_sensor, occasion_backfill_sensor],
-    resources={
-        "ivyi_db": IvyiDatabase(),
-        "gifting": GiftingSettings(),
-        "fulfilment": SimulatedFulfilment(),
-        "clock": Clock(),
-    },
+    resources=resources_from_environment(),
 )

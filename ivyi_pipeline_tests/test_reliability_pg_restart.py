@@ -25,6 +25,8 @@ from ivyi_pipeline.db.schema import process_transitions
 from ivyi_pipeline_tests.reliability import Deployment, difference
 from ivyi_pipeline_tests.throwaway_cluster import Cluster, pg_cluster  # noqa: F401 (fixture)
 
+pytestmark = pytest.mark.postgres
+
 DAY = "2026-06-01"
 AS_OF = f"{DAY}T09:00:00Z"
 NEXT_TICK = f"{DAY}T10:01:00Z"
