@@ -1,28 +1,26 @@
-"""The step table drives the Dagster graph: only its steps can be wired, and runs follow it."""
+"""The step table drives the Dagster layer: only its steps can be wired as ops, and the run
+story, redrive and the failure lookup follow it."""
 
 import dataclasses
-import itertools
+import datetime as dt
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 
 from ivyi_pipeline.db.engine import get_engine
-from ivyi_pipeline.db.schema import gift_processes, process_transitions
-from ivyi_pipeline.domain.events import GiftingProcessEvent
+from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.domain.states import (
     PASSED_THROUGH,
     PLACE_ORDER,
     STEPS,
-    TERMINAL_STATUSES,
-    WAITS_IN,
     GiftProcessStatus,
     Step,
 )
-from ivyi_pipeline.instance import open_instance
 from ivyi_pipeline.orchestration.ops import step_of_key, step_op
 from ivyi_pipeline.orchestration.run_context import ENTERS, LAST_STEP
 from ivyi_pipeline.workflows.gifting_process.redrive import MOVE_ON_AT_ONCE
+from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
+from ivyi_pipeline_tests.factories import AT, make_gift, make_new_process
 
 S = GiftProcessStatus
 
@@ -64,72 +62,21 @@ def test_the_run_story_and_the_failure_lookup_follow_the_table():
     assert set(MOVE_ON_AT_ONCE) == set(PASSED_THROUGH) - {S.CREATED}
 
 
-def _history(database_url: str) -> list[sa.Row]:
-    with get_engine(database_url).connect() as conn:
-        return conn.execute(
-            sa.select(
-                process_transitions.c.process_id,
-                process_transitions.c.from_status,
-                process_transitions.c.to_status,
-                process_transitions.c.event,
-                process_transitions.c.at,
-            ).order_by(process_transitions.c.process_id, process_transitions.c.id)
-        ).all()
+def test_a_gifting_run_executes_an_op_for_every_step_in_the_tables_order(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ivyi.db'}"
+    upgrade(url)
+    engine = get_engine(url)
+    make_gift(engine, category="games", price_cents=2000)
+    process = make_new_process(engine, dt.date(2026, 6, 15))
 
-
-def test_every_transition_a_demo_made_is_a_step_of_the_table_answering_its_event(demo_home):
-    history = _history(demo_home.database_url)
-    steps = {
-        (source, step.moves_to): step for step in STEPS if step.moves_to for source in step.acts_on
-    }
-
-    made = set()
-    for row in history:
-        if row.from_status is None:  # the creation, by detection or a backfill
-            assert (row.to_status, row.event) == (S.CREATED, GiftingProcessEvent.START_WORKFLOW)
-            continue
-        step = steps.get((S(row.from_status), S(row.to_status)))
-        assert step is not None, f"{row.from_status} -> {row.to_status} is no step's"
-        assert row.event in step.answers, f"{step.name} recorded {row.event}"
-        made.add(step.name)
-
-    assert len(history) > 100
-    assert made >= {"start_workflow", "select_default", "confirm_selection", "complete_process"}
-
-
-def test_in_a_demo_processes_rest_only_where_they_wait_for_the_world(demo_home):
-    """A status of PASSED_THROUGH is left by the run that entered it (at the same instant)."""
-    with get_engine(demo_home.database_url).connect() as conn:
-        blocked = set(
-            conn.execute(
-                sa.select(gift_processes.c.id).where(gift_processes.c.blocked_reason.is_not(None))
-            ).scalars()
-        )
-    rested_in = set()
-    for pid, rows in itertools.groupby(_history(demo_home.database_url), lambda r: r.process_id):
-        rows = list(rows)
-        for entered, left in zip(rows, rows[1:], strict=False):
-            if entered.at != left.at:
-                rested_in.add(S(entered.to_status))
-        if pid not in blocked:
-            assert S(rows[-1].to_status) not in PASSED_THROUGH, f"{pid} rests in a pass-through"
-
-    assert rested_in <= set(WAITS_IN)
-    assert rested_in == set(WAITS_IN), "the demo should show a process waiting in each"
-    assert not rested_in & TERMINAL_STATUSES
-
-
-def test_a_gifting_run_executes_the_tables_steps_in_the_tables_order(demo_home, monkeypatch):
-    monkeypatch.setenv("DAGSTER_HOME", str(demo_home.dagster_home))
-    with open_instance(demo_home) as instance:
-        (run,) = instance.get_run_records(
-            dg.RunsFilter(job_name="gifting_process_job", statuses=[dg.DagsterRunStatus.SUCCESS]),
-            limit=1,
-        )
+    with dg.instance_for_test() as instance:
+        result = execute_gifting_job(instance, url, (process,), AT)
         started = instance.get_records_for_run(
-            run.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_START
+            result.run_id, of_type=dg.DagsterEventType.STEP_START
         ).records
+    engine.dispose()
 
     ran = [step_of_key(r.event_log_entry.dagster_event.step_key) for r in started]
-
+    assert result.success
     assert [step.name for step in ran if step is not None] == [step.name for step in STEPS]
+    assert ran.count(None) == len(ran) - len(STEPS), "only the checks run outside the table"
