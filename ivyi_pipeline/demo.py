@@ -14,12 +14,12 @@ from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, metadata, occasions
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.domain.occurrences import occurrences_between
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.errors import IvyiError
 from ivyi_pipeline.local_runs import tick
 from ivyi_pipeline.settings import Settings, redact_url
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 from ivyi_pipeline.workflows.gifting_process.status import funnel
 
 HORIZON_DAYS = 28

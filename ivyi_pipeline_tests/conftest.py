@@ -47,7 +47,7 @@ def _truncate_all(url: str) -> None:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """A migrated, empty domain database; every test using it runs on both backends."""
     if request.param == "sqlite":

@@ -12,6 +12,8 @@ from dagster_postgres import PostgresRunStorage
 from ivyi_pipeline_tests.conftest import PG_ADMIN_URL
 from ivyi_pipeline_tests.factories import make_gift, make_occasion
 
+pytestmark = pytest.mark.postgres
+
 TODAY = dt.date(2026, 6, 1)
 
 

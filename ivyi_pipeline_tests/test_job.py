@@ -175,7 +175,11 @@ def test_a_forbidden_transition_fails_the_step_and_leaves_the_process_unchanged(
     (failure,) = result.get_step_failure_events()
     assert failure.step_key.endswith("confirm_selection")
     assert f"{status} -> CONFIRMED is not allowed" in str(failure.step_failure_data.error)
-    assert _process(engine, process_id) == before
+    # Unchanged but for the failure bookkeeping: the step stores its own refusal as last_error.
+    after, before = dict(_process(engine, process_id)._mapping), dict(before._mapping)
+    assert before.pop("last_error") is None
+    assert f"step confirm_selection: {status} -> CONFIRMED is not allowed" in after.pop("last_error")
+    assert after == before
 
 
 @pytest.mark.usefixtures("catalogue")

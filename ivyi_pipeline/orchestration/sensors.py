@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 import dagster as dg
 
+from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import (
@@ -36,7 +37,6 @@ from ivyi_pipeline.workflows.gifting_process.detection import (
     DetectionCursor,
     detect_due_occurrences,
 )
-from ivyi_pipeline.workflows.gifting_process.events import GiftingProcessEvent as Event
 
 SENSOR_DEFAULTS = {
     "job": gifting_process_job,

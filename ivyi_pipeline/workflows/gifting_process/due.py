@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes, inbox_events
 from ivyi_pipeline.domain.enums import InboxKind
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 STALL_AFTER = timedelta(minutes=10)
 

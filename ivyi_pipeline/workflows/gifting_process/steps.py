@@ -15,16 +15,17 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import from_db, to_db
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
 from ivyi_pipeline.db.schema import gift_options, inbox_events, orders, ranked_decisions
+from ivyi_pipeline.domain import states
 from ivyi_pipeline.domain.decision_window import WindowPolicy
 from ivyi_pipeline.domain.enums import InboxKind
+from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS, generate_gift_options
 from ivyi_pipeline.domain.ranking import DEFAULT_TOP_N, rank_gifts
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.errors import InvalidTransition
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider, ProviderError
 from ivyi_pipeline.workflows.gifting_process import find
-from ivyi_pipeline.workflows.gifting_process.events import GiftingProcessEvent as Event
 from ivyi_pipeline.workflows.gifting_process.report import StepReport
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 from ivyi_pipeline.workflows.gifting_process.update import set_blocked, transition_many
 
 
@@ -56,7 +57,7 @@ def _context_problems(procs: pd.DataFrame) -> dict[str, str]:
 
 def start_workflow(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
     """start-workflow: attach the occasion's context; CREATED -> OCCASION_DETECTED."""
-    report = StepReport("start_workflow")
+    report = StepReport(states.START_WORKFLOW.name)
     with engine.begin() as conn:
         report.missing = _missing(conn, process_ids)
         procs = find.processes_in(conn, process_ids, S.CREATED)
@@ -79,7 +80,7 @@ def generate_options(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
 ) -> StepReport:
     """occasion-detected: find gift options; OCCASION_DETECTED -> OPTIONS_GENERATED."""
-    report = StepReport("generate_options")
+    report = StepReport(states.GENERATE_OPTIONS.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids, S.OCCASION_DETECTED)
         report.blocked = _context_problems(procs)
@@ -129,7 +130,7 @@ def rank_options(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
 ) -> StepReport:
     """options-generated, first half: rank each process's options (no state change)."""
-    report = StepReport("rank_options")
+    report = StepReport(states.RANK_OPTIONS.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids, S.OPTIONS_GENERATED)
         ranked = find.processes_with_ranks(conn, procs["process_id"].tolist())
@@ -153,7 +154,7 @@ def open_decision_window(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
 ) -> StepReport:
     """options-generated, second half: OPTIONS_GENERATED -> DECISION_WINDOW_OPEN."""
-    report = StepReport("open_decision_window")
+    report = StepReport(states.OPEN_DECISION_WINDOW.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids, S.OPTIONS_GENERATED)
         ranked = set(find.processes_with_ranks(conn, procs["process_id"].tolist()))
@@ -182,7 +183,7 @@ def open_decision_window(
 
 def select_default(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
     """decision-window-open: on expiry take the top-ranked gift in stock -> DEFAULT_SELECTED."""
-    report = StepReport("select_default")
+    report = StepReport(states.SELECT_DEFAULT.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids, S.DECISION_WINDOW_OPEN)
         pending = find.pending_confirmations(conn, procs["process_id"].tolist())
@@ -218,7 +219,7 @@ def select_default(engine: sa.Engine, process_ids: Sequence[str], at: datetime) 
 
 def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
     """option-confirmed / option-selected: the giver's choice or the default -> CONFIRMED."""
-    report = StepReport("confirm_selection")
+    report = StepReport(states.CONFIRM_SELECTION.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids).set_index("process_id")
         pending = find.pending_confirmations(conn, procs.index.tolist())
@@ -281,7 +282,7 @@ def place_order(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, provider: FulfilmentProvider
 ) -> StepReport:
     """Order the selected gift, at most once per process (idempotency key): -> ORDERED."""
-    report = StepReport("place_order")
+    report = StepReport(states.PLACE_ORDER.name)
     with engine.connect() as conn:
         procs = find.processes_in(conn, process_ids, S.CONFIRMED)
     placed: dict[str, dict] = {}
@@ -329,7 +330,9 @@ def complete_process(
 
 
 def _apply_fulfilment(engine, process_ids, at, provider, source, target, kind) -> StepReport:
-    report = StepReport("record_shipment" if kind == InboxKind.SHIPPED else "complete_process")
+    report = StepReport(
+        (states.RECORD_SHIPMENT if kind == InboxKind.SHIPPED else states.COMPLETE_PROCESS).name
+    )
     with engine.connect() as conn:
         procs = find.processes_in(conn, process_ids, source)
     ids = procs["process_id"].tolist()

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
+from ivyi_pipeline.domain.states import ensure_transition
 from ivyi_pipeline.errors import NotFound, StaleState
-from ivyi_pipeline.workflows.gifting_process.states import ensure_transition
 
 CHUNK = 500
 
