@@ -178,7 +178,8 @@ def test_a_forbidden_transition_fails_the_step_and_leaves_the_process_unchanged(
     # Unchanged but for the failure bookkeeping: the step stores its own refusal as last_error.
     after, before = dict(_process(engine, process_id)._mapping), dict(before._mapping)
     assert before.pop("last_error") is None
-    assert f"step confirm_selection: {status} -> CONFIRMED is not allowed" in after.pop("last_error")
+    refusal = f"step confirm_selection: {status} -> CONFIRMED is not allowed"
+    assert refusal in after.pop("last_error")
     assert after == before
 
 
