@@ -103,7 +103,7 @@ def confirmation_sensor(
 ):
     """A giver's confirmation in the inbox moves its process to CONFIRMED and on."""
     now = clock.now()
-    pending = due.pending_confirmations(ivyi_db.get_engine())
+    pending = due.pending_confirmations(ivyi_db.get_engine(), now)
     return _event_runs(context, gifting, now, list(pending), Event.OPTION_CONFIRMED, pending)
 
 
