@@ -89,7 +89,32 @@ def _migrated_engine(settings: Settings):
     return get_engine(settings.database_url)
 
 
-@click.group()
+class _OneLineErrors(click.Group):
+    """A group whose usage errors are one `error:` line too (exit 2), and Ctrl-C exits 130."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the command; in standalone mode turn click's own errors into one line."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            click.echo("error: " + " ".join(exc.format_message().split()) + where, err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo("error: " + " ".join(exc.format_message().split()), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: interrupted (Ctrl-C)", err=True)
+            sys.exit(130)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=_OneLineErrors)
 def main() -> None:
     """Ivyi's gifting pipeline."""
     # Dagster warns on every import that the backfill policy is in beta; users cannot act on it.
@@ -129,8 +154,8 @@ def load(directory: str) -> None:
     from ivyi_pipeline.data.csv_import import load_parsed, parse_directory
     from ivyi_pipeline.db.engine import get_engine
 
-    settings = _settings()
     parsed = parse_directory(Path(directory))
+    settings = _settings()
     upgrade(settings.database_url)
     summary = load_parsed(get_engine(settings.database_url), parsed)
     click.echo(f"loaded {directory} into {redact_url(settings.database_url)}")

@@ -21,11 +21,14 @@ def parse_as_of(text: str | None) -> datetime:
         return utcnow()
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise InvalidInput(
             f"--as-of {text!r} is not an ISO-8601 date or time (such as 2026-06-01T09:00Z)"
         ) from None
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        value = EARLIEST_AS_OF.replace(year=1)
     if not EARLIEST_AS_OF <= value <= LATEST_AS_OF:
         raise InvalidInput(
             f"--as-of {text!r} is out of range: give an instant from "

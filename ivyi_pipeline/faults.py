@@ -47,7 +47,7 @@ PERMANENT = (
     (("disk is full",), "free disk space where the database lives"),
     (("no space left",), "free disk space where the database lives"),
     (("could not extend file",), "free disk space on the database server"),
-    (("unable to open database file",), "make sure the SQLite file's folder exists, writable"),
+    (("unable to open database file",), "create the SQLite file's folder or make it writable"),
     (("file is not a database",), "point IVYI_DATABASE_URL at an ivyi database, not another file"),
     (("database disk image is malformed",), "restore the SQLite file from a backup"),
     (("no such table",), "run `ivyi db upgrade`; if it says up to date, restore from a backup"),

@@ -47,7 +47,7 @@ def check_database_url(url: str) -> None:
     or whose driver is not installed, without connecting; never echoes the URL's password."""
     import sqlalchemy as sa
 
-    fix = "IVYI_DATABASE_URL must look like postgresql://user@host:5432/db or sqlite:///path"
+    fix = "write it as postgresql://user@host:5432/dbname or sqlite:////absolute/path.db"
     try:
         parsed = sa.engine.make_url(url)
         port = parsed.port

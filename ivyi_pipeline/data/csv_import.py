@@ -80,7 +80,10 @@ def load_parsed(engine: sa.Engine, parsed: ParsedDirectory) -> LoadSummary:
 def read_directory(path: Path) -> dict[str, CsvSource]:
     """Read every known CSV file in path; raises InvalidInput if a required one is missing."""
     if not path.is_dir():
-        raise InvalidInput(f"{path} is not a directory")
+        raise InvalidInput(
+            f"{path} is not a directory; give the folder that holds users.csv, relationships.csv, "
+            "occasions.csv and gifts.csv"
+        )
     sources = {}
     for name in CSV_COLUMNS:
         source = read_source(path, name)

@@ -59,7 +59,7 @@ def read_source(directory: Path, name: str) -> CsvSource | None:
             "make it readable by this user"
         ) from None
     except UnicodeDecodeError:
-        raise InvalidInput(f"{path.name}: the file is not UTF-8 text") from None
+        raise InvalidInput(f"{path.name}: the file is not UTF-8 text; save it as UTF-8") from None
     except pd.errors.EmptyDataError:
         raise InvalidInput(f"{path.name} line 1: the header row is missing") from None
     except pd.errors.ParserError as exc:

@@ -102,13 +102,14 @@ def migration_lock(url: str) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    lock_path = Path(database).with_name(Path(database).name + ".migrate-lock")
+    # flock on the database file itself: independent of SQLite's own (fcntl) locks on Linux.
+    path = Path(database)
     try:
-        handle = lock_path.open("a")
+        handle = path.open("rb") if path.exists() else path.open("ab")
     except OSError as exc:
+        remedy = "create its folder" if not path.parent.is_dir() else "make its folder writable"
         raise EnvironmentProblem(
-            f"cannot create the SQLite database {database} ({exc.strerror}); make sure its "
-            "folder exists and is writable"
+            f"cannot create the SQLite database {database} ({exc.strerror}); {remedy}"
         ) from None
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
