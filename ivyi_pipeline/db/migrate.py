@@ -102,10 +102,12 @@ def migration_lock(url: str) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    # flock on the database file itself: independent of SQLite's own (fcntl) locks on Linux.
+    # A file of its own: opening and closing the database file itself would drop the POSIX
+    # locks SQLite's pooled connections hold on it (closing any descriptor releases them).
     path = Path(database)
+    lock = path.with_name(f".{path.name}.migrate-lock")
     try:
-        handle = path.open("rb") if path.exists() else path.open("ab")
+        handle = lock.open("rb") if lock.exists() else lock.open("ab")
     except OSError as exc:
         remedy = "create its folder" if not path.parent.is_dir() else "make its folder writable"
         raise EnvironmentProblem(
