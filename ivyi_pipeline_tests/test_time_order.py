@@ -10,7 +10,7 @@ from ivyi_pipeline.clock import from_db
 from ivyi_pipeline.db.schema import gift_processes, inbox_events, process_transitions
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
 from ivyi_pipeline.workflows.gifting_process.steps import confirm_selection
-from ivyi_pipeline.workflows.gifting_process.update import transition_many
+from ivyi_pipeline.workflows.gifting_process.update import set_blocked, transition_many
 from ivyi_pipeline_tests.factories import make_process
 from ivyi_pipeline_tests.test_cli_scenario import TODAY, build_scenario, stored_ranking, tick
 
@@ -115,8 +115,17 @@ def test_a_transition_is_never_stamped_before_the_process_last_changed(engine):
             conn, [pid], "OCCASION_DETECTED", "OPTIONS_GENERATED", "test", late
         )
 
+    with engine.begin() as conn:
+        set_blocked(conn, {pid: "blocked back in time"}, late - dt.timedelta(1))
+        stored = conn.execute(
+            sa.select(gift_processes.c.updated_at, gift_processes.c.blocked_reason).where(
+                gift_processes.c.id == pid
+            )
+        ).one()
+
     assert moved_early == []
     assert moved_late == [pid]
+    assert (from_db(stored.updated_at), stored.blocked_reason) == (late, None)
     stamps = [from_db(at) for _, at in _history(engine)[pid]]
     assert stamps == sorted(stamps)
     assert stamps[-1] == late

@@ -123,12 +123,18 @@ def _lock_in_status(
 
 
 def set_blocked(conn: sa.Connection, reasons: Mapping[str, str], at: datetime) -> None:
-    """Record why each process cannot proceed; it keeps its state."""
+    """Record why each process cannot proceed; it keeps its state.
+
+    Not for a process last changed after `at`: its updated_at never moves backwards.
+    """
     if not reasons:
         return
     conn.execute(
         gift_processes.update()
-        .where(gift_processes.c.id == sa.bindparam("_pid"))
+        .where(
+            gift_processes.c.id == sa.bindparam("_pid"),
+            gift_processes.c.updated_at <= to_db(at),
+        )
         .values(blocked_reason=sa.bindparam("_reason"), updated_at=to_db(at)),
         [{"_pid": pid, "_reason": reason} for pid, reason in reasons.items()],
     )
