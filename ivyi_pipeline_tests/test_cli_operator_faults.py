@@ -254,6 +254,11 @@ def _read_only_sqlite(scene: Scene) -> None:
     folder.chmod(0o555)
 
 
+def _read_only_file(scene: Scene) -> None:
+    scene.own_sqlite(scene.url)
+    (scene.tmp / "own.db").chmod(0o444)
+
+
 def _full_disk(scene: Scene) -> None:
     mount = scene.tmp / "tiny"
     mount.mkdir()
@@ -520,8 +525,15 @@ CASES = [
     Case(
         "sqlite-read-only",
         ("seed", "--occasions", "4", "--seed", "78"),
-        ("readonly database; make the SQLite file and its folder writable",),
+        ("cannot write beside the SQLite database", "make the SQLite file and its folder writable"),
         prepare=_read_only_sqlite,
+        fresh_interpreter=True,
+    ),
+    Case(
+        "sqlite-read-only-file",
+        ("seed", "--occasions", "4", "--seed", "80"),
+        ("readonly database; make the SQLite file and its folder writable",),
+        prepare=_read_only_file,
         fresh_interpreter=True,
     ),
     Case(

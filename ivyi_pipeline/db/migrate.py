@@ -109,10 +109,12 @@ def migration_lock(url: str) -> Iterator[None]:
     try:
         handle = lock.open("rb") if lock.exists() else lock.open("ab")
     except OSError as exc:
-        remedy = "create its folder" if not path.parent.is_dir() else "make its folder writable"
-        raise EnvironmentProblem(
-            f"cannot create the SQLite database {database} ({exc.strerror}); {remedy}"
-        ) from None
+        if not path.parent.is_dir():
+            problem, remedy = "cannot create the SQLite database", "create its folder"
+        else:
+            problem = "cannot write beside the SQLite database"
+            remedy = "make the SQLite file and its folder writable by this user"
+        raise EnvironmentProblem(f"{problem} {database} ({exc.strerror}); {remedy}") from None
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
