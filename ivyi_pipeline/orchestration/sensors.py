@@ -150,7 +150,7 @@ def confirmation_sensor(
 ):
     """A giver's confirmation in the inbox moves its process to CONFIRMED and on."""
     now, engine = clock.now(), ivyi_db.get_engine()
-    pending = due.pending_confirmations(engine)
+    pending = due.pending_confirmations(engine, now)
     return _event_runs(context, engine, gifting, now, Event.OPTION_CONFIRMED, pending)
 
 

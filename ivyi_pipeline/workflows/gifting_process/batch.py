@@ -92,7 +92,7 @@ def daily_work(
         "detected": detected,
         "interrupted": interrupted(engine),
         "window_expired": due.expired_windows(engine, as_of),
-        "confirmation": due.pending_confirmations(engine),
+        "confirmation": due.pending_confirmations(engine, as_of),
         "fulfilment": due.fulfilment_due(engine, as_of, provider),
         "blocked_retry": blocked(engine),
     }
