@@ -185,14 +185,16 @@ def reconciler_sensor(
     if not stuck:
         return dg.SkipReason("no process sits past its deadline")
     hour = f"{now:%Y-%m-%dT%H}"
-    return [
-        dg.RunRequest(
-            run_key=f"{request.run_key}@{hour}",
-            partition_key=request.partition_key,
-            tags=request.tags,
-        )
-        for request in runs_for(context, engine, gifting, now, stuck, RECONCILE)
-    ]
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"{request.run_key}@{hour}",
+                partition_key=request.partition_key,
+                tags=request.tags,
+            )
+            for request in runs_for(context, engine, gifting, now, stuck, RECONCILE)
+        ]
+    )
 
 
 def _created_on(record: dg.EventLogRecord) -> date | None:
