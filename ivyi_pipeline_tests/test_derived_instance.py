@@ -338,8 +338,7 @@ def test_a_dagster_home_that_is_a_file_gives_one_clear_line(local_env):
 
     assert done.exit_code == 1
     assert done.output.strip() == (
-        f"error: DAGSTER_HOME={local_env} is a file, not a folder; point DAGSTER_HOME at a "
-        "folder (it is created if missing)"
+        f"error: DAGSTER_HOME {local_env} is a file, not a folder; point DAGSTER_HOME at a folder"
     )
 
 

@@ -94,8 +94,12 @@ def test_a_confirmation_is_not_applied_by_a_tick_before_it_was_received_and_hist
     assert processed_at >= received_at
     before_going_back = _tables(engine)
 
-    tick(ivyi, BEFORE_RECEIVED)
+    back = ivyi("tick", "--as-of", BEFORE_RECEIVED)
 
+    # A tick back in time is refused as a whole (the derived-state rule), and changes nothing.
+    assert back.returncode == 1
+    assert "is earlier than the last tick's" in back.stderr
+    assert "Traceback" not in back.stdout + back.stderr
     assert _tables(engine) == before_going_back
     for steps in _history(engine).values():
         stamps = [at for _, at in steps]
