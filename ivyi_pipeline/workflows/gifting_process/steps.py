@@ -220,9 +220,9 @@ def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetim
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids).set_index("process_id")
         pending = find.pending_confirmations(conn, procs.index.tolist())
-        ranked = find.ranked_gift_ids_of(conn, list(pending))
         chosen: dict[str, dict[str, object]] = {S.DECISION_WINDOW_OPEN: {}, S.DEFAULT_SELECTED: {}}
         outcomes: dict[int, str] = {}
+        ranked = find.ranked_gift_ids_of(conn, list(pending))
         for pid, (event_id, gift_id, received_at) in pending.items():
             proc = procs.loc[pid]
             closes = from_db(proc.window_closes_at)
