@@ -17,6 +17,8 @@ partitions as ours had, with the same number of partitions live.
 """
 
 import datetime as dt
+import os
+import sys
 import uuid
 from dataclasses import dataclass, field
 
@@ -191,6 +193,12 @@ def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
                     week.run_ids += ran
                 day.live_after = len(
                     instance.get_dynamic_partitions(gift_processes_partitions.name)
+                )
+                print(
+                    f"   day {n + 1}/{days}: {day.seconds:.0f} s, {day.partition_steps:,} "
+                    f"process-steps in {len(day.run_sizes)} runs, load {os.getloadavg()[0]:.1f}",
+                    file=sys.stderr,
+                    flush=True,
                 )
         week.days[-1].live_after = len(
             instance.get_dynamic_partitions(gift_processes_partitions.name)
