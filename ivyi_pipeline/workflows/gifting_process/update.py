@@ -109,10 +109,11 @@ def _lock_in_status(conn: sa.Connection, process_ids: Sequence[str], status: str
 
 def set_blocked(conn: sa.Connection, reasons: Mapping[str, str], at: datetime) -> None:
     """Record why each process cannot proceed; it keeps its state."""
-    update_rows(
-        conn,
-        gift_processes,
-        "id",
-        {pid: {"blocked_reason": reason} for pid, reason in reasons.items()},
-        common={"updated_at": to_db(at)},
+    if not reasons:
+        return
+    conn.execute(
+        gift_processes.update()
+        .where(gift_processes.c.id == sa.bindparam("_pid"))
+        .values(blocked_reason=sa.bindparam("_reason"), updated_at=to_db(at)),
+        [{"_pid": pid, "_reason": reason} for pid, reason in reasons.items()],
     )
