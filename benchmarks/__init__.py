@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class Size:
-    """How big each scenario runs."""
+    """How big each scenario runs (`week_daily`: scenario 7's new processes a day)."""
 
     detection_occasions: int
     detection_due: int
@@ -16,6 +16,9 @@ class Size:
     candidates: int
     backfill_occasions: int
     growth: tuple[int, ...]
+    week_daily: int = 10
+    week_days: int = 7
+    confirmation_trials: int = 1
 
     def with_processes(self, processes: int) -> "Size":
         """This size with scenario 2 (and its growth and backfill) at `processes`."""
@@ -24,6 +27,7 @@ class Size:
             processes=processes,
             backfill_occasions=processes,
             growth=(max(1, processes // 10), processes, 5 * processes),
+            week_daily=processes,
         )
 
 
@@ -39,6 +43,10 @@ SIZES = {
         candidates=100,
         backfill_occasions=10,
         growth=(5, 10, 20),
+        week_daily=2,
+        # Four days see every event: detection, confirmation, expiry (72 h), delivery.
+        week_days=4,
+        confirmation_trials=1,
     ),
     # A quick look: every code path, in a few minutes on a busy machine.
     "small": Size(
@@ -51,6 +59,9 @@ SIZES = {
         candidates=1_000,
         backfill_occasions=40,
         growth=(10, 40, 80),
+        week_daily=40,
+        week_days=7,
+        confirmation_trials=3,
     ),
     "medium": Size(
         detection_occasions=200_000,
@@ -62,6 +73,9 @@ SIZES = {
         candidates=1_000,
         backfill_occasions=1_000,
         growth=(200, 1_000, 3_000),
+        week_daily=1_000,
+        week_days=7,
+        confirmation_trials=10,
     ),
     # The issue's sizes.
     "full": Size(
@@ -73,6 +87,9 @@ SIZES = {
         ranked_processes=10_000,
         candidates=1_000,
         backfill_occasions=10_000,
-        growth=(1_000, 10_000, 50_000),
+        growth=(1_000, 10_000, 100_000),
+        week_daily=10_000,
+        week_days=7,
+        confirmation_trials=50,
     ),
 }

@@ -8,6 +8,8 @@ import shlex
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import replace
 from importlib.metadata import version
 
 from benchmarks import SIZES
@@ -21,6 +23,8 @@ SCENARIOS = {
     4: "ranking",
     5: "backfill",
     6: "growth",
+    7: "steady-state week",
+    8: "confirmation latency (daemon)",
 }
 
 
@@ -30,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--processes",
         type=int,
-        help="processes for scenario 2 and 5; scenario 6 then runs N/10, N and 5N",
+        help="processes for scenario 2 and 5, and new processes a day for scenario 7; "
+        "scenario 6 then runs N/10, N and 5N",
     )
     parser.add_argument(
         "--batch-size",
@@ -57,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
         default="batched",
         help="batched: Dagster's batched event writes (the recommended production setting); "
         "default: Dagster's defaults",
+    )
+    parser.add_argument(
+        "--week-daily", type=int, help="scenario 7's new processes a day (default: the size's)"
     )
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
     return parser
@@ -90,17 +98,57 @@ def _run(number: int, fn) -> list[Row]:
     return rows
 
 
+def _scenarios(env, size, args) -> dict[int, Callable[[], list[Row]]]:
+    """Each scenario's rows, by number, as a call on this run's environment and size."""
+    from benchmarks import (
+        backfill,
+        confirmation,
+        detection,
+        growth,
+        latency,
+        ranking,
+        throughput,
+        week,
+    )
+
+    measured = {}
+
+    def scenario_2():
+        found, ours = throughput.rows(env, size.processes, args.batch_size)
+        measured[size.processes] = ours
+        return found
+
+    def scenario_5():
+        ours = measured.get(size.processes)
+        sensor_ms = ours.ms_per_process if ours and ours.processes else None
+        return backfill.rows(env, size.backfill_occasions, args.batch_size, sensor_ms)
+
+    def scenario_6():
+        sizes = [int(n) for n in args.growth.split(",")] if args.growth else list(size.growth)
+        return growth.rows(env, sizes, args.batch_size, measured, list(SIZES[args.size].growth))
+
+    return {
+        1: lambda: detection.rows(env, size.detection_occasions, size.detection_due),
+        2: scenario_2,
+        3: lambda: latency.rows(env, size.latency_trials),
+        4: lambda: ranking.rows(size.catalogue_gifts, size.ranked_processes, size.candidates),
+        5: scenario_5,
+        6: scenario_6,
+        7: lambda: week.rows(env, size.week_daily, size.week_days, args.batch_size),
+        8: lambda: confirmation.rows(env, size.confirmation_trials),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen scenarios and print the table; 1 when a scenario failed."""
     args = _parser().parse_args(argv)
     size = SIZES[args.size]
     if args.processes:
         size = size.with_processes(args.processes)
+    if args.week_daily:
+        size = replace(size, week_daily=args.week_daily)
     chosen = {int(n) for n in args.scenarios.split(",") if n.strip()}
-    from benchmarks import backfill, detection, growth, latency, ranking, throughput
-
     rows: list[Row] = []
-    measured = {}
     command = "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:])
     with environment(
         use_pgbouncer=not args.no_pgbouncer, batched_events=args.dagster_events == "batched"
@@ -108,40 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{command}\n{machine()}\n{env.storage_label}\n{env.events_label}", flush=True)
         for note in env.notes:
             print(f"NOTE: {note}", flush=True)
-        if 1 in chosen:
-            rows += _run(
-                1, lambda: detection.rows(env, size.detection_occasions, size.detection_due)
-            )
-        if 2 in chosen:
-
-            def scenario_2():
-                found, ours = throughput.rows(env, size.processes, args.batch_size)
-                measured[size.processes] = ours
-                return found
-
-            rows += _run(2, scenario_2)
-        if 3 in chosen:
-            rows += _run(3, lambda: latency.rows(env, size.latency_trials))
-        if 4 in chosen:
-            rows += _run(
-                4,
-                lambda: ranking.rows(size.catalogue_gifts, size.ranked_processes, size.candidates),
-            )
-        if 5 in chosen:
-            ours = measured.get(size.processes)
-            sensor_ms = ours.ms_per_process if ours and ours.processes else None
-            rows += _run(
-                5,
-                lambda: backfill.rows(env, size.backfill_occasions, args.batch_size, sensor_ms),
-            )
-        if 6 in chosen:
-            sizes = [int(n) for n in args.growth.split(",")] if args.growth else list(size.growth)
-            rows += _run(
-                6,
-                lambda: growth.rows(
-                    env, sizes, args.batch_size, measured, list(SIZES[args.size].growth)
-                ),
-            )
+        for number, scenario in _scenarios(env, size, args).items():
+            if number in chosen:
+                rows += _run(number, scenario)
     print()
     print(table(rows))
     print()

@@ -5,7 +5,9 @@ with the number of processes (and of partitions) in one push. The partition row 
 policy figure, not a measurement: live partitions after a year at a steady rate.
 """
 
+import os
 import statistics
+import sys
 import time
 import uuid
 
@@ -76,6 +78,13 @@ def rows(
     results = {}
     for size in sorted(sizes):
         results[size] = measured.get(size) or measure_pipeline(env, size, batch_size)
+        # Printed as it goes: a 100,000-process push takes most of an hour on 2 cores.
+        print(
+            f"   {size:,} processes: {results[size].ms_per_process:.1f} ms a process, "
+            f"load {os.getloadavg()[0]:.1f}",
+            file=sys.stderr,
+            flush=True,
+        )
     smallest = results[min(results)]
     out = []
     for size, m in results.items():

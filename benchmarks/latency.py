@@ -58,13 +58,14 @@ def _bin(name: str) -> str:
 class Daemon:
     """dagster-daemon in its own process group, stopped (the whole group) on exit."""
 
-    def __init__(self, home: str, domain_url: str):
+    def __init__(self, home: str, domain_url: str, sensors: str = "occasion_detection_sensor"):
         self.home = home
         self.env = subprocess_env(
             DAGSTER_HOME=home,
             IVYI_DATABASE_URL=domain_url,
             IVYI_HOME=str(Path(home) / "ivyi"),
             IVYI_BENCH_SENSOR_INTERVAL=str(SENSOR_INTERVAL),
+            IVYI_BENCH_SENSORS=sensors,
         )
         self.workspace = Path(home) / "workspace.yaml"
         self.workspace.write_text(WORKSPACE)

@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivyi_pipeline.domain.options import OPTION_COLUMNS, generate_gift_options
+from ivyi_pipeline.domain.options import (
+    OPTION_COLUMNS,
+    generate_gift_options,
+    generate_options_for_processes,
+)
 
 
 def _catalogue(*rows) -> pd.DataFrame:
@@ -164,4 +168,77 @@ def test_options_equal_a_full_sort_of_every_candidate_including_every_tie(case):
     pd.testing.assert_frame_equal(
         generate_gift_options(catalogue, budget, affinities, already_given, max_options),
         _options_by_full_sort(catalogue, budget, affinities, already_given, max_options),
+    )
+
+
+def _one_call_per_process(catalogue, budgets, affinities, given, max_options):
+    """The oracle of the batched generator: generate_gift_options once per process."""
+    frames = [
+        generate_gift_options(catalogue, b, a, g, max_options).assign(owner=i)
+        for i, (b, a, g) in enumerate(zip(budgets, affinities, given, strict=True))
+    ]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=[*OPTION_COLUMNS, "owner"])
+    return pd.concat(frames, ignore_index=True)
+
+
+@st.composite
+def _runs(draw):
+    """Several processes against one tie-heavy catalogue, each with its own budget and tastes."""
+    catalogue, *_ = draw(_catalogues())
+    n = draw(st.integers(1, 6))
+    budgets = draw(st.lists(st.sampled_from([1000, 2500, 5000, 0, 7000]), min_size=n, max_size=n))
+    affinities = draw(
+        st.lists(
+            st.dictionaries(
+                st.sampled_from(["books", "games", "food", "toys"]),
+                st.sampled_from([0.0, 0.3, 0.8, 1.0, -0.5, float("nan")]),
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    given = draw(
+        st.lists(
+            st.lists(st.sampled_from([f"g{i}" for i in range(14)]), max_size=8),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    return catalogue, budgets, affinities, given, draw(st.integers(-1, 12))
+
+
+@pytest.mark.filterwarnings("ignore:.*encountered in divide:RuntimeWarning")
+@settings(max_examples=300, deadline=None)
+@given(_runs(), st.sampled_from([1_000_000, 7]))
+def test_options_for_many_processes_equal_one_call_per_process(case, cells):
+    catalogue, budgets, affinities, given_ids, max_options = case
+
+    pd.testing.assert_frame_equal(
+        generate_options_for_processes(
+            catalogue, budgets, affinities, given_ids, max_options, max_cells=cells
+        ),
+        _one_call_per_process(catalogue, budgets, affinities, given_ids, max_options),
+    )
+
+
+def test_options_for_many_processes_on_a_large_catalogue_equal_one_call_per_process():
+    rng = np.random.default_rng(11)
+    n = 20_000
+    catalogue = pd.DataFrame(
+        {
+            "id": [f"g{i:05d}" for i in rng.permutation(n)],
+            "category": rng.choice(["books", "games", "food", "home", "toys"], n),
+            "price_cents": rng.choice([500, 1000, 2000, 3000, 4500], n),
+            "in_stock": rng.random(n) < 0.9,
+        }
+    )
+    budgets = rng.choice([1000, 2500, 5000], 40).tolist()
+    affinities = [{"books": float(a), "games": 0.5} for a in rng.random(40)]
+    given_ids = [list(catalogue["id"].sample(3, random_state=i)) for i in range(40)]
+
+    pd.testing.assert_frame_equal(
+        generate_options_for_processes(catalogue, budgets, affinities, given_ids),
+        _one_call_per_process(catalogue, budgets, affinities, given_ids, 50),
     )

@@ -6,6 +6,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.db.bulk import update_rows
 from ivyi_pipeline.db.schema import (
     gift_options,
     gift_processes,
@@ -146,6 +147,17 @@ def ranked_gift_ids(conn: sa.Connection, process_id: str) -> list[str]:
     )
 
 
+def ranked_gift_ids_of(conn: sa.Connection, process_ids: Sequence[str]) -> dict[str, set[str]]:
+    """The gift ids ranked for each of the listed processes (one query per chunk)."""
+    rd = ranked_decisions
+    found: dict[str, set[str]] = {}
+    for pid, gift_id in rows_in(
+        conn, sa.select(rd.c.process_id, rd.c.gift_id), rd.c.process_id, process_ids
+    ):
+        found.setdefault(pid, set()).add(gift_id)
+    return found
+
+
 def processes_with_ranks(conn: sa.Connection, process_ids: Sequence[str]) -> list[str]:
     """The listed processes that already have ranked decisions."""
     found: set[str] = set()
@@ -232,13 +244,13 @@ def prices_of(conn: sa.Connection, gift_ids: Sequence[str]) -> dict[str, int]:
 
 def close_inbox_events(conn: sa.Connection, outcomes: dict[int, str], at) -> None:
     """Mark inbox events processed with their outcome."""
-    if outcomes:
-        conn.execute(
-            inbox_events.update()
-            .where(inbox_events.c.id == sa.bindparam("_id"))
-            .values(processed_at=to_db(at), outcome=sa.bindparam("_outcome")),
-            [{"_id": event_id, "_outcome": outcome} for event_id, outcome in outcomes.items()],
-        )
+    update_rows(
+        conn,
+        inbox_events,
+        "id",
+        {event_id: {"outcome": outcome} for event_id, outcome in outcomes.items()},
+        common={"processed_at": to_db(at)},
+    )
 
 
 def close_fulfilment_events(

@@ -8,18 +8,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import from_db, to_db
+from ivyi_pipeline.db.bulk import insert_frame_ignoring_conflicts, update_rows
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
 from ivyi_pipeline.db.schema import gift_options, gifts, inbox_events, orders, ranked_decisions
 from ivyi_pipeline.domain import states
 from ivyi_pipeline.domain.decision_window import WindowPolicy
 from ivyi_pipeline.domain.enums import InboxKind
 from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
-from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS, generate_gift_options
+from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS, generate_options_for_processes
 from ivyi_pipeline.domain.ranking import DEFAULT_TOP_N, rank_gifts
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.errors import InvalidTransition
@@ -92,27 +92,25 @@ def generate_options(
         affinities = find.affinities_of(conn, procs["recipient_id"].unique().tolist())
         given = find.gifts_given_to(conn, procs["recipient_id"].unique().tolist())
         given_by_recipient = given.groupby("recipient_id")["gift_id"].agg(set).to_dict()
-        found, ready = [], []
-        for proc in procs.itertuples(index=False):
-            options = generate_gift_options(
-                catalogue,
-                int(proc.budget_cents),
-                affinities.get(proc.recipient_id, {}),
-                given_by_recipient.get(proc.recipient_id, set()),
-                rules.max_options,
-            )
-            if options.empty:
+        recipients = procs["recipient_id"].tolist()
+        found = generate_options_for_processes(
+            catalogue,
+            procs["budget_cents"].astype("int64").tolist(),
+            [affinities.get(r, {}) for r in recipients],
+            [given_by_recipient.get(r, ()) for r in recipients],
+            rules.max_options,
+        )
+        owners = procs["process_id"].to_numpy()
+        with_options = set(found["owner"].unique().tolist())
+        for i, proc in enumerate(procs.itertuples(index=False)):
+            if i not in with_options:
                 report.blocked[proc.process_id] = (
                     f"no gift in stock within the budget of {int(proc.budget_cents)} cents"
                 )
-                continue
-            ready.append(proc.process_id)
-            found.append(options)
-        if found:
-            rows = pd.concat(found, ignore_index=True).assign(
-                process_id=np.repeat(ready, [len(f) for f in found])
-            )
-            insert_ignoring_conflicts(conn, gift_options, rows.to_dict("records"))
+        ready = [pid for i, pid in enumerate(owners) if i in with_options]
+        if len(found):
+            rows = found.assign(process_id=owners[found["owner"].to_numpy()]).drop(columns="owner")
+            insert_frame_ignoring_conflicts(conn, gift_options, rows)
         report.advanced = transition_many(
             conn,
             ready,
@@ -145,7 +143,7 @@ def rank_options(
         received = procs[["process_id", "recipient_id"]].merge(given, on="recipient_id")
         decisions = rank_gifts(options, received, rules.top_n)
         if not decisions.empty:
-            insert_ignoring_conflicts(conn, ranked_decisions, decisions.to_dict("records"))
+            insert_frame_ignoring_conflicts(conn, ranked_decisions, decisions)
         report.advanced = sorted(decisions["process_id"].unique().tolist())
     return report
 
@@ -243,6 +241,7 @@ def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetim
         pending = _received_by(pending, at)
         chosen: dict[str, dict[str, object]] = {S.DECISION_WINDOW_OPEN: {}, S.DEFAULT_SELECTED: {}}
         outcomes: dict[int, str] = {}
+        ranked = find.ranked_gift_ids_of(conn, list(pending))
         for pid, (event_id, gift_id, received_at) in pending.items():
             proc = procs.loc[pid]
             closes = from_db(proc.window_closes_at)
@@ -252,7 +251,7 @@ def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetim
                 outcomes[event_id] = f"REJECTED: {error}"
             elif closes is not None and from_db(received_at) > closes:
                 outcomes[event_id] = "REJECTED: received after the decision window closed"
-            elif gift_id not in find.ranked_gift_ids(conn, pid):
+            elif gift_id not in ranked.get(pid, ()):
                 outcomes[event_id] = "REJECTED: gift is not among the ranked options"
             else:
                 chosen[proc.status][pid] = {"selected_gift_id": gift_id}
@@ -430,11 +429,8 @@ def _apply_fulfilment(engine, process_ids, at, provider, source, target, kind) -
                 for pid, when in happened.items()
             ],
         )
-        conn.execute(
-            orders.update()
-            .where(orders.c.process_id == sa.bindparam("_pid"))
-            .values({stamp: sa.bindparam("_when")}),
-            [{"_pid": pid, "_when": to_db(when)} for pid, when in happened.items()],
+        update_rows(
+            conn, orders, "process_id", {pid: {stamp: to_db(w)} for pid, w in happened.items()}
         )
         report.advanced = transition_many(
             conn,

@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.db.bulk import update_rows
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
 from ivyi_pipeline.domain.states import ensure_transition
@@ -68,16 +69,8 @@ def transition_many(
     values = {"status": target, "updated_at": to_db(at), "last_error": None, **updates}
     if per_process:
         columns = sorted({key for row in per_process.values() for key in row})
-        statement = (
-            gift_processes.update()
-            .where(gift_processes.c.id == sa.bindparam("_pid"))
-            .values(**values, **{col: sa.bindparam(f"_{col}") for col in columns})
-        )
-        params = [
-            {"_pid": pid, **{f"_{col}": per_process.get(pid, {}).get(col) for col in columns}}
-            for pid in movable
-        ]
-        conn.execute(statement, params)
+        own = {pid: {col: per_process.get(pid, {}).get(col) for col in columns} for pid in movable}
+        update_rows(conn, gift_processes, "id", own, common=values)
     else:
         for start in range(0, len(movable), CHUNK):
             chunk = movable[start : start + CHUNK]
