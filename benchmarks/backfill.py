@@ -26,7 +26,8 @@ TARGET_RUNS = 25
 def _entry_point():
     """issue 4's service function and its sensor, or None while they have not landed."""
     try:
-        from ivyi_pipeline.orchestration.backfill import occasion_backfill_sensor, run_backfill
+        from ivyi_pipeline.local_runs import backfill as run_backfill
+        from ivyi_pipeline.orchestration.sensors import occasion_backfill_sensor
     except ImportError:
         return None
     return run_backfill, occasion_backfill_sensor

@@ -20,10 +20,10 @@ from benchmarks.seeding import AS_OF, due_offsets, seed
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.orchestration.sensors import occasion_detection_sensor
-from ivyi_pipeline.orchestration.ticking import QUIET_CONSOLE, tick
 
 SCENARIO = "2 batch throughput"
 TARGET_RATIO = 1.3

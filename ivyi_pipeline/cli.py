@@ -190,7 +190,7 @@ def tick(as_of: str | None) -> None:
     """Evaluate every sensor as of --as-of, execute the runs they request, until nothing is due."""
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.orchestration.ticking import tick as run_tick
+    from ivyi_pipeline.local_runs import tick as run_tick
     from ivyi_pipeline.workflows.gifting_process.status import funnel
 
     settings = _settings()
@@ -221,10 +221,11 @@ def batch(as_of: str | None) -> None:
     """Do the daily schedule's work as of --as-of, in this process: detect, expire, order, sync."""
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.orchestration.schedules import run_batch
+    from ivyi_pipeline.local_runs import batch as run_batch
 
     settings = _settings()
     when = parse_as_of(as_of)
+    _migrated_engine(settings)
     with _instance(settings) as instance:
         summary = run_batch(instance, defs, when)
     _report(summary, f"daily batch as of {when:%Y-%m-%d %H:%M}Z:")
@@ -244,11 +245,13 @@ def backfill_missed(start, end, as_of: str | None) -> None:
     """
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.orchestration.backfill import check_range, run_backfill
+    from ivyi_pipeline.local_runs import backfill as run_backfill
+    from ivyi_pipeline.local_runs import check_backfill_range
 
-    check_range(start.date(), end.date())
     settings = _settings()
     when = parse_as_of(as_of)
+    check_backfill_range(defs, start.date(), end.date(), when)
+    _migrated_engine(settings)
     with _instance(settings) as instance:
         summary = run_backfill(instance, defs, start.date(), end.date(), when)
     counts = ", ".join(f"{outcome}={n}" for outcome, n in summary.counts.items())
@@ -281,7 +284,7 @@ def redrive(process_id: str, as_of: str | None) -> None:
     """Clear PROCESS_ID's last error and run the gifting job on it now, on this instance."""
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.orchestration.failures import redrive_process
+    from ivyi_pipeline.local_runs import redrive as redrive_process
     from ivyi_pipeline.workflows.gifting_process.redrive import parse_process_id, standing_of
 
     settings = _settings()
@@ -289,11 +292,12 @@ def redrive(process_id: str, as_of: str | None) -> None:
     pid = parse_process_id(process_id)
     standing_of(engine, pid)
     with _instance(settings) as instance:
-        result = redrive_process(instance, defs, engine, pid, parse_as_of(as_of))
+        summary = redrive_process(instance, defs, pid, parse_as_of(as_of))
     status, last_error = standing_of(engine, pid)
-    outcome = "succeeded" if result.success else "failed"
-    click.echo(f"re-drive of process {pid} {outcome} (run {result.run_id}): now {status}")
-    if not result.success:
+    outcome = "succeeded" if summary.ok else "failed"
+    (run_id,) = summary.succeeded + summary.failed
+    click.echo(f"re-drive of process {pid} {outcome} (run {run_id}): now {status}")
+    if not summary.ok:
         click.echo(f"error: {last_error}", err=True)
         sys.exit(1)
 

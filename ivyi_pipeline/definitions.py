@@ -1,46 +1,62 @@
-"""The code location: every Dagster definition of the gifting pipeline, assembled."""
+"""The code location: every Dagster definition of the gifting pipeline, assembled.
+
+Configuration is read when the definitions are built (`build_definitions`), not when a module
+is imported: the daily schedule's cron (IVYI_DAILY_SCHEDULE_CRON) and the first occasion date
+(IVYI_FIRST_OCCASION_DATE). Dagster's tools load `defs`.
+"""
 
 import dagster as dg
 
 from ivyi_pipeline.orchestration.assets import gifting_process
-from ivyi_pipeline.orchestration.backfill import (
-    occasion_backfill_sensor,
-    occasion_detection,
-    occasion_detection_job,
-)
 from ivyi_pipeline.orchestration.celery_job import gifting_process_celery_job
-from ivyi_pipeline.orchestration.failures import gifting_failure_sensor, reconciler_sensor
 from ivyi_pipeline.orchestration.funnel import (
     gifting_funnel,
     gifting_funnel_job,
     gifting_funnel_schedule,
 )
-from ivyi_pipeline.orchestration.jobs import gifting_process_job
+from ivyi_pipeline.orchestration.jobs import build_occasion_detection_job, gifting_process_job
+from ivyi_pipeline.orchestration.occasion_dates import first_occasion_date
+from ivyi_pipeline.orchestration.occasion_detection import build_occasion_detection
 from ivyi_pipeline.orchestration.resources import (
     Clock,
     GiftingSettings,
     IvyiDatabase,
     SimulatedFulfilment,
 )
-from ivyi_pipeline.orchestration.retention import dagster_retention_job, dagster_retention_schedule
-from ivyi_pipeline.orchestration.schedules import daily_gifting_schedule
-from ivyi_pipeline.orchestration.sensors import gifting_sensors
-
-defs = dg.Definitions(
-    assets=[gifting_process, occasion_detection, gifting_funnel],
-    jobs=[
-        gifting_process_job,
-        gifting_process_celery_job,
-        occasion_detection_job,
-        gifting_funnel_job,
-        dagster_retention_job,
-    ],
-    schedules=[daily_gifting_schedule, gifting_funnel_schedule, dagster_retention_schedule],
-    sensors=[*gifting_sensors, reconciler_sensor, gifting_failure_sensor, occasion_backfill_sensor],
-    resources={
-        "ivyi_db": IvyiDatabase(),
-        "gifting": GiftingSettings(),
-        "fulfilment": SimulatedFulfilment(),
-        "clock": Clock(),
-    },
+from ivyi_pipeline.orchestration.retention import dagster_retention_job
+from ivyi_pipeline.orchestration.schedules import (
+    build_daily_gifting_schedule,
+    dagster_retention_schedule,
+    daily_cron,
 )
+from ivyi_pipeline.orchestration.sensors import all_sensors
+
+
+def build_definitions() -> dg.Definitions:
+    """The definitions, with the configuration the environment holds now."""
+    occasion_detection = build_occasion_detection(first_occasion_date())
+    return dg.Definitions(
+        assets=[gifting_process, occasion_detection, gifting_funnel],
+        jobs=[
+            gifting_process_job,
+            gifting_process_celery_job,
+            build_occasion_detection_job(occasion_detection),
+            gifting_funnel_job,
+            dagster_retention_job,
+        ],
+        schedules=[
+            build_daily_gifting_schedule(daily_cron()),
+            gifting_funnel_schedule,
+            dagster_retention_schedule,
+        ],
+        sensors=all_sensors,
+        resources={
+            "ivyi_db": IvyiDatabase(),
+            "gifting": GiftingSettings(),
+            "fulfilment": SimulatedFulfilment(),
+            "clock": Clock(),
+        },
+    )
+
+
+defs = build_definitions()

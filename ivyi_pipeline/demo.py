@@ -17,7 +17,7 @@ from ivyi_pipeline.db.schema import gift_processes, metadata, occasions
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.domain.occurrences import occurrences_between
 from ivyi_pipeline.errors import IvyiError
-from ivyi_pipeline.orchestration.ticking import tick
+from ivyi_pipeline.local_runs import tick
 from ivyi_pipeline.settings import Settings, redact_url
 from ivyi_pipeline.ui import materialize_funnel_history
 from ivyi_pipeline.workflows.gifting_process import find

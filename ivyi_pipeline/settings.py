@@ -26,7 +26,8 @@ class Settings:
     def ensure_dirs(self) -> None:
         """Create the local folders that the embedded default writes to."""
         self.home.mkdir(parents=True, exist_ok=True)
-        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        if not self.dagster_home.exists():  # a file there is reported when the instance opens
+            self.dagster_home.mkdir(parents=True, exist_ok=True)
 
 
 def normalize_database_url(url: str) -> str:

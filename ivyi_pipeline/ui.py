@@ -24,7 +24,6 @@ from ivyi_pipeline.settings import Settings
 
 HOST = "127.0.0.1"
 LOCATION = "ivyi_pipeline"
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 WORKSPACE = f"""load_from:
   - python_module:
       module_name: ivyi_pipeline.definitions
@@ -43,6 +42,7 @@ def materialize_funnel_history(
 ) -> int:
     """Materialize gifting_funnel as of every instant a process moved; return how many."""
     from ivyi_pipeline.definitions import defs
+    from ivyi_pipeline.local_runs import QUIET_CONSOLE
     from ivyi_pipeline.workflows.gifting_process.funnel_report import transition_instants
 
     job = defs.resolve_job_def("gifting_funnel_job")

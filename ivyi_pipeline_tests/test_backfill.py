@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes, orders
 from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.local_runs import backfill as run_backfill
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.backfill import run_backfill
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import (
@@ -224,3 +224,35 @@ def test_the_processes_a_backfill_created_get_one_ranged_run_per_batch(
         dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources)
     )
     assert not again.run_requests
+
+
+def test_a_backfill_cursor_from_another_instance_reads_this_ones_history_from_the_start(
+    instance, engine, database_url
+):
+    days = [TODAY - dt.timedelta(days=1 + i) for i in range(3)]
+    for day in days:
+        make_occasion(engine, date=day, recurs_yearly=False)
+    detection = defs.resolve_job_def("occasion_detection_job").execute_in_process(
+        instance=instance,
+        tags={
+            tags.RANGE_START: f"{min(days)}",
+            tags.RANGE_END: f"{max(days)}",
+            tags.AS_OF: AS_OF.isoformat(),
+        },
+        resources={"ivyi_db": IvyiDatabase(url=database_url)},
+    )
+    assert detection.success
+    resources = {
+        **defs.resources,
+        "ivyi_db": IvyiDatabase(url=database_url),
+        "clock": Clock(as_of=AS_OF.isoformat()),
+    }
+    sensor = defs.resolve_sensor_def("occasion_backfill_sensor")
+    # A cursor kept in the domain database while DAGSTER_HOME was replaced: its event is gone.
+    foreign = '{"storage_id": 987654, "timestamp": 1700000000.5}'
+
+    fresh = sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    stale = sensor(dg.build_sensor_context(instance=instance, cursor=foreign, resources=resources))
+
+    assert len(fresh.run_requests) == 3
+    assert [r.run_key for r in stale.run_requests] == [r.run_key for r in fresh.run_requests]

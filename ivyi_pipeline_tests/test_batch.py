@@ -10,7 +10,7 @@ from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.resources import GiftingSettings, IvyiDatabase
 from ivyi_pipeline.orchestration.run_requests import plan_runs
-from ivyi_pipeline.orchestration.schedules import daily_gifting_schedule
+from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
 from ivyi_pipeline_tests.factories import make_gift, make_occasion
 
 SIX_AM = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
@@ -38,7 +38,7 @@ def test_twelve_due_processes_with_a_batch_of_five_run_as_three_ranged_runs(
         instance=instance, scheduled_execution_time=SIX_AM, resources=resources
     )
 
-    requests = daily_gifting_schedule(context)
+    requests = defs.resolve_schedule_def(DAILY_SCHEDULE)(context)
 
     assert len(requests) == 3
     assert [int(r.tags[tags.BATCH_SIZE]) for r in requests] == [5, 5, 2]

@@ -9,12 +9,9 @@ from click.testing import CliRunner
 
 from ivyi_pipeline.cli import main
 from ivyi_pipeline.db.schema import gift_processes
-from ivyi_pipeline.orchestration.failures import (
-    gifting_failure_sensor,
-    reconciler_sensor,
-    record_run_failure,
-)
+from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
+from ivyi_pipeline.orchestration.sensors import gifting_failure_sensor, reconciler_sensor
 from ivyi_pipeline.workflows.gifting_process.redrive import standing_of
 from ivyi_pipeline_tests.driver_calls import listening
 from ivyi_pipeline_tests.factories import AT, make_process

@@ -8,12 +8,13 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes
-from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.definitions import build_definitions, defs
+from ivyi_pipeline.local_runs import batch as run_batch
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
-from ivyi_pipeline.orchestration.schedules import DEFAULT_CRON, daily_gifting_schedule, run_batch
+from ivyi_pipeline.orchestration.schedules import CRON_ENV, DAILY_SCHEDULE, DEFAULT_CRON
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
 from ivyi_pipeline_tests.factories import make_gift, make_occasion, make_process
 
@@ -31,7 +32,7 @@ def evaluate(instance, database_url):
             scheduled_execution_time=when,
             resources={**defs.resources, "ivyi_db": IvyiDatabase(url=database_url)},
         )
-        return daily_gifting_schedule(context)
+        return defs.resolve_schedule_def(DAILY_SCHEDULE)(context)
 
     return run
 
@@ -54,11 +55,20 @@ def _process_in(engine, status: str, **values) -> str:
     return pid
 
 
-def test_the_schedule_runs_daily_at_six_utc_by_default():
-    schedule = defs.resolve_schedule_def("daily_gifting_schedule")
+def test_the_schedule_runs_daily_at_six_utc_by_default(monkeypatch):
+    monkeypatch.delenv(CRON_ENV, raising=False)
+    schedule = build_definitions().resolve_schedule_def("daily_gifting_schedule")
 
     assert (schedule.cron_schedule, schedule.execution_timezone) == (DEFAULT_CRON, "UTC")
     assert schedule.job_name == "gifting_process_job"
+
+
+def test_the_cron_is_read_when_the_definitions_are_built(monkeypatch):
+    monkeypatch.setenv(CRON_ENV, "15 4 * * *")
+
+    schedule = build_definitions().resolve_schedule_def("daily_gifting_schedule")
+
+    assert schedule.cron_schedule == "15 4 * * *"
 
 
 def test_at_six_the_schedule_covers_every_due_process_in_one_ranged_run(instance, engine, evaluate):

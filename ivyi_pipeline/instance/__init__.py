@@ -1,22 +1,165 @@
-"""The Dagster instance: where the embedded default keeps it and how it is configured."""
+"""The Dagster instance: where the embedded default keeps it, and how it is opened safely.
 
+The instance holds state derived from the domain database only (partitions, cursors, run
+history), so it may be created, replaced or lost at any time. Opening it:
+
+- takes an exclusive file lock in DAGSTER_HOME (`.ivyi-instance.lock`), so that the first
+  commands on a brand-new home create and migrate Dagster's storage once, not concurrently
+  (two SQLite schema migrations at once leave two alembic heads, forever);
+- writes the embedded default's dagster.yaml atomically (temporary file, then rename) and
+  rewrites one that is empty or damaged;
+- touches every storage while the lock is held, and turns any failure into one
+  `InstanceUnavailable` line naming DAGSTER_HOME, what is wrong and what to do.
+"""
+
+import fcntl
 import os
-import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import sqlalchemy as sa
+import yaml
 
+from ivyi_pipeline.errors import IvyiError
 from ivyi_pipeline.settings import Settings
 
 EMBEDDED_CONFIG = Path(__file__).with_name("embedded_dagster.yaml")
+LOCK_FILE = ".ivyi-instance.lock"
+REASON_LIMIT = 200
+
+
+class InstanceUnavailable(IvyiError):
+    """The Dagster instance DAGSTER_HOME names cannot be opened; the message says what to do."""
 
 
 def open_instance(settings: Settings) -> dg.DagsterInstance:
     """The instance DAGSTER_HOME names; unset, the embedded one under IVYI_HOME (SQLite)."""
-    if not os.environ.get("DAGSTER_HOME"):
-        settings.dagster_home.mkdir(parents=True, exist_ok=True)
-        config = settings.dagster_home / "dagster.yaml"
-        if not config.exists():
-            shutil.copyfile(EMBEDDED_CONFIG, config)
-        os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
-    return dg.DagsterInstance.get()
+    embedded = not os.environ.get("DAGSTER_HOME")
+    home = settings.dagster_home
+    _make_home(home)
+    if embedded:
+        os.environ["DAGSTER_HOME"] = str(home)
+    with home_lock(home):
+        config = home / "dagster.yaml"
+        if embedded:
+            if not _readable_config(config):
+                write_atomically(config, EMBEDDED_CONFIG.read_text())
+        elif config.exists() and not _readable_config(config):
+            raise InstanceUnavailable(
+                f"DAGSTER_HOME={home}: its dagster.yaml is empty or not a YAML mapping; "
+                "fix it, or delete it to use Dagster's default SQLite storage there"
+            )
+        return _opened(home)
+
+
+def _make_home(home: Path) -> None:
+    if home.exists() and not home.is_dir():
+        raise InstanceUnavailable(
+            f"DAGSTER_HOME={home} is a file, not a folder; point DAGSTER_HOME at a folder "
+            "(it is created if missing)"
+        )
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InstanceUnavailable(
+            f"DAGSTER_HOME={home} cannot be created ({exc.strerror}); "
+            "point DAGSTER_HOME at a folder this user can write"
+        ) from None
+
+
+@contextmanager
+def home_lock(home: Path) -> Iterator[None]:
+    """An exclusive lock on DAGSTER_HOME while the instance is created or opened."""
+    try:
+        handle = open(home / LOCK_FILE, "a")  # noqa: SIM115 - held until the block ends
+    except OSError as exc:
+        raise InstanceUnavailable(
+            f"DAGSTER_HOME={home} is not writable ({exc.strerror}); "
+            "point DAGSTER_HOME at a folder this user can write"
+        ) from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _readable_config(config: Path) -> bool:
+    try:
+        return isinstance(yaml.safe_load(config.read_text()), dict)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a file so that readers see the old content or the new one, never a part."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _opened(home: Path) -> dg.DagsterInstance:
+    """The instance with every storage created or checked, or InstanceUnavailable."""
+    instance = None
+    try:
+        instance = dg.DagsterInstance.get()
+        instance.get_run_records(limit=1)
+        instance.get_dynamic_partitions("gift_processes")
+        instance.fetch_materializations(dg.AssetKey("occasion_detection"), limit=1)
+        return instance
+    except Exception as exc:  # noqa: BLE001 - every storage failure becomes one clear line
+        if instance is not None:
+            instance.dispose()
+        raise InstanceUnavailable(_diagnosis(home, exc)) from None
+
+
+SCHEMA_SIGNS = (
+    "migrat",
+    "revision",
+    "alembic",
+    "no such column",
+    "no such table",
+    "does not exist",
+)
+
+
+def _diagnosis(home: Path, exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    reason = (lines[0] if lines else type(exc).__name__)[:REASON_LIMIT]
+    where = f"the Dagster instance in DAGSTER_HOME={home}"
+    if any(sign in reason.lower() for sign in SCHEMA_SIGNS):
+        return (
+            f"{where} is on another Dagster schema version ({reason}); run "
+            f"`DAGSTER_HOME={home} dagster instance migrate`, or move the folder aside and run "
+            "the command again (it is rebuilt from the domain database; Dagster's run history "
+            "stays in the moved folder)"
+        )
+    damaged = ("not a database", "malformed", "unable to open", "disk i/o")
+    if _caused_by(exc, sa.exc.OperationalError) and not any(d in reason for d in damaged):
+        return f"{where} is unreachable ({reason}); run the command again when it is back"
+    return (
+        f"{where} cannot be opened ({reason}); it holds only state derived from the domain "
+        f"database: move it aside (mv {home} {home}.broken) and run the command again, which "
+        "rebuilds it (Dagster's run history stays in the moved folder)"
+    )
+
+
+def _caused_by(exc: BaseException, kind: type) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False

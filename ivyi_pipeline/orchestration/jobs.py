@@ -1,4 +1,4 @@
-"""The job that runs the gifting process over one process or a range of processes."""
+"""The jobs: the gifting process over one process or a range, occasion detection by date."""
 
 import dagster as dg
 
@@ -12,3 +12,18 @@ gifting_process_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Advance each gift process of the run's partition (range) as far as it can go.",
 )
+
+OCCASION_DETECTION_JOB = "occasion_detection_job"
+
+
+def build_occasion_detection_job(
+    occasion_detection: dg.AssetsDefinition,
+):
+    """Detect the occurrences of a date range that have no process (a backfill)."""
+    return dg.define_asset_job(
+        OCCASION_DETECTION_JOB,
+        selection=dg.AssetSelection.assets(occasion_detection),
+        partitions_def=occasion_detection.partitions_def,
+        executor_def=dg.in_process_executor,
+        description="Detect the occurrences of a date range that have no process (a backfill).",
+    )

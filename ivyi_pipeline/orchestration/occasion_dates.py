@@ -1,33 +1,69 @@
-"""Daily partitions by occurrence date: the dates occasion detection has covered, and gaps."""
+"""Daily partitions by occurrence date: the calendar occasion detection covers, on the one clock.
 
+The calendar starts at the first occasion date (IVYI_FIRST_OCCASION_DATE, default 2025-01-01,
+read when the definitions are built) and ends at "today" plus the lead window, where today is
+the clock's: Dagster's time-window partitions end relative to the partition-loading context's
+effective time (`dg.partition_loading_context`), which is the wall clock under the daemon and
+the `--as-of` instant under the local driver (`ivyi_pipeline.local_runs` sets it).
+"""
+
+import os
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 
-from ivyi_pipeline.clock import utcnow
+from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.workflows.gifting_process.detection import DEFAULT_LEAD_DAYS, DetectionCursor
 
-FIRST_OCCASION_DATE = date(2025, 1, 1)
+DEFAULT_FIRST_OCCASION_DATE = date(2025, 1, 1)
+FIRST_DATE_ENV = "IVYI_FIRST_OCCASION_DATE"
 OCCASION_DETECTION = dg.AssetKey("occasion_detection")
 COVERED_BY = "covered_by"
 
-# Dates exist up to today + the lead window: the furthest detection looks ahead.
-occasion_dates_partitions = dg.DailyPartitionsDefinition(
-    start_date=FIRST_OCCASION_DATE.isoformat(), end_offset=DEFAULT_LEAD_DAYS + 1
-)
+
+def first_occasion_date() -> date:
+    """The calendar's first date: IVYI_FIRST_OCCASION_DATE (YYYY-MM-DD), else 2025-01-01."""
+    text = os.environ.get(FIRST_DATE_ENV, "").strip()
+    if not text:
+        return DEFAULT_FIRST_OCCASION_DATE
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{FIRST_DATE_ENV}={text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def last_occasion_date() -> date:
-    """The last occasion-date partition: today plus the lead window."""
-    return utcnow().date() + timedelta(days=DEFAULT_LEAD_DAYS)
+def occasion_dates_partitions(first: date) -> dg.DailyPartitionsDefinition:
+    """Dates from `first` up to the clock's today plus the lead window (the furthest it looks)."""
+    return dg.DailyPartitionsDefinition(
+        start_date=first.isoformat(), end_offset=DEFAULT_LEAD_DAYS + 1
+    )
+
+
+def last_occasion_date(today: date) -> date:
+    """The last occasion date as of `today`: today plus the lead window."""
+    return today + timedelta(days=DEFAULT_LEAD_DAYS)
+
+
+def check_range(start: date, end: date, as_of: datetime, first: date) -> None:
+    """Refuse a range that is empty or not made of occasion dates as of `as_of`."""
+    if end < start:
+        raise InvalidInput(f"--to {end} is before --from {start}")
+    if start < first:
+        raise InvalidInput(
+            f"--from {start} precedes the first occasion date {first}; "
+            f"set {FIRST_DATE_ENV} to an earlier date"
+        )
+    last = last_occasion_date(as_of.date())
+    if end > last:
+        raise InvalidInput(
+            f"--to {end} is after the last occasion date {last} as of {as_of:%Y-%m-%d}"
+        )
 
 
 def days_between(start: date, end: date) -> list[date]:
-    """Every date in [start, end] that is an occasion-date partition now."""
-    last = min(end, last_occasion_date())
-    first = max(start, FIRST_OCCASION_DATE)
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    """Every date in [start, end]."""
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 def coverage_events(days: Iterable[date], source: str) -> list[dg.AssetMaterialization]:

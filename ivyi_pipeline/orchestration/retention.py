@@ -4,9 +4,13 @@ from datetime import timedelta
 
 import dagster as dg
 
-from ivyi_pipeline.clock import utcnow
-from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.partitions import (
+    gift_processes_partitions,
+    partition_order,
+    process_ids_of,
+)
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
+from ivyi_pipeline.orchestration.run_context import as_of
 from ivyi_pipeline.workflows.gifting_process.retention import completed_before
 
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
@@ -24,13 +28,18 @@ class RetentionConfig(dg.Config):
 def retire_completed_partitions(
     context: dg.OpExecutionContext, config: RetentionConfig, ivyi_db: IvyiDatabase
 ) -> int:
-    """Delete the dynamic partitions of processes completed more than the retention ago."""
-    cutoff = utcnow() - timedelta(days=config.partition_retention_days)
+    """Delete the partitions of processes completed more than the retention ago.
+
+    Partitions are derived state: a process whose partition was retired too early gets it
+    back from the next path that asks Dagster to run it (`ensure_process_partitions`).
+    """
+    cutoff = as_of(context) - timedelta(days=config.partition_retention_days)
     name = gift_processes_partitions.name
-    live = context.instance.get_dynamic_partitions(name)
-    retire = completed_before(ivyi_db.get_engine(), cutoff, among=live)
-    for key in sorted(retire):
-        context.instance.delete_dynamic_partition(name, key)
+    live = partition_order(context.instance)
+    key_of = dict(zip(process_ids_of(live), live, strict=True))
+    retire = completed_before(ivyi_db.get_engine(), cutoff, among=list(key_of))
+    for pid in sorted(retire):
+        context.instance.delete_dynamic_partition(name, key_of[pid])
     context.log.info("retired %d completed process partition(s)", len(retire))
     return len(retire)
 
@@ -38,7 +47,7 @@ def retire_completed_partitions(
 @dg.op
 def purge_old_runs(context: dg.OpExecutionContext, config: RetentionConfig) -> int:
     """Delete finished runs (and their event logs) older than the run retention."""
-    cutoff = utcnow() - timedelta(days=config.run_retention_days)
+    cutoff = as_of(context) - timedelta(days=config.run_retention_days)
     records = context.instance.get_run_records(
         filters=dg.RunsFilter(statuses=FINISHED, updated_before=cutoff),
         limit=config.max_runs_per_purge,
@@ -55,12 +64,3 @@ def dagster_retention_job():
     """Both clean-ups; domain history stays in process_transitions and the other tables."""
     retire_completed_partitions()
     purge_old_runs()
-
-
-dagster_retention_schedule = dg.ScheduleDefinition(
-    name="dagster_retention_schedule",
-    job=dagster_retention_job,
-    cron_schedule="30 3 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)

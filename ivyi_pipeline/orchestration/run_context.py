@@ -11,6 +11,9 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import parse_as_of, utcnow
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.failures import ERRORS_RECORDED
+from ivyi_pipeline.orchestration.partitions import process_ids_of
+from ivyi_pipeline.workflows.gifting_process import redrive
 from ivyi_pipeline.workflows.gifting_process.report import StepReport
 from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
@@ -45,7 +48,7 @@ def process_ids(context: dg.OpExecutionContext) -> list[str]:
     run = (context.run.run_id, context.partition_key_range)
     keys = _RUN_KEYS.get(run)
     if keys is None:
-        keys = _RUN_KEYS[run] = tuple(context.partition_keys)
+        keys = _RUN_KEYS[run] = tuple(process_ids_of(context.partition_keys))
         while len(_RUN_KEYS) > RUNS_REMEMBERED:
             _RUN_KEYS.popitem(last=False)
     return list(keys)
@@ -139,22 +142,39 @@ def record(context: dg.OpExecutionContext, report: StepReport) -> None:
         log.warning(
             "%d more processes are blocked; see `ivyi status`", len(warnings) - DETAIL_LIMIT
         )
-    for line in errors:
+    for line in errors[:DETAIL_LIMIT]:
         log.error(line)
+    if len(errors) > DETAIL_LIMIT:
+        # Each one's own error is in its last_error (below), whatever their number.
+        log.error("%d more processes failed; see `ivyi status`", len(errors) - DETAIL_LIMIT)
     tell_story(context, report)
     if errors:
-        more = f" (and {len(errors) - 1} more, each logged above)" if len(errors) > 1 else ""
+        failed = _errors_by_process(context, report)
+        final = bool(report.refused) or context.retry_number >= RETRY_POLICY.max_retries
+        if final:
+            # Each process's own error goes to the domain database here, whatever their number;
+            # the failure bookkeeping then skips this step (ERRORS_RECORDED).
+            redrive.record_errors(context.resources.ivyi_db.get_engine(), failed)
+        more = f" (and {len(errors) - 1} more, see the log above)" if len(errors) > 1 else ""
         raise dg.Failure(
             description=errors[0] + more,
-            metadata={"process_ids": ", ".join(sorted(_ids(report)))[:2000]},
+            metadata={"failed_processes": len(failed), ERRORS_RECORDED: final},
             # Provider failures are transient and the step retries only what did not advance;
             # a refused transition would be refused again, so it is never retried.
             allow_retries=not report.refused,
         )
 
 
-def _ids(report: StepReport) -> set[str]:
-    return {e.process_id for e in report.refused if e.process_id} | set(report.failed)
+def _errors_by_process(context: dg.OpExecutionContext, report: StepReport) -> dict[str, str]:
+    """{process id: `run <id>, step <step>: <why>`} of every process the step failed."""
+    where = f"run {context.run_id[:8]}, step {report.step}"
+    errors = {
+        e.process_id: f"{where}: {e.current} -> {e.target} is not allowed"
+        for e in report.refused
+        if e.process_id
+    }
+    errors |= {pid: f"{where}: {why}" for pid, why in report.failed.items()}
+    return errors
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -7,6 +7,7 @@ from datetime import datetime
 import dagster as dg
 
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.partitions import partition_keys_for, process_ids_of
 
 
 def plan_runs(
@@ -17,6 +18,7 @@ def plan_runs(
     batch_size: int,
     single_runs_up_to: int,
     due: Mapping[str, tuple[str, str]] | None = None,
+    keys: Mapping[str, str] | None = None,
 ) -> list[dg.RunRequest]:
     """Run requests covering every process, with deterministic run keys.
 
@@ -26,16 +28,19 @@ def plan_runs(
     advances the other processes inside its range, which is harmless: every step acts only
     on processes in its own source state. `due` maps a process id to its (occasion id,
     status); the status is part of the run key, so a process that moved on is run again.
+    `keys` maps a process id to its partition key (`ensure_process_partitions` returns it).
     """
     ids, due = sorted(set(process_ids)), due or {}
+    keys = {**partition_keys_for(None, ids), **(keys or {})}
     common = {tags.EVENT: str(event), tags.AS_OF: as_of.isoformat()}
     if len(ids) <= single_runs_up_to or partition_order is None:
-        return [_single_run(pid, str(event), common, due.get(pid)) for pid in ids]
+        return [_single_run(pid, keys[pid], str(event), common, due.get(pid)) for pid in ids]
     position = {key: i for i, key in enumerate(partition_order)}
-    ordered = sorted((pid for pid in ids if pid in position), key=position.__getitem__)
+    ordered = sorted((keys[pid] for pid in ids if keys[pid] in position), key=position.__getitem__)
+    pid_of = dict(zip(ordered, process_ids_of(ordered), strict=True))
     requests = []
     for batch in _ranges(ordered, position, batch_size):
-        states = "|".join(f"{pid}:{due.get(pid, ('', ''))[1]}" for pid in batch)
+        states = "|".join(f"{key}:{due.get(pid_of[key], ('', ''))[1]}" for key in batch)
         digest = hashlib.sha1(states.encode()).hexdigest()[:12]
         requests.append(
             dg.RunRequest(
@@ -62,10 +67,10 @@ def _ranges(ordered: Sequence[str], position: Mapping[str, int], size: int) -> l
 
 
 def _single_run(
-    pid: str, event: str, common: dict[str, str], due: tuple[str, str] | None
+    pid: str, key: str, event: str, common: dict[str, str], due: tuple[str, str] | None
 ) -> dg.RunRequest:
     run_tags = {**common, tags.PROCESS_ID: pid}
     if due:
         run_tags[tags.OCCASION_ID] = due[0]
     status = due[1] if due else ""
-    return dg.RunRequest(run_key=f"{event}:{pid}:{status}", partition_key=pid, tags=run_tags)
+    return dg.RunRequest(run_key=f"{event}:{key}:{status}", partition_key=key, tags=run_tags)

@@ -1,10 +1,27 @@
-"""Sensors: occasion detection, and the external events that move a process on."""
+"""Every sensor: occasion detection, the events that move a process on, backfills, failures.
+
+Each sensor that asks Dagster to run processes first ensures their partitions exist
+(`ensure_process_partitions`), so an instance that lost them carries on at the next tick.
+"""
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
 
 import dagster as dg
 
+from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
-from ivyi_pipeline.orchestration.occasion_dates import coverage_events, newly_covered
-from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.occasion_dates import (
+    OCCASION_DETECTION,
+    coverage_events,
+    newly_covered,
+)
+from ivyi_pipeline.orchestration.partitions import (
+    ensure_process_partitions,
+    gift_processes_partitions,
+    partition_order,
+)
 from ivyi_pipeline.orchestration.resources import (
     Clock,
     FulfilmentService,
@@ -12,7 +29,8 @@ from ivyi_pipeline.orchestration.resources import (
     IvyiDatabase,
 )
 from ivyi_pipeline.orchestration.run_requests import plan_runs
-from ivyi_pipeline.workflows.gifting_process import due
+from ivyi_pipeline.workflows.gifting_process import due, redrive
+from ivyi_pipeline.workflows.gifting_process.backfill_policy import Outcome, waiting_to_start
 from ivyi_pipeline.workflows.gifting_process.create import create_processes
 from ivyi_pipeline.workflows.gifting_process.detection import (
     DetectionCursor,
@@ -25,6 +43,36 @@ SENSOR_DEFAULTS = {
     "minimum_interval_seconds": 30,
     "default_status": dg.DefaultSensorStatus.RUNNING,
 }
+RECONCILE = "reconcile"
+CREATED_KEYS = (str(Outcome.CREATED), str(Outcome.BELATED))
+FETCH_LIMIT = 1000
+
+
+def runs_for(
+    context,
+    engine,
+    gifting: GiftingSettings,
+    now: datetime,
+    due_processes: Mapping[str, tuple[str, str]],
+    event: str,
+    ranged: bool = True,
+) -> list[dg.RunRequest]:
+    """Ensure the due processes' partitions, then plan their runs (ranges beyond a few)."""
+    ids = sorted(due_processes)
+    keys = ensure_process_partitions(context.instance, ids, engine)
+    order = None
+    if ranged and len(ids) > gifting.single_runs_up_to:
+        order = partition_order(context.instance)
+    return plan_runs(
+        ids,
+        event,
+        now,
+        order,
+        gifting.batch_size,
+        gifting.single_runs_up_to,
+        due_processes,
+        keys,
+    )
 
 
 @dg.sensor(**SENSOR_DEFAULTS)
@@ -50,35 +98,34 @@ def occasion_detection_sensor(
             asset_events=covered,
         )
     created = {pid: (o.occasion_id, "CREATED") for pid, o in zip(new_ids, found, strict=True)}
+    named = new_ids + sorted(stalled)
+    keys = ensure_process_partitions(context.instance, named, engine)
     runs = plan_runs(
         new_ids,
         Event.START_WORKFLOW,
         now,
-        new_ids,
+        [keys[pid] for pid in new_ids],
         gifting.batch_size,
         gifting.single_runs_up_to,
         created,
+        keys,
     )
-    runs += plan_runs(list(stalled), Event.START_WORKFLOW, now, None, 0, 0, stalled)
+    runs += plan_runs(list(stalled), Event.START_WORKFLOW, now, None, 0, 0, stalled, keys)
     return dg.SensorResult(
         run_requests=runs,
         cursor=cursor.serialize(),
+        # Already added above; the request tells the daemon and the UI which keys are new.
         dynamic_partitions_requests=[
-            gift_processes_partitions.build_add_request(new_ids + sorted(stalled))
+            gift_processes_partitions.build_add_request([keys[pid] for pid in named])
         ],
         asset_events=covered,
     )
 
 
-def _event_runs(context, gifting: GiftingSettings, now, ids, event, due_processes):
-    if not ids:
+def _event_runs(context, engine, gifting: GiftingSettings, now, event, due_processes):
+    if not due_processes:
         return dg.SkipReason(f"no process is due for {event}")
-    order = None
-    if len(ids) > gifting.single_runs_up_to:
-        order = context.instance.get_dynamic_partitions(gift_processes_partitions.name)
-    return plan_runs(
-        ids, event, now, order, gifting.batch_size, gifting.single_runs_up_to, due_processes
-    )
+    return runs_for(context, engine, gifting, now, due_processes, event)
 
 
 @dg.sensor(**SENSOR_DEFAULTS)
@@ -89,9 +136,9 @@ def decision_window_sensor(
     clock: Clock,
 ):
     """Processes whose decision window has expired get the top-ranked option selected."""
-    now = clock.now()
-    expired = due.expired_windows(ivyi_db.get_engine(), now)
-    return _event_runs(context, gifting, now, list(expired), Event.DECISION_WINDOW_OPEN, expired)
+    now, engine = clock.now(), ivyi_db.get_engine()
+    expired = due.expired_windows(engine, now)
+    return _event_runs(context, engine, gifting, now, Event.DECISION_WINDOW_OPEN, expired)
 
 
 @dg.sensor(**SENSOR_DEFAULTS)
@@ -102,9 +149,9 @@ def confirmation_sensor(
     clock: Clock,
 ):
     """A giver's confirmation in the inbox moves its process to CONFIRMED and on."""
-    now = clock.now()
-    pending = due.pending_confirmations(ivyi_db.get_engine())
-    return _event_runs(context, gifting, now, list(pending), Event.OPTION_CONFIRMED, pending)
+    now, engine = clock.now(), ivyi_db.get_engine()
+    pending = due.pending_confirmations(engine)
+    return _event_runs(context, engine, gifting, now, Event.OPTION_CONFIRMED, pending)
 
 
 @dg.sensor(**SENSOR_DEFAULTS)
@@ -118,7 +165,104 @@ def fulfilment_sensor(
     """Orders the provider has shipped or delivered since, and confirmed gifts to order."""
     now, engine = clock.now(), ivyi_db.get_engine()
     updated = due.fulfilment_due(engine, now, fulfilment.provider(engine))
-    return _event_runs(context, gifting, now, list(updated), Event.FULFILMENT_UPDATED, updated)
+    return _event_runs(context, engine, gifting, now, Event.FULFILMENT_UPDATED, updated)
+
+
+@dg.sensor(
+    job=gifting_process_job,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def reconciler_sensor(
+    context: dg.SensorEvaluationContext,
+    ivyi_db: IvyiDatabase,
+    gifting: GiftingSettings,
+    clock: Clock,
+):
+    """Re-drive processes that sit past their state's deadline, at most once an hour each."""
+    now, engine = clock.now(), ivyi_db.get_engine()
+    stuck = redrive.stuck_processes(engine, now)
+    if not stuck:
+        return dg.SkipReason("no process sits past its deadline")
+    hour = f"{now:%Y-%m-%dT%H}"
+    return [
+        dg.RunRequest(
+            run_key=f"{request.run_key}@{hour}",
+            partition_key=request.partition_key,
+            tags=request.tags,
+        )
+        for request in runs_for(context, engine, gifting, now, stuck, RECONCILE)
+    ]
+
+
+def _created_on(record: dg.EventLogRecord) -> date | None:
+    """The date of a backfill's materialization that created processes, else None."""
+    materialization = record.asset_materialization
+    if materialization is None or not record.partition_key:
+        return None
+    values = materialization.metadata
+    created = sum(int(values[key].value) for key in CREATED_KEYS if key in values)
+    return date.fromisoformat(record.partition_key) if created else None
+
+
+def backfill_cursor(instance: dg.DagsterInstance, cursor: str | None) -> int:
+    """The storage id the backfill sensor read up to, 0 when it must read from the start.
+
+    The cursor names an event of this instance (its storage id and timestamp); after a new
+    or replaced DAGSTER_HOME that event is not there, and reading every materialization again
+    is safe: which processes still wait is decided by the domain database.
+    """
+    if not cursor:
+        return 0
+    try:
+        seen = json.loads(cursor)
+        storage_id, timestamp = int(seen["storage_id"]), float(seen["timestamp"])
+    except (ValueError, KeyError, TypeError):
+        return 0
+    found = instance.fetch_materializations(
+        dg.AssetRecordsFilter(OCCASION_DETECTION, storage_ids=[storage_id]), limit=1
+    ).records
+    return storage_id if found and found[0].timestamp == timestamp else 0
+
+
+@dg.sensor(**SENSOR_DEFAULTS)
+def occasion_backfill_sensor(
+    context: dg.SensorEvaluationContext,
+    ivyi_db: IvyiDatabase,
+    gifting: GiftingSettings,
+    clock: Clock,
+):
+    """Processes a backfill of occasion_detection created get their gifting runs, in batches."""
+    after = backfill_cursor(context.instance, context.cursor)
+    found = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(OCCASION_DETECTION, after_storage_id=after),
+        limit=FETCH_LIMIT,
+        ascending=True,
+    ).records
+    cursor = context.cursor
+    if found:
+        last = found[-1]
+        cursor = json.dumps({"storage_id": last.storage_id, "timestamp": last.timestamp})
+    days = sorted({day for record in found if (day := _created_on(record))})
+    engine = ivyi_db.get_engine()
+    waiting = waiting_to_start(engine, days) if days else {}
+    if not waiting:
+        return dg.SensorResult(skip_reason="no backfill created new processes", cursor=cursor)
+    runs = runs_for(context, engine, gifting, clock.now(), waiting, Event.START_WORKFLOW)
+    return dg.SensorResult(run_requests=runs, cursor=cursor)
+
+
+@dg.run_failure_sensor(
+    monitored_jobs=[gifting_process_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)
+def gifting_failure_sensor(context: dg.RunFailureSensorContext, ivyi_db: IvyiDatabase):
+    """A failed gifting run: its failed step and error become the processes' last_error."""
+    errors = record_run_failure(context.instance, ivyi_db.get_engine(), context.dagster_run)
+    context.log.info(
+        "recorded the failure of run %s on %d process(es)", context.dagster_run.run_id, len(errors)
+    )
 
 
 gifting_sensors = [
@@ -126,4 +270,10 @@ gifting_sensors = [
     decision_window_sensor,
     confirmation_sensor,
     fulfilment_sensor,
+]
+all_sensors = [
+    *gifting_sensors,
+    reconciler_sensor,
+    gifting_failure_sensor,
+    occasion_backfill_sensor,
 ]
