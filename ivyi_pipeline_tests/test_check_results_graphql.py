@@ -14,6 +14,7 @@ from dagster_graphql.test.utils import define_out_of_process_context, execute_da
 
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
+from ivyi_pipeline.orchestration.partitions import partition_keys_for
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import make_gift, make_new_process
 
@@ -37,7 +38,10 @@ PARTITION_EXECUTIONS = """query Executions($asset: [String!]!, $check: String!, 
 
 @pytest.fixture(scope="module")
 def checked_run(tmp_path_factory):
-    """A blocked and a healthy process run as one range; a GraphQL context on the instance."""
+    """A blocked and a healthy process run as one range; a GraphQL context on the instance.
+
+    `blocked` and `healthy` are the processes' partition keys.
+    """
     home = tmp_path_factory.mktemp("check_results")
     url = f"sqlite:///{home / 'ivyi.db'}"
     upgrade(url)
@@ -56,11 +60,12 @@ def checked_run(tmp_path_factory):
             with define_out_of_process_context(
                 str(REPO / "workspace.yaml"), None, instance
             ) as context:
+                keys = partition_keys_for(engine, [blocked, healthy])
                 yield {
                     "context": context,
                     "run_id": result.run_id,
-                    "blocked": blocked,
-                    "healthy": healthy,
+                    "blocked": keys[blocked],
+                    "healthy": keys[healthy],
                 }
     engine.dispose()
 

@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from ivyi_pipeline.db.schema import gift_processes, gifts, ranked_decisions, relationships
+from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.workflows.gifting_process import quality
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import (
@@ -47,11 +48,13 @@ def run(instance, database_url):
 def _by_partition(
     result: dg.ExecuteInProcessResult,
 ) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    """Each process's own check results, by (check name, partition)."""
+    """Each process's own check results, by (check name, process id), each on its partition."""
     found = {}
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.partition is not None:
-            key = (evaluation.check_name, evaluation.partition)
+            pid = evaluation.metadata["process_id"].value
+            assert process_ids_of([evaluation.partition]) == [pid]
+            key = (evaluation.check_name, pid)
             assert key not in found, f"two results for {key}"
             found[key] = evaluation
     return found
@@ -86,9 +89,9 @@ def test_a_run_that_generates_options_records_each_check_on_the_process_partitio
     )
     # A single-process run needs no summary: its process's results are the whole story.
     assert _summaries(result) == {}
-    for (_name, pid), evaluation in results.items():
+    for evaluation in results.values():
         target = evaluation.target_materialization_data
-        latest = _latest_materialization(instance, evaluation.asset_key, pid)
+        latest = _latest_materialization(instance, evaluation.asset_key, evaluation.partition)
         assert (target.run_id, target.storage_id) == (result.run_id, latest.storage_id)
 
 

@@ -20,7 +20,7 @@ import dagster as dg
 from ivyi_pipeline.orchestration.dagster_internals import partition_check_evaluation
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
-from ivyi_pipeline.orchestration.run_context import as_of, process_ids
+from ivyi_pipeline.orchestration.run_context import as_of, partition_keys_by_process
 from ivyi_pipeline.workflows.gifting_process import quality
 from ivyi_pipeline.workflows.gifting_process.quality import QualityReport
 
@@ -79,19 +79,22 @@ def _severity(report: QualityReport, process_id: str | None = None) -> dg.AssetC
 
 
 def process_results(
-    spec: dg.AssetCheckSpec, report: QualityReport, targets: dict[str, dg.EventLogRecord]
+    spec: dg.AssetCheckSpec,
+    report: QualityReport,
+    key_of: dict[str, str],
+    targets: dict[str, dg.EventLogRecord],
 ) -> Iterator[dg.AssetCheckEvaluation]:
     """One result per process the rule judged, on the process's own partition."""
     failing = report.failing
     for pid in report.checked:
         yield partition_check_evaluation(
             spec,
-            partition=pid,
+            partition=key_of[pid],
             passed=pid not in failing,
             severity=_severity(report, pid) if pid in failing else dg.AssetCheckSeverity.ERROR,
             description=report.verdict(pid),
             metadata={"process_id": pid},
-            target=targets.get(pid),
+            target=targets.get(key_of[pid]),
         )
 
 
@@ -144,7 +147,8 @@ def latest_materializations(
 )
 def check_gifting_process(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase):
     """Evaluate the four checks on every process of the run, after its last step."""
-    engine, ids = ivyi_db.get_engine(), process_ids(context)
+    engine, key_of = ivyi_db.get_engine(), partition_keys_by_process(context)
+    ids = list(key_of)
     reports = [
         quality.options_present(engine, ids),
         quality.options_affordable_and_in_stock(engine, ids, as_of(context)),
@@ -156,8 +160,10 @@ def check_gifting_process(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase)
         if not report.passed:
             context.log.warning(report.summary())
         if report.checked and spec.asset_key not in targets:
-            targets[spec.asset_key] = latest_materializations(context.instance, spec.asset_key, ids)
-        yield from process_results(spec, report, targets.get(spec.asset_key, {}))
+            targets[spec.asset_key] = latest_materializations(
+                context.instance, spec.asset_key, list(key_of.values())
+            )
+        yield from process_results(spec, report, key_of, targets.get(spec.asset_key, {}))
         if len(ids) > 1:
             yield run_summary(spec, report)
         yield dg.Output(None, spec.get_python_identifier())

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.domain.ranking import WEIGHTS
 from ivyi_pipeline.orchestration.dagster_internals import add_partition_metadata
+from ivyi_pipeline.orchestration.run_context import partition_keys_by_process
 from ivyi_pipeline.orchestration.tables import metadata_table
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.funnel_report import transitions_of
@@ -49,8 +50,9 @@ RANKED_SCHEMA = dg.TableSchema(
 
 
 def _add(context: dg.AssetExecutionContext, asset: str, pid: str, values: dict) -> None:
-    """Attach `values` to the materialization of one process partition of `asset`."""
-    add_partition_metadata(context, dg.AssetKey(asset), pid, values)
+    """Attach `values` to the materialization of one process's partition of `asset`."""
+    key = partition_keys_by_process(context)[pid]
+    add_partition_metadata(context, dg.AssetKey(asset), key, {"process_id": pid, **values})
 
 
 def describe_options(context: dg.AssetExecutionContext, engine: sa.Engine, ids: Sequence[str]):
