@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -19,9 +20,16 @@ from ivyi_pipeline.clock import from_db
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.instance import open_instance
+from ivyi_pipeline.orchestration.partitions import partition_keys_for, process_ids_of
 from ivyi_pipeline.workflows.gifting_process.funnel_report import transition_instants
+from ivyi_pipeline.workflows.gifting_process.status import process_statuses
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
-from ivyi_pipeline_tests.factories import make_new_process
+from ivyi_pipeline_tests.factories import (
+    make_occasion,
+    make_process,
+    make_relationship,
+    make_user,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+BLOCKED_OCCASION = "blocked, one/β"
 STARTUP_SECONDS = 300
 PAGE_TIMEOUT_MS = 120_000
 GIFTING_SENSORS = {
@@ -109,13 +118,20 @@ def _stop(server: subprocess.Popen) -> None:
 def blocked(demo_home) -> dict:
     """One more process on the demo instance, blocked: no gift fits its one-cent budget.
 
-    Added by this module before its webserver starts; the funnel history it is compared
-    with is the demo's, counted before.
+    Its occasion id holds a comma, a space, a slash and a Greek letter, so its partition key
+    shows them escaped. Added by this module before its webserver starts; the funnel history
+    it is compared with is the demo's, counted before.
     """
     engine = get_engine(demo_home.database_url)
     instants = transition_instants(engine)
     as_of = from_db(instants[-1])
-    process_id = make_new_process(engine, as_of.date() + dt.timedelta(days=14), budget_cents=1)
+    day = as_of.date() + dt.timedelta(days=14)
+    recipient = make_user(engine)
+    relationship = make_relationship(engine, recipient_id=recipient, budget_cents=1)
+    occasion = make_occasion(
+        engine, id=BLOCKED_OCCASION, relationship_id=relationship, date=day, recurs_yearly=False
+    )
+    process_id = make_process(engine, occasion, day)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("IVYI_HOME", str(demo_home.home))
         env.setenv("IVYI_DATABASE_URL", demo_home.database_url)
@@ -123,7 +139,12 @@ def blocked(demo_home) -> dict:
         with open_instance(demo_home) as instance:
             result = execute_gifting_job(instance, demo_home.database_url, (process_id,), as_of)
     assert result.success
-    return {"process_id": process_id, "run_id": result.run_id, "funnel_instants": len(instants)}
+    return {
+        "process_id": process_id,
+        "key": partition_keys_for(engine, [process_id])[process_id],
+        "run_id": result.run_id,
+        "funnel_instants": len(instants),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -185,15 +206,20 @@ def test_the_graphql_api_serves_the_job_sensors_schedules_assets_checks_runs_and
             executions = _graphql(webserver, CHECK_EXECUTIONS, asset=[asset], check=name)
             found = executions["assetCheckExecutions"]
             assert {e["runId"] for e in found} <= {run["runId"] for run in runs}
-            statuses = {e["status"] for e in found if e["partition"] != blocked["process_id"]}
+            statuses = {e["status"] for e in found if e["partition"] != blocked["key"]}
             # A process a rule did not apply to in a run is skipped by that run.
             assert "SUCCEEDED" in statuses, (asset, name)
             assert statuses <= {"SUCCEEDED", "SKIPPED"}, (asset, name)
             # Each result but a ranged run's summary is on one process's own partition.
-            assert {e["partition"] for e in found} - {None} <= process_ids
+            partitions = {e["partition"] for e in found} - {None}
+            assert set(process_ids_of(partitions)) <= process_ids
 
     keys = _graphql(webserver, PARTITIONS)["assetNodeOrError"]["partitionKeysByDimension"]
-    assert set(keys[0]["partitionKeys"]) == process_ids
+    # One key per process, the one `ivyi status --json` names.
+    assert sorted(keys[0]["partitionKeys"]) == sorted(
+        partition_keys_for(get_engine(demo_home.database_url), process_ids).values()
+    )
+    assert blocked["key"] in keys[0]["partitionKeys"]
     stats = assets["gift_options"]["partitionStats"]
     assert stats["numMaterialized"] == stats["numPartitions"] == len(process_ids)
 
@@ -280,8 +306,8 @@ def test_one_run_shows_its_process_its_steps_and_what_they_did(webserver, page):
     _shot(page, "run")
 
 
-def _partition(base: str, asset: str, process_id: str) -> str:
-    return f"{base}/assets/{asset}?view=partitions&partition={process_id}"
+def _partition(base: str, asset: str, key: str) -> str:
+    return f"{base}/assets/{asset}?view=partitions&partition={urllib.parse.quote(key)}"
 
 
 def test_the_gift_options_asset_shows_each_options_price_and_category_and_its_checks(
@@ -289,7 +315,8 @@ def test_the_gift_options_asset_shows_each_options_price_and_category_and_its_ch
 ):
     process_id = _story_run(webserver)["ivyi/process_id"]
 
-    _open(page, _partition(webserver, "gift_options", process_id), "option_count", "generated_at")
+    key = _story_run(webserver)["dagster/partition"]
+    _open(page, _partition(webserver, "gift_options", key), "option_count", "generated_at")
     text = page.inner_text("body")
     for expected in (process_id, "price_cents", "category", "affinity", "budget_cents"):
         assert expected in text
@@ -302,9 +329,8 @@ def test_the_gift_options_asset_shows_each_options_price_and_category_and_its_ch
 
 
 def test_the_ranked_decisions_asset_shows_every_score_component(webserver, page):
-    process_id = _story_run(webserver)["ivyi/process_id"]
-
-    _open(page, _partition(webserver, "ranked_decisions", process_id), "ranking", "top_score")
+    key = _story_run(webserver)["dagster/partition"]
+    _open(page, _partition(webserver, "ranked_decisions", key), "ranking", "top_score")
 
     text = page.inner_text("body")
     for column in ("affinity_score", "price_fit", "occasion_fit", "novelty", "score_formula"):
@@ -313,9 +339,8 @@ def test_the_ranked_decisions_asset_shows_every_score_component(webserver, page)
 
 
 def test_a_process_partition_shows_where_it_stands_and_how_it_got_there(webserver, page):
-    process_id = _story_run(webserver)["ivyi/process_id"]
-
-    _open(page, _partition(webserver, "gift_process_state", process_id), "history", "COMPLETED")
+    key = _story_run(webserver)["dagster/partition"]
+    _open(page, _partition(webserver, "gift_process_state", key), "history", "COMPLETED")
 
     text = page.inner_text("body")
     for expected in ("selected_gift_id", "window_closes_at", "DECISION_WINDOW_OPEN"):
@@ -351,7 +376,7 @@ def _check_partition(page, base: str, asset: str, check: str, key: str) -> str:
 
 
 def test_a_blocked_process_partition_shows_its_failing_check_and_why(webserver, page, blocked):
-    key = blocked["process_id"]
+    key = blocked["key"]
 
     text = _check_partition(page, webserver, "gift_options", "options_not_empty", key)
 
@@ -362,9 +387,44 @@ def test_a_blocked_process_partition_shows_its_failing_check_and_why(webserver, 
 
 
 def test_a_healthy_process_partition_shows_its_checks_pass(webserver, page):
-    key = _story_run(webserver)["ivyi/process_id"]
+    key = _story_run(webserver)["dagster/partition"]
 
     text = _check_partition(page, webserver, "ranked_decisions", "ranks_without_gaps", key)
 
     assert "Passed" in text
     assert "ranks are 1..n without gaps: passes." in text
+
+
+def _listed_keys(page, known: set[str]) -> set[str]:
+    """The partition keys the Partitions list shows (its rows name their key in a tooltip)."""
+    tooltips = page.locator("[data-tooltip]").evaluate_all(
+        "nodes => nodes.map(n => n.getAttribute('data-tooltip'))"
+    )
+    return set(tooltips) & known
+
+
+def test_typing_an_occasion_id_or_a_date_finds_exactly_its_processes(webserver, page, demo_home):
+    run = _story_run(webserver)
+    key, occasion_id = run["dagster/partition"], run["ivyi/occasion_id"]
+    entries = process_statuses(get_engine(demo_home.database_url))
+    known = {entry["partition_key"] for entry in entries}
+    of_occasion = {e["partition_key"] for e in entries if e["occasion_id"] == occasion_id}
+    day = key.split(".")[0]
+    search = page.get_by_placeholder("Filter by name…")
+
+    _open(page, f"{webserver}/assets/gift_process_state?view=partitions", "Partitions")
+    search.fill(occasion_id)
+    page.locator(f'[data-tooltip="{key}"]').first.wait_for()
+    assert _listed_keys(page, known) == of_occasion
+    page.locator(f'[data-tooltip="{key}"]').first.click()
+    page.get_by_text("history").first.wait_for()
+    text = page.inner_text("body")
+    assert run["ivyi/process_id"] in text
+    assert occasion_id in text
+    page.mouse.move(0, 0)  # away from the row's tooltip before the screenshot
+    _shot(page, "gift_process_state_search")
+
+    search.fill(day)
+    page.wait_for_timeout(500)
+    on_that_day = {k for k in known if k.startswith(day + ".")}
+    assert _listed_keys(page, known) == on_that_day
