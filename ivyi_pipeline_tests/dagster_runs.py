@@ -1,6 +1,7 @@
-"""Execute gifting_process_job in process over one process or a contiguous range of them."""
+"""Dagster runs in tests: execute gifting_process_job in process, read back what was recorded."""
 
 import datetime as dt
+import json
 
 import dagster as dg
 
@@ -36,3 +37,27 @@ def execute_gifting_job(
         resources={"ivyi_db": IvyiDatabase(url=database_url), **resources},
         raise_on_error=False,
     )
+
+
+EVENT_PAGE = 1000
+
+
+def everything_recorded(instance: dg.DagsterInstance) -> tuple[list[str], int]:
+    """Every run's tags, config and job snapshot and every event of every run, serialized;
+    and how many events there were."""
+    texts, events, snapshots = [], 0, set()
+    for record in instance.get_run_records():
+        run = record.dagster_run
+        texts.append(json.dumps({"tags": dict(run.tags), "config": run.run_config}))
+        if run.job_snapshot_id and run.job_snapshot_id not in snapshots:
+            snapshots.add(run.job_snapshot_id)
+            texts.append(dg.serialize_value(instance.get_job_snapshot(run.job_snapshot_id)))
+        cursor = None
+        while True:
+            page = instance.get_records_for_run(run.run_id, cursor=cursor, limit=EVENT_PAGE)
+            texts.extend(dg.serialize_value(r.event_log_entry) for r in page.records)
+            events += len(page.records)
+            if not page.has_more:
+                break
+            cursor = page.cursor
+    return texts, events

@@ -13,6 +13,8 @@ from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline_tests.conftest import PG_ADMIN_URL
 from ivyi_pipeline_tests.factories import make_gift, make_occasion
 
+pytestmark = pytest.mark.postgres
+
 TODAY = dt.date(2026, 6, 1)
 
 

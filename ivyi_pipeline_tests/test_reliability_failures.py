@@ -110,7 +110,9 @@ def _reconcile(database_url, now):
                 "clock": Clock(as_of=now.isoformat()),
             },
         )
-        return reconciler_sensor(context)
+        result = reconciler_sensor(context)
+        # The requests themselves (the sensor ensures their partitions before it returns them).
+        return result.run_requests if isinstance(result, dg.SensorResult) else result
 
 
 def test_the_reconciler_redrives_processes_past_their_deadline_once_an_hour(engine, database_url):
@@ -130,13 +132,11 @@ def test_the_reconciler_redrives_processes_past_their_deadline_once_an_hour(engi
     same_hour = _reconcile(database_url, now + dt.timedelta(minutes=20))
     next_hour = _reconcile(database_url, now + dt.timedelta(hours=1))
 
-    assert sorted(process_ids_of(r.partition_key for r in first.run_requests)) == sorted(
-        [stuck, failed]
-    )
-    assert {r.run_key for r in first.run_requests} == {r.run_key for r in same_hour.run_requests}
-    assert not {r.run_key for r in first.run_requests} & {r.run_key for r in next_hour.run_requests}
-    assert all("@2026-06-01T14" in r.run_key for r in first.run_requests)
-    assert waiting not in process_ids_of(r.partition_key for r in first.run_requests)
+    assert sorted(process_ids_of(r.partition_key for r in first)) == sorted([stuck, failed])
+    assert {r.run_key for r in first} == {r.run_key for r in same_hour}
+    assert not {r.run_key for r in first} & {r.run_key for r in next_hour}
+    assert all("@2026-06-01T14" in r.run_key for r in first)
+    assert waiting not in process_ids_of(r.partition_key for r in first)
 
 
 def test_the_reconciler_skips_when_nothing_is_stuck(engine, database_url):

@@ -16,7 +16,7 @@ from ivyi_pipeline.orchestration.partitions import gift_processes_partitions, pr
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
 from ivyi_pipeline.orchestration.schedules import CRON_ENV, DAILY_SCHEDULE, DEFAULT_CRON
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
-from ivyi_pipeline_tests.factories import make_gift, make_occasion, make_process
+from ivyi_pipeline_tests.factories import AT, make_gift, make_occasion, make_process
 
 SIX_AM = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
 TODAY = SIX_AM.date()
@@ -48,8 +48,9 @@ def _set(engine, process_id: str, **values) -> None:
         )
 
 
-def _process_in(engine, status: str, **values) -> str:
-    pid = make_process(engine, _one_off(engine, TODAY + dt.timedelta(days=10)), status=status)
+def _process_in(engine, status: str, at: dt.datetime = AT, **values) -> str:
+    occasion = _one_off(engine, TODAY + dt.timedelta(days=10))
+    pid = make_process(engine, occasion, status=status, at=at)
     if values:
         _set(engine, pid, **values)
     return pid
@@ -165,7 +166,9 @@ def test_with_every_sensor_off_daily_batches_alone_take_a_process_to_completed(
 def test_a_blocked_process_is_retried_by_the_batch_and_unblocked_once_it_can_proceed(
     ivyi_env, instance, engine
 ):
-    blocked = _process_in(engine, "OCCASION_DETECTED", blocked_reason="no gift in stock")
+    # Blocked before the batch: a run never stamps history before a process's last change.
+    before = SIX_AM - dt.timedelta(hours=6)
+    blocked = _process_in(engine, "OCCASION_DETECTED", at=before, blocked_reason="no gift in stock")
     make_gift(engine, price_cents=2500)
 
     assert run_batch(instance, defs, SIX_AM).ok

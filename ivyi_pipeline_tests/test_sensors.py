@@ -196,7 +196,9 @@ def test_the_decision_window_sensor_requests_a_run_for_an_expired_window_only(en
 
     assert set(requested) == {expired}
     assert requested[expired].tags[tags.EVENT] == "decision-window-open"
-    assert requested[expired].run_key == f"decision-window-open:{expired}:DECISION_WINDOW_OPEN"
+    key = requested[expired].partition_key
+    assert process_ids_of([key]) == [expired]
+    assert requested[expired].run_key == f"decision-window-open:{key}:DECISION_WINDOW_OPEN"
 
 
 def test_the_decision_window_sensor_skips_when_no_window_expired(engine, evaluate):
@@ -244,7 +246,9 @@ def test_the_fulfilment_sensor_requests_a_run_for_an_order_the_provider_shipped(
 
     assert set(requested) == {shipped}
     assert requested[shipped].tags[tags.EVENT] == "fulfilment-updated"
-    assert requested[shipped].run_key == f"fulfilment-updated:{shipped}:ORDERED"
+    key = requested[shipped].partition_key
+    assert process_ids_of([key]) == [shipped]
+    assert requested[shipped].run_key == f"fulfilment-updated:{key}:ORDERED"
 
 
 def test_the_event_sensors_skip_when_nothing_is_due(evaluate):

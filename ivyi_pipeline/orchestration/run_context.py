@@ -9,34 +9,28 @@ import dagster as dg
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import parse_as_of, utcnow
+from ivyi_pipeline.domain.states import STEPS
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.failures import ERRORS_RECORDED
 from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.workflows.gifting_process import redrive
 from ivyi_pipeline.workflows.gifting_process.report import StepReport
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 DETAIL_LIMIT = 20
 RUNS_REMEMBERED = 8
 ERROR_LIMIT = 500
+
+ERRORS_RECORDED = "errors_recorded"
+"""Failure metadata of a step that wrote each failed process's own error before raising."""
 
 RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=0.5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 """Transient errors only: 0.5 s, 1 s, 2 s (each +/- up to its own length), then the op fails."""
 MAX_OUTCOME = 240
-ENTERS = {
-    "start_workflow": S.OCCASION_DETECTED,
-    "generate_options": S.OPTIONS_GENERATED,
-    "open_decision_window": S.DECISION_WINDOW_OPEN,
-    "select_default": S.DEFAULT_SELECTED,
-    "confirm_selection": S.CONFIRMED,
-    "place_order": S.ORDERED,
-    "record_shipment": S.SHIPPED,
-    "complete_process": S.COMPLETED,
-}
-LAST_STEP = "complete_process"
+ENTERS = {step.name: step.moves_to for step in STEPS if step.moves_to is not None}
+"""The status each step moves its processes to, by step name (from the step table)."""
+LAST_STEP = STEPS[-1].name
 
 
 def partition_keys_by_process(context: dg.OpExecutionContext) -> dict[str, str]:
