@@ -1,6 +1,7 @@
 """The `ivyi` command line: thin entry points over the service functions."""
 
 import functools
+import os
 import sys
 import warnings
 
@@ -9,69 +10,111 @@ import click
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.errors import IvyiError
-from ivyi_pipeline.settings import Settings, redact_url
+from ivyi_pipeline.settings import Settings, check_database_url, redact_url
 
 
-def _lost_database(exc: BaseException) -> str | None:
-    """The driver's first line when a database operation failed somewhere under exc, else None."""
-    import sqlalchemy as sa
+def _database_where() -> str:
+    """The configured database URL without its password, or a stand-in when it is unusable."""
+    try:
+        return redact_url(Settings.from_env().database_url)
+    except Exception:
+        return "IVYI_DATABASE_URL"
 
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
-            reason = str(exc.orig or exc).strip().splitlines()
-            return reason[0] if reason else type(exc).__name__
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
+
+def _describe(exc: Exception) -> str | None:
+    """The one line for an exception no ivyi code turned into an IvyiError; None for click's."""
+    from ivyi_pipeline.faults import describe_database_error, describe_os_error
+
+    if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort):
+        return None
+    message = describe_database_error(exc, _database_where())
+    if message is not None:
+        return message
+    if isinstance(exc, OSError):
+        return describe_os_error(exc)
+    if os.environ.get("IVYI_DEBUG"):
+        return None
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return (
+        f"unexpected {type(exc).__name__}: {first}; this is a bug in ivyi: run the command "
+        "with IVYI_DEBUG=1 to see the traceback, and report it"
+    )
 
 
 def _fail_cleanly(fn):
-    """Turn an IvyiError or a database outage into one line on stderr and exit status 1."""
+    """Turn any failure into one `error:` line on stderr: exit 1, or 130 on Ctrl-C.
+
+    IvyiErrors (bad input, bad state, a refused environment) print their message; database
+    faults say whether running again helps (transient) or what to fix (permanent); file
+    system faults name the file; anything else is reported as a bug in one line
+    (IVYI_DEBUG=1 shows the traceback instead).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        status = 1
         try:
             return fn(*args, **kwargs)
         except IvyiError as exc:
             message = str(exc)
+        except KeyboardInterrupt:
+            message, status = "interrupted (Ctrl-C); nothing after the last finished step ran", 130
         except Exception as exc:
-            reason = _lost_database(exc)
-            if reason is None:
+            message = _describe(exc)
+            if message is None:
                 raise
-            # Finished steps are not repeated: their writes are guarded, their runs recorded.
-            message = f"database unavailable: {reason}; run the command again"
         # Outside the except block, so that the traceback and what it holds are released first.
-        click.echo(f"error: {message}", err=True)
-        sys.exit(1)
+        click.echo("error: " + " ".join(message.split()), err=True)
+        sys.exit(status)
 
     return wrapper
 
 
 def _settings() -> Settings:
+    """The environment, checked: usable folders and a database URL ivyi can open."""
     settings = Settings.from_env()
+    check_database_url(settings.database_url)
     settings.ensure_dirs()
     return settings
 
 
 def _migrated_engine(settings: Settings):
-    """The domain database's engine; a clear error when it is unreachable or has no schema."""
-    import sqlalchemy as sa
-
-    from ivyi_pipeline.db.migrate import current_revision
+    """The domain database's engine; a clear error when it is unreachable, has no schema yet or
+    was migrated by a newer version of ivyi."""
+    from ivyi_pipeline.db.migrate import check_revision
 
     url = redact_url(settings.database_url)
-    try:
-        revision = current_revision(settings.database_url)
-    except sa.exc.OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise IvyiError(f"cannot open the database at {url}: {reason}") from None
-    if revision is None:
+    if check_revision(settings.database_url) is None:
         raise IvyiError(f"the database at {url} has no schema yet; run `ivyi db upgrade` first")
     return get_engine(settings.database_url)
 
 
-@click.group()
+class _OneLineErrors(click.Group):
+    """A group whose usage errors are one `error:` line too (exit 2), and Ctrl-C exits 130."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the command; in standalone mode turn click's own errors into one line."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            click.echo("error: " + " ".join(exc.format_message().split()) + where, err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo("error: " + " ".join(exc.format_message().split()), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: interrupted (Ctrl-C)", err=True)
+            sys.exit(130)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=_OneLineErrors)
 def main() -> None:
     """Ivyi's gifting pipeline."""
     # Dagster warns on every import that the backfill policy is in beta; users cannot act on it.
@@ -103,16 +146,18 @@ def load(directory: str) -> None:
 
     All or nothing: the first bad row is reported by file, line and column and nothing is
     written. Rows already stored with identical values are skipped, so a second load of the
-    same files writes nothing. The schema is created or upgraded first.
+    same files writes nothing. The files are checked first; then the schema is created or
+    upgraded and the rows are checked against the database and written.
     """
     from pathlib import Path
 
-    from ivyi_pipeline.data import load_csv_directory
+    from ivyi_pipeline.data.csv_import import load_parsed, parse_directory
     from ivyi_pipeline.db.engine import get_engine
 
+    parsed = parse_directory(Path(directory))
     settings = _settings()
     upgrade(settings.database_url)
-    summary = load_csv_directory(get_engine(settings.database_url), Path(directory))
+    summary = load_parsed(get_engine(settings.database_url), parsed)
     click.echo(f"loaded {directory} into {redact_url(settings.database_url)}")
     for name, written in summary.written.items():
         present = summary.already_present[name]
@@ -272,7 +317,8 @@ def confirm(process_id: str, gift_id: str, as_of: str | None) -> None:
     from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 
     settings = _settings()
-    record_confirmation(_migrated_engine(settings), process_id, gift_id, parse_as_of(as_of))
+    when = parse_as_of(as_of)
+    record_confirmation(_migrated_engine(settings), process_id, gift_id, when)
     click.echo(f"confirmation of gift {gift_id} recorded for process {process_id}")
 
 
@@ -288,11 +334,12 @@ def redrive(process_id: str, as_of: str | None) -> None:
     from ivyi_pipeline.workflows.gifting_process.redrive import parse_process_id, standing_of
 
     settings = _settings()
-    engine = get_engine(settings.database_url)
     pid = parse_process_id(process_id)
+    when = parse_as_of(as_of)
+    engine = _migrated_engine(settings)
     standing_of(engine, pid)
     with _instance(settings) as instance:
-        summary = redrive_process(instance, defs, pid, parse_as_of(as_of))
+        summary = redrive_process(instance, defs, pid, when)
     status, last_error = standing_of(engine, pid)
     outcome = "succeeded" if summary.ok else "failed"
     (run_id,) = summary.succeeded + summary.failed
@@ -326,22 +373,38 @@ def status(as_json: bool) -> None:
 @main.command()
 @click.option("--days", default=45, show_default=True, help="Most simulated days to run.")
 @click.option("--seed", "seed", default=7, show_default=True, help="Seed of the synthetic data.")
-@click.option("--reset", is_flag=True, help="Empty the database and Dagster instance first.")
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="First delete the data set an earlier demo wrote (never data it did not write).",
+)
 @AS_OF
 @_fail_cleanly
 def demo(days: int, seed: int, reset: bool, as_of: str | None) -> None:
-    """Drive a small synthetic data set through simulated days until every process completes."""
+    """Drive a small synthetic data set through simulated days until every process completes.
+
+    It runs on an empty database only, or, with --reset, on one holding an earlier demo's data
+    set, which it deletes first (with that data set's runs and partitions in the Dagster
+    instance). A database holding data the demo did not write is refused, untouched.
+    """
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.demo import run_demo
 
     settings = _settings()
+    when = parse_as_of(as_of)
     upgrade(settings.database_url)
     with _instance(settings) as instance:
-        run_demo(settings, instance, parse_as_of(as_of), days, seed, click.echo, fresh=reset)
+        run_demo(settings, instance, when, days, seed, click.echo, fresh=reset)
 
 
 @main.command()
-@click.option("--port", default=3000, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=3000,
+    show_default=True,
+    help="Port on 127.0.0.1.",
+)
 @click.option("--seed", "seed", default=7, show_default=True, help="Seed of the demo data.")
 @AS_OF
 @_fail_cleanly
@@ -350,14 +413,18 @@ def ui(port: int, seed: int, as_of: str | None) -> None:
 
     On an empty database the demo data is first driven through the pipeline and the daily
     funnel materialized, as `ivyi demo` would; otherwise the data is shown as it is.
+    SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the webserver, the daemon and every process they
+    started; the exit status is 128 + the signal (130 for Ctrl-C).
     """
     from ivyi_pipeline.clock import parse_as_of
-    from ivyi_pipeline.ui import prepare, serve
+    from ivyi_pipeline.ui import check_port_free, prepare, serve
 
     settings = _settings()
+    when = parse_as_of(as_of)
+    check_port_free(port)
     upgrade(settings.database_url)
     with _instance(settings) as instance:
-        prepare(settings, instance, parse_as_of(as_of), click.echo, seed=seed)
+        prepare(settings, instance, when, click.echo, seed=seed)
     sys.exit(serve(settings, port, click.echo))
 
 

@@ -4,6 +4,11 @@ from datetime import UTC, datetime
 
 from ivyi_pipeline.errors import InvalidInput
 
+EARLIEST_AS_OF = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_AS_OF = datetime(9000, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""The instants --as-of may name: windows, grace periods and yearly occurrences computed from
+them stay far inside what Python, PostgreSQL, SQLite and Dagster can represent."""
+
 
 def utcnow() -> datetime:
     """The wall clock, timezone-aware UTC."""
@@ -17,8 +22,19 @@ def parse_as_of(text: str | None) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"--as-of {text!r} is not an ISO-8601 date or time") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        raise InvalidInput(
+            f"--as-of {text!r} is not an ISO-8601 date or time (such as 2026-06-01T09:00Z)"
+        ) from None
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        value = EARLIEST_AS_OF.replace(year=1)
+    if not EARLIEST_AS_OF <= value <= LATEST_AS_OF:
+        raise InvalidInput(
+            f"--as-of {text!r} is out of range: give an instant from "
+            f"{EARLIEST_AS_OF:%Y-%m-%d} to {LATEST_AS_OF:%Y-%m-%d}"
+        )
+    return value
 
 
 def to_db(value: datetime) -> datetime:

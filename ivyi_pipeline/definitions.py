@@ -17,12 +17,7 @@ from ivyi_pipeline.orchestration.funnel import (
 from ivyi_pipeline.orchestration.jobs import build_occasion_detection_job, gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import first_occasion_date
 from ivyi_pipeline.orchestration.occasion_detection import build_occasion_detection
-from ivyi_pipeline.orchestration.resources import (
-    Clock,
-    GiftingSettings,
-    IvyiDatabase,
-    SimulatedFulfilment,
-)
+from ivyi_pipeline.orchestration.resources import resources_from_environment
 from ivyi_pipeline.orchestration.retention import dagster_retention_job
 from ivyi_pipeline.orchestration.schedules import (
     build_daily_gifting_schedule,
@@ -50,12 +45,7 @@ def build_definitions() -> dg.Definitions:
             dagster_retention_schedule,
         ],
         sensors=all_sensors,
-        resources={
-            "ivyi_db": IvyiDatabase(),
-            "gifting": GiftingSettings(),
-            "fulfilment": SimulatedFulfilment(),
-            "clock": Clock(),
-        },
+        resources=resources_from_environment(),
     )
 
 

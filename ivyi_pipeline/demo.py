@@ -10,19 +10,28 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
+from ivyi_pipeline.data.csv_import import PG_LOAD_LOCK
 from ivyi_pipeline.data.db_write import write_dataset
+from ivyi_pipeline.data.origin import (
+    Origin,
+    dataset_origin,
+    domain_tables,
+    holds_data,
+    record_origin,
+)
 from ivyi_pipeline.data.synthetic import generate_dataset
 from ivyi_pipeline.db.engine import get_engine
-from ivyi_pipeline.db.schema import gift_processes, metadata, occasions
+from ivyi_pipeline.db.schema import gift_processes, pipeline_state
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.domain.occurrences import occurrences_between
-from ivyi_pipeline.errors import IvyiError
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
+from ivyi_pipeline.errors import DatasetNotOurs, IvyiError
 from ivyi_pipeline.local_runs import tick
+from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.settings import Settings, redact_url
 from ivyi_pipeline.ui import materialize_funnel_history
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 from ivyi_pipeline.workflows.gifting_process.status import funnel
 
 HORIZON_DAYS = 28
@@ -43,7 +52,10 @@ def seed_demo_data(engine: sa.Engine, start: datetime, seed: int) -> int:
     )
     data = dataclasses.replace(data, occasions=data.occasions[soon].reset_index(drop=True))
     with engine.begin() as conn:
+        if holds_data(conn):
+            raise _not_empty(engine, dataset_origin(conn))
         write_dataset(conn, data)
+        record_origin(conn, Origin.DEMO)
     return len(data.occasions)
 
 
@@ -70,19 +82,54 @@ def _confirm_every_other(engine: sa.Engine, now: datetime) -> int:
     return confirmed
 
 
-def _is_empty(engine: sa.Engine) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(occasions)).scalar() == 0
+def _not_empty(engine: sa.Engine, origin: str | None) -> IvyiError:
+    """The refusal for a database that holds data: suggest --reset only for the demo's own."""
+    url = engine.url.render_as_string(hide_password=True)
+    if origin == Origin.DEMO:
+        return IvyiError(
+            f"the database at {url} already holds the demo's data; "
+            "run `ivyi demo --reset` to start the demo over"
+        )
+    return DatasetNotOurs(
+        f"the database at {url} holds data that `ivyi demo` did not write "
+        f"(origin: {origin or 'not recorded'}), so the demo leaves it alone; run the demo on "
+        "another database: set IVYI_HOME to an empty folder and unset IVYI_DATABASE_URL"
+    )
 
 
-def reset(engine: sa.Engine, instance: dg.DagsterInstance) -> None:
-    """Empty the domain tables and the Dagster instance's runs and partitions."""
+def reset(engine: sa.Engine, instance: dg.DagsterInstance) -> int:
+    """Delete the demo's data set and its runs and partitions; return the processes it had.
+
+    Only a data set recorded as the demo's (`dataset_origin` = demo) is deleted, checked in
+    the deleting transaction; any other non-empty database raises DatasetNotOurs, with
+    nothing deleted. In the Dagster instance only the runs and partitions that name one of
+    the demo's processes go.
+    """
     with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_LOAD_LOCK)))
+        origin = dataset_origin(conn)
+        if origin != Origin.DEMO and holds_data(conn):
+            raise _not_empty(engine, origin)
+        process_ids = conn.execute(sa.select(gift_processes.c.id)).scalars().all()
+        for table in reversed(domain_tables()):
             conn.execute(table.delete())
-    instance.wipe()
-    for key in instance.get_dynamic_partitions("gift_processes"):
-        instance.delete_dynamic_partition("gift_processes", key)
+        conn.execute(pipeline_state.delete())
+    forget_processes(instance, process_ids)
+    return len(process_ids)
+
+
+def forget_processes(instance: dg.DagsterInstance, process_ids: list[str]) -> None:
+    """Delete the runs that name one of these processes and their dynamic partitions."""
+    known = set(instance.get_dynamic_partitions("gift_processes"))
+    for start in range(0, len(process_ids), 500):
+        chunk = list(process_ids[start : start + 500])
+        for tag in (tags.PROCESS_ID, tags.RANGE_START, tags.RANGE_END):
+            for run_id in instance.get_run_ids(dg.RunsFilter(tags={tag: chunk})):
+                instance.delete_run(run_id)
+        for key in chunk:
+            if key in known:
+                instance.delete_dynamic_partition("gift_processes", key)
 
 
 def run_demo(
@@ -99,11 +146,6 @@ def run_demo(
     engine = get_engine(settings.database_url)
     if fresh:
         reset(engine, instance)
-    if not _is_empty(engine):
-        raise IvyiError(
-            f"the database at {redact_url(settings.database_url)} already holds data; "
-            "run `ivyi demo --reset` to start over"
-        )
     start = datetime.combine(as_of.date(), time(9), tzinfo=as_of.tzinfo)
     expected = seed_demo_data(engine, start, seed)
     echo(f"seeded {expected} occasions in the next {HORIZON_DAYS} days")

@@ -34,3 +34,22 @@ class NotFound(IvyiError):
 
 class ConfirmationRefused(IvyiError):
     """A giver's confirmation that cannot be recorded."""
+
+
+class EnvironmentProblem(IvyiError):
+    """A setting, path or installed part of the environment that Ivyi cannot work with."""
+
+
+class SchemaTooNew(IvyiError):
+    """A database migrated by a newer version of Ivyi than the one running."""
+
+    def __init__(self, found: str, head: str):
+        self.found, self.head = found, head
+        super().__init__(
+            f"database is at revision {found}, newer than this code's {head}; "
+            "run a version of ivyi that knows that revision (upgrade the package)"
+        )
+
+
+class DatasetNotOurs(IvyiError):
+    """A command that would overwrite or delete data it did not write itself."""

@@ -4,7 +4,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivyi_pipeline.errors import EnvironmentProblem
+
 DEFAULT_HOME = ".ivyi"
+SUPPORTED_DRIVERS = ("postgresql+psycopg2", "sqlite", "sqlite+pysqlite")
 
 
 @dataclass(frozen=True)
@@ -24,10 +27,45 @@ class Settings:
         return cls(home=home, database_url=normalize_database_url(url), dagster_home=dagster_home)
 
     def ensure_dirs(self) -> None:
-        """Create the local folders that the embedded default writes to."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        if not self.dagster_home.exists():  # a file there is reported when the instance opens
-            self.dagster_home.mkdir(parents=True, exist_ok=True)
+        """Create the local folders the embedded default writes to; raise if one cannot be."""
+        for variable, path in (("IVYI_HOME", self.home), ("DAGSTER_HOME", self.dagster_home)):
+            if path.exists() and not path.is_dir():
+                raise EnvironmentProblem(
+                    f"{variable} {path} is a file, not a folder; point {variable} at a folder"
+                )
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise EnvironmentProblem(
+                    f"cannot create {variable} {path} ({exc.strerror}); point {variable} at a "
+                    "folder this user can write"
+                ) from None
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a database URL that cannot be parsed, names an unsupported database or driver,
+    or whose driver is not installed, without connecting; never echoes the URL's password."""
+    import sqlalchemy as sa
+
+    fix = "write it as postgresql://user@host:5432/dbname or sqlite:////absolute/path.db"
+    try:
+        parsed = sa.engine.make_url(url)
+        port = parsed.port
+    except (sa.exc.ArgumentError, ValueError):
+        raise EnvironmentProblem(f"IVYI_DATABASE_URL is not a database URL; {fix}") from None
+    if port is not None and not 0 < port < 65536:
+        raise EnvironmentProblem(f"IVYI_DATABASE_URL has port {port}, not 1 to 65535; {fix}")
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        raise EnvironmentProblem(
+            f"IVYI_DATABASE_URL names {parsed.drivername}, a driver ivyi does not use; {fix}"
+        )
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ImportError as exc:
+        raise EnvironmentProblem(
+            f"the database driver for {parsed.drivername} is not installed ({exc}); "
+            "install the project with its dependencies (pip install -e .)"
+        ) from None
 
 
 def normalize_database_url(url: str) -> str:

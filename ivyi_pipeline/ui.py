@@ -5,11 +5,15 @@ code, which ends with the funnel materialized as of every simulated instant, so 
 runs, partitions, check results and a funnel with a history to plot.
 """
 
+import contextlib
+import ctypes
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -18,12 +22,15 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import from_db
 from ivyi_pipeline.db.engine import get_engine
-from ivyi_pipeline.db.schema import occasions
+from ivyi_pipeline.errors import EnvironmentProblem
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.settings import Settings
 
 HOST = "127.0.0.1"
 LOCATION = "ivyi_pipeline"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+GRACE_SECONDS = 20
+"""How long the children get to shut down (and stop their code servers) before SIGKILL."""
 WORKSPACE = f"""load_from:
   - python_module:
       module_name: ivyi_pipeline.definitions
@@ -32,9 +39,11 @@ WORKSPACE = f"""load_from:
 
 
 def is_empty(engine: sa.Engine) -> bool:
-    """True when no occasion has been loaded yet."""
+    """True when no domain table holds a row yet."""
+    from ivyi_pipeline.data.origin import holds_data
+
     with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(occasions)).scalar() == 0
+        return not holds_data(conn)
 
 
 def materialize_funnel_history(
@@ -76,25 +85,108 @@ def prepare(
 
 def write_workspace(settings: Settings) -> Path:
     """A workspace file that loads the code location from the installed package."""
+    from ivyi_pipeline.atomic_files import write_text_atomically
+
     path = settings.home / "workspace.yaml"
-    path.write_text(WORKSPACE)
+    if not path.is_file() or path.read_text() != WORKSPACE:
+        write_text_atomically(path, WORKSPACE)
     return path
 
 
-def _stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
+class _Stopped(Exception):
+    """A stop signal arrived."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum, _frame) -> None:
+    raise _Stopped(signum)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when ivyi dies, even by SIGKILL (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def check_port_free(port: int) -> None:
+    """Refuse a port another program already listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            probe.bind((HOST, port))
+        except OSError as exc:
+            raise EnvironmentProblem(
+                f"port {port} on {HOST} is not free ({exc.strerror}); pick another with --port"
+            ) from None
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process below pid, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"
+
+
+def _signal_all(groups: Iterable[int], pids: Iterable[int], sig: int) -> None:
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, sig)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def _stop(processes: list[subprocess.Popen], grace: float = GRACE_SECONDS) -> None:
+    """SIGTERM every child's process group (their code servers and runs are in it), wait, then
+    SIGKILL whatever is left, including descendants that left the group."""
+    below = descendants(os.getpid())
+    groups = [process.pid for process in processes]
+    _signal_all(groups, below, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        for process in processes:
+            process.poll()
+        if not any(_alive(pid) for pid in below | descendants(os.getpid())):
+            break
+        time.sleep(0.2)
+    _signal_all(groups, below | descendants(os.getpid()), signal.SIGKILL)
+    for process in processes:
+        process.wait()
 
 
 def serve(settings: Settings, port: int, echo: Callable[[str], None]) -> int:
-    """Run dagster-webserver (127.0.0.1:port) and dagster-daemon until one stops or Ctrl-C."""
+    """Run dagster-webserver (127.0.0.1:port) and dagster-daemon until one stops or a signal.
+
+    SIGINT, SIGTERM and SIGHUP stop both and everything they started; the exit status is
+    128 + the signal (130 for Ctrl-C), or the status of the child that stopped first.
+    """
+    check_port_free(port)
     workspace = str(write_workspace(settings))
     env = {
         **os.environ,
@@ -107,16 +199,35 @@ def serve(settings: Settings, port: int, echo: Callable[[str], None]) -> int:
         [str(bin_dir / "dagster-webserver"), "-h", HOST, "-p", str(port), "-w", workspace],
         [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
     ]
-    processes = [subprocess.Popen(command, env=env) for command in commands]
-    echo(f"Dagster UI on http://{HOST}:{port} (daemon running; Ctrl-C stops both)")
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in STOP_SIGNALS}
+    processes: list[subprocess.Popen] = []
     status = 0
     try:
+        # A signal arriving while a child starts is held until the child is in the list.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            for command in commands:
+                processes.append(
+                    subprocess.Popen(
+                        command, env=env, start_new_session=True, preexec_fn=_die_with_parent
+                    )
+                )
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        echo(f"Dagster UI on http://{HOST}:{port} (daemon running; Ctrl-C stops both)")
         while all(process.poll() is None for process in processes):
-            time.sleep(1)
+            time.sleep(0.5)
         status = next(p.returncode for p in processes if p.returncode is not None) or 1
         echo("the webserver or the daemon stopped; stopping the other")
-    except KeyboardInterrupt:
-        echo("stopping the webserver and the daemon")
+    except _Stopped as stopped:
+        status = 128 + stopped.signum
+        echo(f"{signal.Signals(stopped.signum).name}: stopping the webserver and the daemon")
     finally:
-        _stop(processes)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            _stop(processes)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     return status

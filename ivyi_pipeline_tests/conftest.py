@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import metadata
+from ivyi_pipeline.settings import Settings
 
 PG_ADMIN_URL = os.environ.get(
     "IVYI_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -47,7 +48,7 @@ def _truncate_all(url: str) -> None:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """A migrated, empty domain database; every test using it runs on both backends."""
     if request.param == "sqlite":
@@ -100,26 +101,42 @@ def ivyi():
     return run
 
 
+DEMO_AS_OF = "2026-03-02T09:00:00Z"
+
+
 @pytest.fixture(scope="session")
-def demo_home(tmp_path_factory):
-    """A home prepared once per session as `ivyi ui` does: demo runs, checks and funnel history."""
-    import datetime as dt
-    import shutil
-
-    from ivyi_pipeline.instance import EMBEDDED_CONFIG, open_instance
-    from ivyi_pipeline.settings import Settings
-    from ivyi_pipeline.ui import prepare
-
+def demo_run(tmp_path_factory) -> tuple[Settings, subprocess.CompletedProcess]:
+    """`ivyi demo --reset` once per session, as a user runs it on the embedded default: no
+    IVYI_DATABASE_URL nor DAGSTER_HOME, so SQLite and Dagster's instance under IVYI_HOME."""
     home = tmp_path_factory.mktemp("demo_home")
-    settings = Settings(home, f"sqlite:///{home / 'ivyi.db'}", home / "dagster_home")
-    settings.ensure_dirs()
-    shutil.copyfile(EMBEDDED_CONFIG, settings.dagster_home / "dagster.yaml")
-    upgrade(settings.database_url)
+    env = {k: v for k, v in os.environ.items() if k not in ("IVYI_DATABASE_URL", "DAGSTER_HOME")}
+    env["IVYI_HOME"] = str(home)
+    result = subprocess.run(
+        [str(IVYI_COMMAND), "demo", "--reset", "--as-of", DEMO_AS_OF],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    return Settings(home, f"sqlite:///{home / 'ivyi.db'}", home / "dagster_home"), result
+
+
+@pytest.fixture(scope="session")
+def demo_home(demo_run) -> Settings:
+    """The session's demo home as `ivyi ui` prepares it: the demo's runs and checks, then the
+    funnel materialized as of every simulated instant (unless the demo already did)."""
+    from ivyi_pipeline.instance import open_instance
+    from ivyi_pipeline.ui import materialize_funnel_history
+
+    settings, result = demo_run
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     with pytest.MonkeyPatch.context() as env:
         env.setenv("IVYI_HOME", str(settings.home))
         env.setenv("IVYI_DATABASE_URL", settings.database_url)
         env.setenv("DAGSTER_HOME", str(settings.dagster_home))
         with open_instance(settings) as instance:
-            prepare(settings, instance, dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), lambda _: None)
+            if instance.get_latest_materialization_event(dg.AssetKey("gifting_funnel")) is None:
+                engine = get_engine(settings.database_url)
+                materialize_funnel_history(instance, engine, lambda _: None)
     get_engine(settings.database_url).dispose()
     return settings

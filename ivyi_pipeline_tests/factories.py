@@ -17,12 +17,12 @@ from ivyi_pipeline.db.schema import (
     relationships,
     users,
 )
-from ivyi_pipeline.workflows.gifting_process.create import Occurrence, create_processes
-from ivyi_pipeline.workflows.gifting_process.events import GiftingProcessEvent
-from ivyi_pipeline.workflows.gifting_process.states import (
+from ivyi_pipeline.domain.events import GiftingProcessEvent
+from ivyi_pipeline.domain.states import (
     GIFT_PROCESS_TRANSITIONS,
     GiftProcessStatus,
 )
+from ivyi_pipeline.workflows.gifting_process.create import Occurrence, create_processes
 from ivyi_pipeline.workflows.gifting_process.update import transition
 
 AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)

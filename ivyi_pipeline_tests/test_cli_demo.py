@@ -1,4 +1,5 @@
-"""`ivyi demo --reset` on the embedded default: SQLite and a Dagster instance under IVYI_HOME."""
+"""`ivyi demo --reset` on the embedded default: SQLite and a Dagster instance under IVYI_HOME
+(the session's one demo run, which the demo-based tests share)."""
 
 import dagster as dg
 import sqlalchemy as sa
@@ -9,14 +10,10 @@ from ivyi_pipeline_tests.conftest import IVYI_COMMAND
 
 
 def test_the_demo_completes_every_process_some_confirmed_by_givers_some_by_default(
-    monkeypatch, tmp_path, ivyi
+    demo_run, monkeypatch
 ):
-    home = tmp_path / "ivyi_home"
-    monkeypatch.delenv("IVYI_DATABASE_URL", raising=False)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    monkeypatch.setenv("IVYI_HOME", str(home))
-
-    result = ivyi("demo", "--reset")
+    settings, result = demo_run  # `ivyi demo --reset`, run once per session (conftest)
+    home = settings.home
 
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Traceback" not in result.stderr

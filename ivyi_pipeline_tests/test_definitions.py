@@ -1,12 +1,24 @@
-"""Smoke test of the code location: Definitions load, resolve by name and validate."""
+"""The code location: Definitions load and validate, every sensor and schedule evaluates,
+and configuration reaches the resources by variable name."""
 
+import datetime as dt
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.errors import InvalidInput
+from ivyi_pipeline.orchestration.celery_job import (
+    BACKEND_ENV,
+    BROKER_ENV,
+    LOCAL_BACKEND,
+    celery_executor_config,
+)
+from ivyi_pipeline.orchestration.resources import Clock, resources_from_environment
 
 REPO = Path(__file__).resolve().parents[1]
 GIFTING_SENSORS = (
@@ -52,15 +64,97 @@ def test_the_gifting_assets_resolve_by_name_with_group_kinds_and_description():
         assert node.description, name
 
 
-def test_every_job_sensor_and_schedule_resolves_by_name():
-    repository = defs.get_repository_def()
+AS_OF = dt.datetime(2026, 6, 1, 6, 0, tzinfo=dt.UTC)
 
-    for job in repository.get_all_jobs():
-        assert defs.resolve_job_def(job.name).name == job.name
+
+def test_every_sensor_and_schedule_targets_a_job_the_definitions_hold():
+    repository = defs.get_repository_def()
+    jobs = {job.name for job in repository.get_all_jobs()}
+
     for sensor in repository.sensor_defs:
-        assert defs.resolve_sensor_def(sensor.name).name == sensor.name
+        if isinstance(sensor, dg.RunStatusSensorDefinition):
+            continue  # it watches runs and requests none
+        targets = [target.job_name for target in sensor.targets]
+        assert targets, f"{sensor.name} targets no job"
+        assert set(targets) <= jobs, sensor.name
     for schedule in repository.schedule_defs:
-        assert defs.resolve_schedule_def(schedule.name).name == schedule.name
+        assert schedule.job_name in jobs, schedule.name
+    assert len(repository.sensor_defs) >= 7
+    assert len(repository.schedule_defs) >= 3
+
+
+def test_every_sensor_and_schedule_evaluates_on_an_empty_database_without_an_error(
+    ivyi_env, monkeypatch
+):
+    """Each evaluates with the resources the definitions bind from the environment."""
+    resources = {**resources_from_environment(), "clock": Clock(as_of=AS_OF.isoformat())}
+    evaluated = []
+    with dg.instance_for_test() as instance:
+        for sensor in defs.get_repository_def().sensor_defs:
+            if isinstance(sensor, dg.RunStatusSensorDefinition):
+                continue  # evaluated on a failed run: test_reliability_failures.py
+            context = dg.build_sensor_context(
+                instance=instance, definitions=defs, resources=resources
+            )
+            result = sensor(context)
+            requests = result.run_requests if isinstance(result, dg.SensorResult) else []
+            assert isinstance(result, dg.SkipReason) or not requests, sensor.name
+            evaluated.append(sensor.name)
+        for schedule in defs.get_repository_def().schedule_defs:
+            context = dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=AS_OF, resources=resources
+            )
+            result = schedule.evaluate_tick(context)
+            assert result.skip_message or result.run_requests is not None, schedule.name
+            evaluated.append(schedule.name)
+    assert "occasion_detection_sensor" in evaluated
+    assert "daily_gifting_schedule" in evaluated
+
+
+def test_the_database_url_is_bound_by_its_variable_name_and_read_where_it_is_used(
+    monkeypatch, tmp_path
+):
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    monkeypatch.setenv("IVYI_DATABASE_URL", url)
+
+    database = resources_from_environment()["ivyi_db"]
+
+    assert isinstance(database.url, dg.EnvVar)
+    assert database.url.env_var_name == "IVYI_DATABASE_URL"
+    assert str(database.get_engine().url) == url
+
+
+def test_without_a_database_url_the_embedded_default_is_used(monkeypatch, tmp_path):
+    monkeypatch.delenv("IVYI_DATABASE_URL", raising=False)
+    monkeypatch.setenv("IVYI_HOME", str(tmp_path / "home"))
+
+    database = resources_from_environment()["ivyi_db"]
+
+    assert database.url is None
+    assert str(database.get_engine().url) == f"sqlite:///{tmp_path / 'home' / 'ivyi.db'}"
+
+
+def test_the_grace_period_is_read_when_the_definitions_are_built(monkeypatch):
+    monkeypatch.setenv("IVYI_BELATED_GRACE_DAYS", "3")
+    assert resources_from_environment()["gifting"].belated_policy().grace_days == 3
+
+    monkeypatch.setenv("IVYI_BELATED_GRACE_DAYS", "three")
+    with pytest.raises(InvalidInput, match="IVYI_BELATED_GRACE_DAYS='three'"):
+        resources_from_environment()
+
+    monkeypatch.delenv("IVYI_BELATED_GRACE_DAYS")
+    assert resources_from_environment()["gifting"].belated_policy().grace_days == 14
+
+
+def test_the_celery_executor_names_the_broker_variable_instead_of_holding_its_url(monkeypatch):
+    monkeypatch.setenv(BROKER_ENV, "pyamqp://ivyi:" + "hidden@broker.internal//")
+    monkeypatch.delenv(BACKEND_ENV, raising=False)
+
+    config = celery_executor_config()
+
+    assert config["broker"] == {"env": BROKER_ENV}
+    assert config["backend"] == LOCAL_BACKEND
+    assert "hidden" not in json.dumps(config)
 
 
 def test_dagster_validates_the_workspace(tmp_path, monkeypatch):

@@ -6,8 +6,8 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from ivyi_pipeline.domain.states import GiftProcessStatus
 from ivyi_pipeline.orchestration.tables import cell, metadata_table
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus
 
 SCHEMA = dg.TableSchema(
     columns=[

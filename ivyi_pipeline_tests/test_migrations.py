@@ -31,7 +31,7 @@ def _columns(url: str) -> dict[str, list[tuple]]:
     }
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def empty_database_url(request, tmp_path):
     """A brand-new database that no migration has touched."""
     if request.param == "sqlite":

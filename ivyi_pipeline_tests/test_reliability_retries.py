@@ -4,10 +4,12 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import gift_processes, inbox_events, orders, simulated_provider_orders
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration.resources import SimulatedFulfilment
-from ivyi_pipeline.orchestration.run_context import RETRY_POLICY, is_transient
+from ivyi_pipeline.orchestration.run_context import is_transient
 from ivyi_pipeline_tests.driver_calls import listening
 from ivyi_pipeline_tests.factories import AT, make_gift, make_process
 from ivyi_pipeline_tests.reliability import (
@@ -34,10 +36,41 @@ def _statuses(engine, ids) -> set[str]:
         )
 
 
-def test_the_retry_policy_backs_off_exponentially_with_jitter():
-    assert RETRY_POLICY.max_retries == 3
-    assert RETRY_POLICY.backoff == dg.Backoff.EXPONENTIAL
-    assert RETRY_POLICY.jitter == dg.Jitter.PLUS_MINUS
+def test_a_step_that_keeps_failing_transiently_is_retried_three_times_waiting_longer_each_time(
+    tmp_path,
+):
+    url = f"sqlite:///{tmp_path / 'ivyi.db'}"
+    upgrade(url)
+    engine = get_engine(url)
+    (pid,) = confirmed_processes(engine, 1)
+
+    def lose_every_order_insert(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO ORDERS"):
+            raise sa.exc.OperationalError(statement, None, Exception("connection reset by peer"))
+
+    with listening(engine, "before_cursor_execute", lose_every_order_insert):
+        with dg.instance_for_test() as instance:
+            result = run_job(instance, definitions(url), [pid])
+            records = instance.get_records_for_run(result.run_id).records
+    events = [r.event_log_entry for r in records if r.event_log_entry.dagster_event]
+
+    def of(event_type):
+        return [e for e in events if e.dagster_event.event_type == event_type]
+
+    retries, restarts = of(RETRIED), of(dg.DagsterEventType.STEP_RESTARTED)
+    waits = [e.dagster_event.event_specific_data.seconds_to_wait for e in retries]
+    assert not result.success
+    assert [e.dagster_event.step_key for e in retries] == ["gifting_process.place_order"] * 3
+    assert waits == sorted(waits)
+    assert waits[-1] > waits[0] + 1, "the waits should back off, not repeat"
+    for retry, restart, wait in zip(retries, restarts, waits, strict=True):
+        assert restart.timestamp - retry.timestamp >= wait - 0.05, "each wait is waited"
+    (failure,) = of(dg.DagsterEventType.STEP_FAILURE)
+    assert failure.dagster_event.step_key == "gifting_process.place_order"
+    assert _statuses(engine, [pid]) == {"CONFIRMED"}
+    assert _count(engine, orders) == 0
+    assert _count(engine, simulated_provider_orders) == 1, "four attempts, one provider order"
+    engine.dispose()
 
 
 def test_transient_errors_are_told_apart_from_refusals_and_bugs():

@@ -1,21 +1,45 @@
-"""Security: no credentials in the repository, bound SQL parameters, the UI on loopback."""
+"""Security, by behaviour: secrets in the environment stay out of what Dagster records, hostile
+text is bound as SQL parameters, the UI listens on loopback only, the repository holds no
+credentials."""
 
+import datetime as dt
+import os
 import re
+import secrets
+import signal
 import subprocess
+import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
+import sqlalchemy as sa
+
+from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.schema import gift_options, gifts, ranked_decisions, users
+from ivyi_pipeline.orchestration.celery_job import BROKER_ENV
+from ivyi_pipeline_tests.dagster_runs import everything_recorded, execute_gifting_job
+from ivyi_pipeline_tests.deployment import executable, free_port, throwaway_database
+from ivyi_pipeline_tests.factories import (
+    make_gift,
+    make_occasion,
+    make_preference,
+    make_process,
+    make_relationship,
+    make_user,
+    process_status,
+)
+from ivyi_pipeline_tests.reliability import Deployment
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = ROOT / "ivyi_pipeline"
+DAY = "2026-06-01"
+AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+OCCURRENCE = dt.date(2026, 6, 15)
 
 URL_WITH_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:[^\s@/'\"{}$*]+@")
 DUMMIES = {"postgresql://ivyi:secret@"}
 """Made-up credentials of a redaction test, for a server on port 1 that does not exist."""
 PASSWORD_VALUE = re.compile(r"""(?i)\b(password|passwd|secret|api_key)\s*[:=]\s*['"][^'"]+['"]""")
-SQL_FROM_FSTRING = re.compile(
-    r"""(\bsa\.text|(?<![\w.])text|exec_driver_sql|\.execute)\(\s*f['"]"""
-)
 
 
 def _tracked_files() -> list[Path]:
@@ -53,20 +77,141 @@ def test_the_credential_check_would_catch_a_url_with_a_password():
     assert not URL_WITH_PASSWORD.search("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
-def test_no_sql_statement_of_the_package_is_built_from_an_f_string():
-    found = [
-        f"{path.relative_to(ROOT)}:{text[: m.start()].count(chr(10)) + 1}"
-        for path in PACKAGE.rglob("*.py")
-        for text in [path.read_text()]
-        for m in SQL_FROM_FSTRING.finditer(text)
+def _files_holding(root: Path, needle: bytes) -> list[str]:
+    return [
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file() and needle in path.read_bytes()
     ]
-    assert found == []
 
 
-@pytest.mark.parametrize("path", ["ivyi_pipeline/ui.py", "ivyi_pipeline/demo.py"])
-def test_the_webserver_is_bound_to_loopback(path):
-    text = (ROOT / path).read_text()
-    if "dagster-webserver" not in text:
-        pytest.skip(f"{path} starts no webserver")
-    assert "0.0.0.0" not in text
-    assert "127.0.0.1" in text
+@pytest.mark.postgres
+def test_secrets_in_the_environment_reach_no_run_event_log_file_or_output(tmp_path):
+    """The domain URL's password (the test server trusts, so any password connects) and a
+    broker password, set as an operator would, through seed, tick and status."""
+    password = f"pw-{secrets.token_hex(8)}"
+    with throwaway_database("ivyi_secrets") as url:
+        secret_url = str(sa.engine.make_url(url).set(password=password).render_as_string(False))
+        deployment = Deployment(secret_url, tmp_path / "home")
+        deployment.env[BROKER_ENV] = f"pyamqp://ivyi:{password}@127.0.0.1:5672//"
+        outputs = []
+        for command in (
+            ("db", "upgrade"),
+            ("seed", "--occasions", "40", "--seed", "3", "--as-of", DAY),
+            ("tick", "--as-of", f"{DAY}T09:00:00Z"),
+            ("status", "--json"),
+        ):
+            done = deployment.run(*command)
+            assert done.returncode == 0, done.stdout + done.stderr
+            outputs.append(done.stdout + done.stderr)
+        get_engine(secret_url).dispose()
+
+    dagster_home = Path(deployment.env["DAGSTER_HOME"])
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        texts, events = everything_recorded(instance)
+        runs = instance.get_runs(dg.RunsFilter(job_name="gifting_process_job"))
+
+    assert runs, "the tick should have recorded gifting runs"
+    assert events > 100
+    assert ":***@" in outputs[1], "seed names its target with the password hidden"
+    assert [o for o in outputs if password in o] == []
+    assert [t for t in texts if password in t] == []
+    assert _files_holding(tmp_path / "home", password.encode()) == []
+
+
+HOSTILE = [
+    "Robert'); DROP TABLE gifts; --",
+    "%(name)s %s :name ? $1",
+    'back\\slash "quoted" ;',
+]
+
+
+def test_hostile_text_is_stored_verbatim_and_compared_as_data_through_a_gifting_run(
+    engine, database_url
+):
+    category = HOSTILE[0]
+    recipient = make_user(engine, name=HOSTILE[1], email="hostile@example.test")
+    make_preference(engine, recipient, category, 0.9)
+    relationship = make_relationship(engine, recipient_id=recipient)
+    occasion = make_occasion(
+        engine, relationship_id=relationship, date=OCCURRENCE, recurs_yearly=False
+    )
+    process = make_process(engine, occasion)
+    liked = make_gift(engine, category=category, price_cents=2000, tags=HOSTILE[2], name=HOSTILE[2])
+    make_gift(engine, category="books", price_cents=2000)
+
+    with dg.instance_for_test() as instance:
+        result = execute_gifting_job(instance, database_url, (process,), AS_OF)
+
+    assert result.success
+    assert process_status(engine, process) == "DECISION_WINDOW_OPEN"
+    with engine.connect() as conn:
+        assert (
+            conn.execute(sa.select(users.c.name).where(users.c.id == recipient)).scalar()
+            == (HOSTILE[1])
+        )
+        assert conn.execute(sa.select(sa.func.count()).select_from(gifts)).scalar() == 2
+        categories = set(
+            conn.execute(
+                sa.select(gift_options.c.category).where(gift_options.c.process_id == process)
+            ).scalars()
+        )
+        top = conn.execute(
+            sa.select(ranked_decisions.c.gift_id).where(
+                ranked_decisions.c.process_id == process, ranked_decisions.c.rank == 1
+            )
+        ).scalar()
+    assert categories == {category, "books"}
+    assert top == liked, "the recipient's affinity for the hostile category should rank it first"
+
+
+def _listeners(port: int) -> set[str]:
+    """The local addresses of sockets listening on the port (IPv4 and IPv6, from /proc)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                found.add(address)
+    return found
+
+
+LOOPBACK = {"0100007F", "00000000000000000000000001000000"}
+"""127.0.0.1 and ::1 as /proc/net/tcp{,6} spell them."""
+
+
+@pytest.mark.integration
+def test_ivyi_ui_listens_on_the_loopback_interface_only(demo_home):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(demo_home.dagster_home),
+        "IVYI_HOME": str(demo_home.home),
+        "IVYI_DATABASE_URL": demo_home.database_url,
+    }
+    ui = subprocess.Popen(
+        [executable("ivyi"), "ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not _listeners(port) and time.monotonic() < deadline:
+            assert ui.poll() is None, "ivyi ui exited before it listened"
+            time.sleep(0.5)
+        listening = _listeners(port)
+    finally:
+        os.killpg(ui.pid, signal.SIGINT)
+        try:
+            ui.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(ui.pid, signal.SIGKILL)
+            ui.wait()
+
+    assert listening, f"nothing listened on port {port}"
+    assert listening <= LOOPBACK, listening

@@ -1,17 +1,21 @@
-"""Unit tests of the gifting process's transition table (no database)."""
+"""Unit tests of the state machine and the step table against the seed (no database, no Dagster)."""
 
 from itertools import product
 
 import pytest
 
-from ivyi_pipeline.errors import InvalidTransition
-from ivyi_pipeline.workflows.gifting_process.states import (
+from ivyi_pipeline.domain.events import GiftingProcessEvent
+from ivyi_pipeline.domain.states import (
     GIFT_PROCESS_TRANSITIONS,
+    STEPS,
+    STEPS_BY_NAME,
     TERMINAL_STATUSES,
     GiftProcessStatus,
     can_transition,
     ensure_transition,
+    step_named,
 )
+from ivyi_pipeline.errors import InvalidTransition
 
 SEED_TRANSITIONS = {
     ("CREATED", "OCCASION_DETECTED"),
@@ -35,6 +39,20 @@ SEED_STATUSES = [
     "SHIPPED",
     "COMPLETED",
 ]
+SEED_EVENTS = {
+    "start-workflow",
+    "occasion-detected",
+    "options-generated",
+    "decision-window-open",
+    "option-confirmed",
+    "option-selected",
+}
+"""The seed's GiftingProcessJobs."""
+SEED_HANDLER_TARGETS = {
+    "start-workflow": "OCCASION_DETECTED",
+    "occasion-detected": "OPTIONS_GENERATED",
+}
+"""The two handlers whose bodies the seed shows: the status each leaves its process in."""
 ALLOWED = sorted(SEED_TRANSITIONS)
 FORBIDDEN = sorted(set(product(SEED_STATUSES, SEED_STATUSES)) - SEED_TRANSITIONS)
 
@@ -88,11 +106,75 @@ def test_a_forbidden_transition_is_refused_naming_both_states(current, target):
     assert (refused.value.current, refused.value.target) == (current, target)
 
 
-def test_every_one_of_the_81_pairs_is_either_allowed_or_forbidden():
-    assert len(SEED_TRANSITIONS) + len(FORBIDDEN) == 81
-
-
 def test_a_refusal_for_a_known_process_names_the_process_too():
     with pytest.raises(InvalidTransition) as refused:
         ensure_transition(GiftProcessStatus.CONFIRMED, GiftProcessStatus.SHIPPED, "p-1")
     assert str(refused.value) == "process p-1: CONFIRMED -> SHIPPED is not allowed"
+
+
+def test_the_seeds_diagram_has_one_path_from_created_to_completed_through_each_choice():
+    def paths(start):
+        if not GIFT_PROCESS_TRANSITIONS[start]:
+            return [[start]]
+        return [[start, *rest] for nxt in GIFT_PROCESS_TRANSITIONS[start] for rest in paths(nxt)]
+
+    found = {tuple(s.value for s in path) for path in paths(GiftProcessStatus.CREATED)}
+    assert len(found) == 2
+    assert all(path[0] == "CREATED" and path[-1] == "COMPLETED" for path in found)
+    assert {"DEFAULT_SELECTED" in path for path in found} == {True, False}
+
+
+@pytest.mark.parametrize("step", STEPS, ids=[s.name for s in STEPS])
+def test_each_steps_target_is_allowed_from_each_status_it_acts_on(step):
+    assert step.acts_on, "a step must act on at least one status"
+    for source in step.acts_on:
+        assert source not in TERMINAL_STATUSES
+        if step.moves_to is not None:
+            assert can_transition(source, step.moves_to), f"{step.name}: {source}"
+
+
+def test_every_transition_of_the_seed_is_made_by_exactly_one_step():
+    made = [
+        (source.value, step.moves_to.value)
+        for step in STEPS
+        if step.moves_to is not None
+        for source in step.acts_on
+    ]
+    assert sorted(made) == sorted(SEED_TRANSITIONS)
+
+
+def test_the_steps_are_in_run_order_so_one_run_can_take_a_process_to_the_end():
+    # Each step acts on statuses only earlier steps (or the creation) lead to.
+    reached = {GiftProcessStatus.CREATED}
+    for step in STEPS:
+        assert set(step.acts_on) <= reached, f"{step.name} runs before what it acts on exists"
+        if step.moves_to is not None:
+            reached.add(step.moves_to)
+    assert reached == set(GiftProcessStatus)
+
+
+def test_every_non_terminal_status_is_acted_on_by_a_step():
+    acted_on = {source for step in STEPS for source in step.acts_on}
+    assert acted_on == set(GiftProcessStatus) - TERMINAL_STATUSES
+
+
+def test_every_seed_event_is_answered_by_a_step_and_every_answer_is_a_known_event():
+    answered = {event.value for step in STEPS for event in step.answers}
+    assert SEED_EVENTS <= answered
+    assert answered <= {event.value for event in GiftingProcessEvent}
+    assert all(step.answers for step in STEPS)
+
+
+@pytest.mark.parametrize(("event", "target"), sorted(SEED_HANDLER_TARGETS.items()))
+def test_the_step_answering_a_seed_handler_leaves_the_process_where_the_seed_does(event, target):
+    (step,) = [step for step in STEPS if event in step.answers]
+    assert step.moves_to == target
+
+
+def test_step_names_are_unique_and_found_by_name():
+    assert len(STEPS_BY_NAME) == len(STEPS)
+    for step in STEPS:
+        assert step_named(step.name) is step
+    assert step_named("send_thank_you_card") is None
+    assert step_named(None) is None
+

@@ -25,6 +25,8 @@ class Text:
     def parse(self, raw: pd.Series, flag: Flag) -> pd.Series:
         """The text as is."""
         flag(raw.str.len() > self.max_length, lambda _: f"longer than {self.max_length} characters")
+        # PostgreSQL cannot store NUL in text; SQLite could, so both refuse it here.
+        flag(raw.str.contains("\x00", regex=False), lambda _: "contains a NUL character (\\0)")
         return raw
 
 
@@ -93,7 +95,7 @@ class PositiveInteger:
 
 @dataclass(frozen=True)
 class IsoDate:
-    """A calendar date written YYYY-MM-DD."""
+    """A calendar date written YYYY-MM-DD, from 0001-01-01 (Python's first) to 9999-12-31."""
 
     required: bool = True
 
@@ -103,6 +105,10 @@ class IsoDate:
         text = raw.where(~malformed, "2000-01-01")
         dates = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
         flag(malformed | dates.isna(), lambda pos: f"{show(raw[pos])} is not a YYYY-MM-DD date")
+        flag(
+            ~malformed & raw.str.startswith("0000"),
+            lambda pos: f"{show(raw[pos])}: years run from 0001 to 9999",
+        )
         return dates
 
 

@@ -12,6 +12,11 @@ from ivyi_pipeline.errors import InvalidInput
 
 _FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
+MAX_COLUMNS = 100
+"""Most columns a CSV header may name (the files need at most 6; extra columns are ignored)."""
+MAX_LINE_BYTES = 64 * 1024
+"""Longest physical line a CSV file may hold, in bytes (the longest valid row is about 11 KB)."""
+
 
 @dataclass
 class CsvSource:
@@ -44,11 +49,17 @@ def read_source(directory: Path, name: str) -> CsvSource | None:
     if not path.is_file():
         return None
     try:
+        check_limits(path)
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig"
         )
+    except OSError as exc:
+        raise InvalidInput(
+            f"{path.name}: the file cannot be read ({exc.strerror or exc}); "
+            "make it readable by this user"
+        ) from None
     except UnicodeDecodeError:
-        raise InvalidInput(f"{path.name}: the file is not UTF-8 text") from None
+        raise InvalidInput(f"{path.name}: the file is not UTF-8 text; save it as UTF-8") from None
     except pd.errors.EmptyDataError:
         raise InvalidInput(f"{path.name} line 1: the header row is missing") from None
     except pd.errors.ParserError as exc:
@@ -57,6 +68,31 @@ def read_source(directory: Path, name: str) -> CsvSource | None:
     # Short rows leave NaN behind even without NA parsing.
     frame = frame.fillna("").apply(lambda values: values.str.strip())
     return CsvSource(name=name, path=path, frame=frame.reset_index(drop=True))
+
+
+def check_limits(path: Path) -> None:
+    """Refuse a file whose lines or header exceed MAX_LINE_BYTES or MAX_COLUMNS, reading little."""
+    with path.open("rb") as handle:
+        number = 0
+        while line := handle.readline(MAX_LINE_BYTES + 2):
+            number += 1
+            if len(line.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+                raise InvalidInput(
+                    f"{path.name} line {number}: the line is longer than {MAX_LINE_BYTES:,} bytes, "
+                    "the most a CSV line may hold; split or shorten it"
+                )
+            if number == 1:
+                _check_header(path, line)
+
+
+def _check_header(path: Path, line: bytes) -> None:
+    # Fields the header names, quoted commas aside; a quoted newline in a header is refused later.
+    fields = next(csv.reader([line.decode("utf-8", errors="replace")]), [])
+    if len(fields) > MAX_COLUMNS:
+        raise InvalidInput(
+            f"{path.name} line 1: the header has {len(fields):,} columns, more than the "
+            f"{MAX_COLUMNS} a file may have; keep only the columns `ivyi load` reads"
+        )
 
 
 def _parser_problem(exc: Exception) -> str:
@@ -68,13 +104,22 @@ def _parser_problem(exc: Exception) -> str:
 
 
 def _record_lines(path: Path) -> list[int]:
-    """The line each data row starts on, skipping blank lines as the reader does."""
+    """The line each data row starts on, skipping the lines pandas skips.
+
+    pandas skips empty lines and lines of blanks only; a line of commas is a row of empty
+    values, reported on its own line.
+    """
     starts = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        previous = 0
-        for record in reader:
-            if any(value.strip() for value in record):
-                starts.append(previous + 1)
-            previous = reader.line_num
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, path.stat().st_size + 1))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            previous = 0
+            for record in reader:
+                if len(record) > 1 or (record and record[0].strip()):
+                    starts.append(previous + 1)
+                previous = reader.line_num
+    finally:
+        csv.field_size_limit(limit)
     return starts[1:]

@@ -7,6 +7,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.data.dataset import Dataset
+from ivyi_pipeline.data.origin import Origin, record_origin
 from ivyi_pipeline.db.schema import gifts, occasions, preferences, relationships, users
 from ivyi_pipeline.errors import InvalidInput
 
@@ -69,7 +70,10 @@ def seed_database(engine: sa.Engine, dataset: Dataset) -> dict[str, int]:
     """Write dataset in one transaction; raises InvalidInput, writing nothing, if an id is taken."""
     try:
         with engine.begin() as conn:
-            return write_dataset(conn, dataset)
+            written = write_dataset(conn, dataset)
+            if any(written.values()):
+                record_origin(conn, Origin.SEED)
+            return written
     except (sa.exc.IntegrityError, engine.dialect.loaded_dbapi.IntegrityError):
         raise InvalidInput(
             "some of these ids are already in the database (seeded before with this --seed?); "

@@ -10,7 +10,7 @@ from ivyi_pipeline.domain.enums import (
     RelationshipDepth,
     SignalIntensity,
 )
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus
+from ivyi_pipeline.domain.states import GiftProcessStatus
 
 metadata = sa.MetaData(
     naming_convention={

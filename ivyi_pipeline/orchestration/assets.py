@@ -9,8 +9,7 @@ from ivyi_pipeline.orchestration.checks import (
     check_gifting_process,
 )
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
-
-MAX_PROCESSES_PER_RUN = 500
+from ivyi_pipeline.orchestration.resources import DEFAULT_BATCH_SIZE
 
 
 @dg.graph_multi_asset(
@@ -33,7 +32,7 @@ MAX_PROCESSES_PER_RUN = 500
     group_name="gifting",
     check_specs=GIFTING_CHECK_SPECS,
     partitions_def=gift_processes_partitions,
-    backfill_policy=dg.BackfillPolicy.multi_run(MAX_PROCESSES_PER_RUN),
+    backfill_policy=dg.BackfillPolicy.multi_run(DEFAULT_BATCH_SIZE),
     can_subset=False,
 )
 def gifting_process():

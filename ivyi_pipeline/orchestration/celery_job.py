@@ -38,11 +38,20 @@ def queue() -> str:
     return os.environ.get(QUEUE_ENV) or DEFAULT_QUEUE
 
 
-def _from_environment(_config: dict) -> dict:
-    """Executor config read when the run starts, so no URL (nor password) lands in run config."""
+def _url_source(env: str, default: str) -> str | dict[str, str]:
+    """An executor URL: the variable by name when it is set, else the local default.
+
+    Dagster reads a `{"env": ...}` source when the run starts, so neither the URL nor a
+    password in it lands in the run's config, and workers and run read the same variable.
+    """
+    return {"env": env} if os.environ.get(env) else default
+
+
+def celery_executor_config() -> dict:
+    """The executor's config, as the definitions are built: broker, backend and queue."""
     return {
-        "broker": broker_url(),
-        "backend": result_backend(),
+        "broker": _url_source(BROKER_ENV, LOCAL_BROKER),
+        "backend": _url_source(BACKEND_ENV, LOCAL_BACKEND),
         "config_source": {
             "broker_connection_retry_on_startup": True,
             "task_default_queue": queue(),
@@ -50,9 +59,7 @@ def _from_environment(_config: dict) -> dict:
     }
 
 
-gifting_celery_executor = celery_executor.configured(
-    _from_environment, name="ivyi_celery", config_schema={}
-)
+gifting_celery_executor = celery_executor.configured(celery_executor_config(), name="ivyi_celery")
 
 gifting_process_celery_job = dg.define_asset_job(
     "gifting_process_celery_job",

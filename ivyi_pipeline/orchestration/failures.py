@@ -4,11 +4,10 @@ import dagster as dg
 import sqlalchemy as sa
 
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.ops import op_name_of_key, step_of_key
 from ivyi_pipeline.orchestration.partitions import partition_order, process_ids_of
+from ivyi_pipeline.orchestration.run_context import ERRORS_RECORDED
 from ivyi_pipeline.workflows.gifting_process import redrive
-
-ERRORS_RECORDED = "errors_recorded"
-"""Failure metadata of a step that wrote each failed process's own error before raising."""
 
 
 def run_process_ids(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[str]:
@@ -36,10 +35,10 @@ def _step_errors(instance, engine, run, covered) -> tuple[dict[str, str], int]:
         values = data.user_failure_data.metadata if data.user_failure_data else {}
         if ERRORS_RECORDED in values and values[ERRORS_RECORDED].value is True:
             continue
-        step = (event.step_key or "").rsplit(".", 1)[-1]
+        step, op_name = step_of_key(event.step_key), op_name_of_key(event.step_key)
         message = data.error.message.strip() if data.error else "step failed"
         for pid in redrive.not_advanced(engine, covered, step):
-            errors[pid] = f"run {run.run_id[:8]}, step {step}: {message}"
+            errors[pid] = f"run {run.run_id[:8]}, step {op_name}: {message}"
     return errors, len(records)
 
 

@@ -4,11 +4,11 @@ import dagster as dg
 import pandas as pd
 
 from ivyi_pipeline.clock import parse_as_of
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.resources import Clock, IvyiDatabase
 from ivyi_pipeline.orchestration.tables import metadata_table
 from ivyi_pipeline.workflows.gifting_process.funnel_report import FunnelReport, funnel_report
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 TABLE_ROWS = 50
 

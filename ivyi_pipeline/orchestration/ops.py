@@ -1,7 +1,13 @@
-"""One op per step of the gifting process; each is a thin call into the workflow's steps."""
+"""One op per step of the gifting process; each is a thin call into the workflow's steps.
+
+Every op is declared with `step_op(step)`, which names it after its step of the step table
+(`ivyi_pipeline.domain.states.STEPS`) and refuses a step the table does not hold.
+"""
 
 import dagster as dg
 
+from ivyi_pipeline.domain import states
+from ivyi_pipeline.domain.states import Step, step_named
 from ivyi_pipeline.orchestration import metadata
 from ivyi_pipeline.orchestration.resources import FulfilmentService, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.orchestration.run_context import (
@@ -17,7 +23,27 @@ AFTER = {"after": dg.In(dg.Nothing)}
 DONE = dg.Out(dg.Nothing)
 
 
-@dg.op(out={"done": DONE}, retry_policy=RETRY_POLICY)
+def step_op(step: Step, **op_kwargs):
+    """`dg.op` of one step of the table, named after it and retried by RETRY_POLICY."""
+    if step_named(step.name) != step:
+        raise dg.DagsterInvalidDefinitionError(
+            f"step {step.name!r} is not in the gifting step table "
+            "(ivyi_pipeline.domain.states.STEPS): add it there before wiring an op for it"
+        )
+    return dg.op(name=step.name, retry_policy=RETRY_POLICY, **op_kwargs)
+
+
+def op_name_of_key(step_key: str | None) -> str:
+    """The op a Dagster step key runs: `place_order` of `gifting_process.place_order`."""
+    return (step_key or "").rsplit(".", 1)[-1]
+
+
+def step_of_key(step_key: str | None) -> Step | None:
+    """The table's step a Dagster step key runs; None for a step of no table (a check)."""
+    return step_named(op_name_of_key(step_key))
+
+
+@step_op(states.START_WORKFLOW, out={"done": DONE})
 def start_workflow(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> None:
     """start-workflow: attach occasion context; CREATED -> OCCASION_DETECTED."""
     with retry_only_transient():
@@ -25,10 +51,10 @@ def start_workflow(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> Non
         record(context, steps.start_workflow(engine, process_ids(context), as_of(context)))
 
 
-@dg.op(
+@step_op(
+    states.GENERATE_OPTIONS,
     ins=AFTER,
     out={"done": DONE, "gift_options": dg.Out(dg.Nothing, is_required=False)},
-    retry_policy=RETRY_POLICY,
 )
 def generate_options(
     context: dg.AssetExecutionContext, ivyi_db: IvyiDatabase, gifting: GiftingSettings
@@ -45,10 +71,10 @@ def generate_options(
         record(context, report)
 
 
-@dg.op(
+@step_op(
+    states.RANK_OPTIONS,
     ins=AFTER,
     out={"done": DONE, "ranked_decisions": dg.Out(dg.Nothing, is_required=False)},
-    retry_policy=RETRY_POLICY,
 )
 def rank_options(
     context: dg.AssetExecutionContext, ivyi_db: IvyiDatabase, gifting: GiftingSettings
@@ -63,7 +89,7 @@ def rank_options(
         record(context, report)
 
 
-@dg.op(ins=AFTER, out={"done": DONE}, retry_policy=RETRY_POLICY)
+@step_op(states.OPEN_DECISION_WINDOW, ins=AFTER, out={"done": DONE})
 def open_decision_window(
     context: dg.OpExecutionContext, ivyi_db: IvyiDatabase, gifting: GiftingSettings
 ) -> None:
@@ -75,7 +101,7 @@ def open_decision_window(
         )
 
 
-@dg.op(ins=AFTER, out={"done": DONE}, retry_policy=RETRY_POLICY)
+@step_op(states.SELECT_DEFAULT, ins=AFTER, out={"done": DONE})
 def select_default(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> None:
     """decision-window-open: when the window expires, take the top option; -> DEFAULT_SELECTED."""
     with retry_only_transient():
@@ -83,7 +109,7 @@ def select_default(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> Non
         record(context, steps.select_default(engine, process_ids(context), as_of(context)))
 
 
-@dg.op(ins=AFTER, out={"done": DONE}, retry_policy=RETRY_POLICY)
+@step_op(states.CONFIRM_SELECTION, ins=AFTER, out={"done": DONE})
 def confirm_selection(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> None:
     """option-confirmed / option-selected: the giver's choice or the default; -> CONFIRMED."""
     with retry_only_transient():
@@ -91,7 +117,7 @@ def confirm_selection(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> 
         record(context, steps.confirm_selection(engine, process_ids(context), as_of(context)))
 
 
-@dg.op(ins=AFTER, out={"done": DONE}, retry_policy=RETRY_POLICY)
+@step_op(states.PLACE_ORDER, ins=AFTER, out={"done": DONE})
 def place_order(
     context: dg.OpExecutionContext, ivyi_db: IvyiDatabase, fulfilment: FulfilmentService
 ) -> None:
@@ -102,7 +128,7 @@ def place_order(
         record(context, steps.place_order(engine, process_ids(context), as_of(context), provider))
 
 
-@dg.op(ins=AFTER, out={"done": DONE}, retry_policy=RETRY_POLICY)
+@step_op(states.RECORD_SHIPMENT, ins=AFTER, out={"done": DONE})
 def record_shipment(
     context: dg.OpExecutionContext, ivyi_db: IvyiDatabase, fulfilment: FulfilmentService
 ) -> None:
@@ -115,7 +141,7 @@ def record_shipment(
         )
 
 
-@dg.op(ins=AFTER, out={"gift_process_state": dg.Out(dg.Nothing)}, retry_policy=RETRY_POLICY)
+@step_op(states.COMPLETE_PROCESS, ins=AFTER, out={"gift_process_state": dg.Out(dg.Nothing)})
 def complete_process(
     context: dg.AssetExecutionContext, ivyi_db: IvyiDatabase, fulfilment: FulfilmentService
 ):

@@ -1,5 +1,10 @@
-"""Resources: the domain database, the fulfilment provider, the business rules and the clock."""
+"""Resources: the domain database, the fulfilment provider, the business rules and the clock.
 
+Every default lives on its resource's field; `resources_from_environment` is how the
+definitions configure them from the environment when they are built.
+"""
+
+import os
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -8,24 +13,40 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import parse_as_of
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.domain.decision_window import WindowPolicy
+from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS
+from ivyi_pipeline.domain.ranking import DEFAULT_TOP_N
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider, SimulatedFulfilmentProvider
 from ivyi_pipeline.settings import Settings
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import (
+    DEFAULT_GRACE_DAYS,
     BelatedPolicy,
     grace_days_from_env,
 )
 from ivyi_pipeline.workflows.gifting_process.detection import DEFAULT_LEAD_DAYS
 from ivyi_pipeline.workflows.gifting_process.steps import GiftingRules
 
+DATABASE_URL_ENV = "IVYI_DATABASE_URL"
+DEFAULT_BATCH_SIZE = 500
+"""Most processes one gifting run covers (the nightly batch's ranges, a backfill's runs)."""
+
 
 class IvyiDatabase(dg.ConfigurableResource):
-    """The domain database: `url`, else IVYI_DATABASE_URL, else the local SQLite file."""
+    """The domain database at `url`; None is the embedded default, the SQLite file in IVYI_HOME.
+
+    The definitions pass `dg.EnvVar("IVYI_DATABASE_URL")` when it is set, so Dagster reads the
+    URL (and any password in it) where the resource is used and shows only the variable's name.
+    The embedded default is located when the engine is first needed, as `ivyi` commands do, so
+    a process that sets its environment after importing the definitions still finds it.
+    """
 
     url: str | None = None
 
     def get_engine(self) -> sa.Engine:
         """The pooled engine, created on first use."""
-        return get_engine(self.url or Settings.from_env().database_url)
+        # Dagster resolves the EnvVar when it initializes the resource for a run or a sensor;
+        # a caller holding the definitions' own instance (the local driver) resolves it here.
+        url = self.url.get_value() if isinstance(self.url, dg.EnvVar) else self.url
+        return get_engine(url or Settings.from_env().database_url)
 
 
 class FulfilmentService(dg.ConfigurableResource):
@@ -61,13 +82,13 @@ class GiftingSettings(dg.ConfigurableResource):
     """Business rules and batch sizes, with the issue's defaults."""
 
     lead_days: int = DEFAULT_LEAD_DAYS
-    window_hours: int = 72
-    window_days_before: int = 3
-    max_options: int = 50
-    top_n: int = 10
-    batch_size: int = 500
+    window_hours: int = WindowPolicy.hours_open
+    window_days_before: int = WindowPolicy.days_before
+    max_options: int = DEFAULT_MAX_OPTIONS
+    top_n: int = DEFAULT_TOP_N
+    batch_size: int = DEFAULT_BATCH_SIZE
     single_runs_up_to: int = 10
-    grace_days: int | None = None
+    grace_days: int = DEFAULT_GRACE_DAYS
 
     def rules(self) -> GiftingRules:
         """The rules the steps apply."""
@@ -76,9 +97,8 @@ class GiftingSettings(dg.ConfigurableResource):
         )
 
     def belated_policy(self) -> BelatedPolicy:
-        """Backfill policy: grace `grace_days`, else IVYI_BELATED_GRACE_DAYS, else 14 days."""
-        grace = grace_days_from_env() if self.grace_days is None else self.grace_days
-        return BelatedPolicy(grace, self.lead_days)
+        """Backfill policy: a belated process up to `grace_days` after the occurrence."""
+        return BelatedPolicy(self.grace_days, self.lead_days)
 
 
 class Clock(dg.ConfigurableResource):
@@ -89,3 +109,22 @@ class Clock(dg.ConfigurableResource):
     def now(self) -> datetime:
         """The current instant, timezone-aware UTC."""
         return parse_as_of(self.as_of)
+
+
+def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
+    """The resources the definitions bind, configured from the environment as they are built.
+
+    IVYI_DATABASE_URL is passed as a `dg.EnvVar`; IVYI_BELATED_GRACE_DAYS is read now (an
+    `InvalidInput` names a bad value). Everything else takes its resource's defaults.
+    """
+    database = (
+        IvyiDatabase(url=dg.EnvVar(DATABASE_URL_ENV))
+        if DATABASE_URL_ENV in os.environ
+        else IvyiDatabase()
+    )
+    return {
+        "ivyi_db": database,
+        "gifting": GiftingSettings(grace_days=grace_days_from_env()),
+        "fulfilment": SimulatedFulfilment(),
+        "clock": Clock(),
+    }

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 import dagster as dg
 
+from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import (
@@ -36,7 +37,6 @@ from ivyi_pipeline.workflows.gifting_process.detection import (
     DetectionCursor,
     detect_due_occurrences,
 )
-from ivyi_pipeline.workflows.gifting_process.events import GiftingProcessEvent as Event
 
 SENSOR_DEFAULTS = {
     "job": gifting_process_job,
@@ -150,7 +150,7 @@ def confirmation_sensor(
 ):
     """A giver's confirmation in the inbox moves its process to CONFIRMED and on."""
     now, engine = clock.now(), ivyi_db.get_engine()
-    pending = due.pending_confirmations(engine)
+    pending = due.pending_confirmations(engine, now)
     return _event_runs(context, engine, gifting, now, Event.OPTION_CONFIRMED, pending)
 
 
@@ -185,14 +185,16 @@ def reconciler_sensor(
     if not stuck:
         return dg.SkipReason("no process sits past its deadline")
     hour = f"{now:%Y-%m-%dT%H}"
-    return [
-        dg.RunRequest(
-            run_key=f"{request.run_key}@{hour}",
-            partition_key=request.partition_key,
-            tags=request.tags,
-        )
-        for request in runs_for(context, engine, gifting, now, stuck, RECONCILE)
-    ]
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"{request.run_key}@{hour}",
+                partition_key=request.partition_key,
+                tags=request.tags,
+            )
+            for request in runs_for(context, engine, gifting, now, stuck, RECONCILE)
+        ]
+    )
 
 
 def _created_on(record: dg.EventLogRecord) -> date | None:

@@ -10,6 +10,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.domain.states import GiftProcessStatus
 from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.workflows.gifting_process.create import (
     Occurrence,
@@ -21,7 +22,6 @@ from ivyi_pipeline.workflows.gifting_process.detection import (
     occurrences_in_range,
     without_process,
 )
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus
 
 DEFAULT_GRACE_DAYS = 14
 GRACE_DAYS_ENV = "IVYI_BELATED_GRACE_DAYS"

@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes as gp
+from ivyi_pipeline.domain.states import PASSED_THROUGH, TERMINAL_STATUSES
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider
 from ivyi_pipeline.workflows.gifting_process import due
 from ivyi_pipeline.workflows.gifting_process.create import create_processes
@@ -13,11 +15,10 @@ from ivyi_pipeline.workflows.gifting_process.detection import (
     DEFAULT_LEAD_DAYS,
     detect_due_occurrences,
 )
-from ivyi_pipeline.workflows.gifting_process.states import TERMINAL_STATUSES
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 # States a run passes through without waiting; a process resting in one was interrupted.
-PASS_THROUGH = (S.CREATED, S.OCCASION_DETECTED, S.OPTIONS_GENERATED, S.DEFAULT_SELECTED)
+# CONFIRMED processes are listed as due for fulfilment instead (`due.fulfilment_due`).
+PASS_THROUGH = tuple(s for s in PASSED_THROUGH if s is not S.CONFIRMED)
 
 Due = dict[str, tuple[str, str]]
 
@@ -91,7 +92,7 @@ def daily_work(
         "detected": detected,
         "interrupted": interrupted(engine),
         "window_expired": due.expired_windows(engine, as_of),
-        "confirmation": due.pending_confirmations(engine),
+        "confirmation": due.pending_confirmations(engine, as_of),
         "fulfilment": due.fulfilment_due(engine, as_of, provider),
         "blocked_retry": blocked(engine),
     }

@@ -9,8 +9,8 @@ from ivyi_pipeline.clock import from_db, to_db
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import gift_processes, gifts, inbox_events, ranked_decisions
 from ivyi_pipeline.domain.enums import InboxKind
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.errors import ConfirmationRefused, InvalidInput, NotFound
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 
 def _uuid(text: str, what: str) -> str:

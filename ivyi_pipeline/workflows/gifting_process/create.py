@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
-from ivyi_pipeline.workflows.gifting_process.events import GiftingProcessEvent
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus
+from ivyi_pipeline.domain.events import GiftingProcessEvent
+from ivyi_pipeline.domain.states import GiftProcessStatus
 
 PROCESS_NAMESPACE = uuid.UUID("6f1d8a52-3c1b-4f0e-9a57-2d9c0b7e4a11")
 

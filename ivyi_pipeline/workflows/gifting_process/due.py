@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes, inbox_events
 from ivyi_pipeline.domain.enums import InboxKind
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 STALL_AFTER = timedelta(minutes=10)
 
@@ -43,8 +43,14 @@ def expired_windows(engine: sa.Engine, now: datetime) -> dict[str, tuple[str, st
     return _by_process(engine, query)
 
 
-def pending_confirmations(engine: sa.Engine) -> dict[str, tuple[str, str]]:
-    """Processes with a giver's confirmation waiting in the inbox."""
+def pending_confirmations(
+    engine: sa.Engine, now: datetime | None = None
+) -> dict[str, tuple[str, str]]:
+    """Processes with a giver's confirmation waiting in the inbox, received by now (if given).
+
+    A confirmation received after `now` is not due yet: an inbox event is never applied at an
+    instant before it was received.
+    """
     query = (
         sa.select(gp.c.id, gp.c.occasion_id, gp.c.status)
         .join(inbox_events, inbox_events.c.process_id == gp.c.id)
@@ -53,6 +59,8 @@ def pending_confirmations(engine: sa.Engine) -> dict[str, tuple[str, str]]:
             inbox_events.c.processed_at.is_(None),
         )
     )
+    if now is not None:
+        query = query.where(inbox_events.c.received_at <= to_db(now))
     return _by_process(engine, query)
 
 

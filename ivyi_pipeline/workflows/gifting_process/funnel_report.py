@@ -14,9 +14,9 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
+from ivyi_pipeline.domain.states import TERMINAL_STATUSES
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.workflows.gifting_process.find import read_frame
-from ivyi_pipeline.workflows.gifting_process.states import TERMINAL_STATUSES
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 CLOSING_HORIZON = timedelta(hours=24)
 CHUNK = 500

@@ -22,8 +22,8 @@ from ivyi_pipeline.db.schema import (
     ranked_decisions,
     relationships,
 )
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.workflows.gifting_process import find
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 WINDOW_OPENED = {
     S.DECISION_WINDOW_OPEN,

@@ -8,28 +8,27 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.domain.states import (
+    PASSED_THROUGH,
+    TERMINAL_STATUSES,
+    WAITS_IN,
+    Step,
+    Wait,
+)
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.errors import InvalidInput, NotFound
-from ivyi_pipeline.workflows.gifting_process.states import TERMINAL_STATUSES
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 STUCK_AFTER = timedelta(hours=1)
 """How long a process may sit in a state that the next run should have left at once."""
 
-MOVE_ON_AT_ONCE = (S.OCCASION_DETECTED, S.OPTIONS_GENERATED, S.DEFAULT_SELECTED, S.CONFIRMED)
-"""States a healthy run never leaves a process in (unless blocked on data)."""
+MOVE_ON_AT_ONCE = tuple(s for s in PASSED_THROUGH if s is not S.CREATED)
+"""States a healthy run never leaves a process in (unless blocked on data). CREATED has its own,
+shorter deadline: the detection sensor re-requests it after `due.STALL_AFTER`."""
 
-SOURCE_STATES: dict[str, tuple[S, ...]] = {
-    "start_workflow": (S.CREATED,),
-    "generate_options": (S.OCCASION_DETECTED,),
-    "rank_options": (S.OPTIONS_GENERATED,),
-    "open_decision_window": (S.OPTIONS_GENERATED,),
-    "select_default": (S.DECISION_WINDOW_OPEN,),
-    "confirm_selection": (S.DECISION_WINDOW_OPEN, S.DEFAULT_SELECTED),
-    "place_order": (S.CONFIRMED,),
-    "record_shipment": (S.ORDERED,),
-    "complete_process": (S.SHIPPED,),
-}
-"""The states each step acts on: a failed step leaves its processes in one of these."""
+WAIT_FOR_THE_WINDOW = tuple(s for s, wait in WAITS_IN.items() if wait is Wait.GIVER_OR_WINDOW_CLOSE)
+"""States that are late once their decision window has closed (and no run moved them on)."""
+
+NOT_TERMINAL = tuple(s for s in S if s not in TERMINAL_STATUSES)
 
 ERROR_LIMIT = 1000
 gp = gift_processes
@@ -54,9 +53,9 @@ def standing_of(engine: sa.Engine, process_id: str) -> tuple[str, str | None]:
     return str(row.status), row.last_error
 
 
-def not_advanced(engine: sa.Engine, process_ids: Sequence[str], step: str | None) -> list[str]:
-    """The processes a failed step left behind: in its source states, else not yet terminal."""
-    states = SOURCE_STATES.get(step or "") or tuple(s for s in S if s not in TERMINAL_STATUSES)
+def not_advanced(engine: sa.Engine, process_ids: Sequence[str], step: Step | None) -> list[str]:
+    """The processes a failed step left behind: in the states it acts on, else not yet terminal."""
+    states = step.acts_on if step is not None else NOT_TERMINAL
     found: list[str] = []
     with engine.connect() as conn:
         for start in range(0, len(process_ids), 500):
@@ -109,7 +108,10 @@ def stuck_processes(
         gp.c.status.not_in([s.value for s in TERMINAL_STATUSES]),
         sa.or_(
             sa.and_(gp.c.status.in_([s.value for s in MOVE_ON_AT_ONCE]), gp.c.updated_at < cutoff),
-            sa.and_(gp.c.status == S.DECISION_WINDOW_OPEN.value, gp.c.window_closes_at < cutoff),
+            sa.and_(
+                gp.c.status.in_([s.value for s in WAIT_FOR_THE_WINDOW]),
+                gp.c.window_closes_at < cutoff,
+            ),
             sa.and_(gp.c.last_error.is_not(None), gp.c.updated_at < cutoff),
         ),
     )

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.workflows.gifting_process.find import rows_in
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 
 
 def completed_before(engine: sa.Engine, cutoff: datetime, among: Sequence[str]) -> set[str]:

@@ -14,17 +14,18 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import from_db, to_db
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
-from ivyi_pipeline.db.schema import gift_options, inbox_events, orders, ranked_decisions
+from ivyi_pipeline.db.schema import gift_options, gifts, inbox_events, orders, ranked_decisions
+from ivyi_pipeline.domain import states
 from ivyi_pipeline.domain.decision_window import WindowPolicy
 from ivyi_pipeline.domain.enums import InboxKind
+from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS, generate_gift_options
 from ivyi_pipeline.domain.ranking import DEFAULT_TOP_N, rank_gifts
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.errors import InvalidTransition
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider, ProviderError
 from ivyi_pipeline.workflows.gifting_process import find
-from ivyi_pipeline.workflows.gifting_process.events import GiftingProcessEvent as Event
 from ivyi_pipeline.workflows.gifting_process.report import StepReport
-from ivyi_pipeline.workflows.gifting_process.states import GiftProcessStatus as S
 from ivyi_pipeline.workflows.gifting_process.update import set_blocked, transition_many
 
 
@@ -56,7 +57,7 @@ def _context_problems(procs: pd.DataFrame) -> dict[str, str]:
 
 def start_workflow(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
     """start-workflow: attach the occasion's context; CREATED -> OCCASION_DETECTED."""
-    report = StepReport("start_workflow")
+    report = StepReport(states.START_WORKFLOW.name)
     with engine.begin() as conn:
         report.missing = _missing(conn, process_ids)
         procs = find.processes_in(conn, process_ids, S.CREATED)
@@ -79,7 +80,7 @@ def generate_options(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
 ) -> StepReport:
     """occasion-detected: find gift options; OCCASION_DETECTED -> OPTIONS_GENERATED."""
-    report = StepReport("generate_options")
+    report = StepReport(states.GENERATE_OPTIONS.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids, S.OCCASION_DETECTED)
         report.blocked = _context_problems(procs)
@@ -129,7 +130,7 @@ def rank_options(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
 ) -> StepReport:
     """options-generated, first half: rank each process's options (no state change)."""
-    report = StepReport("rank_options")
+    report = StepReport(states.RANK_OPTIONS.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids, S.OPTIONS_GENERATED)
         ranked = find.processes_with_ranks(conn, procs["process_id"].tolist())
@@ -153,7 +154,7 @@ def open_decision_window(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
 ) -> StepReport:
     """options-generated, second half: OPTIONS_GENERATED -> DECISION_WINDOW_OPEN."""
-    report = StepReport("open_decision_window")
+    report = StepReport(states.OPEN_DECISION_WINDOW.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids, S.OPTIONS_GENERATED)
         ranked = set(find.processes_with_ranks(conn, procs["process_id"].tolist()))
@@ -182,10 +183,10 @@ def open_decision_window(
 
 def select_default(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
     """decision-window-open: on expiry take the top-ranked gift in stock -> DEFAULT_SELECTED."""
-    report = StepReport("select_default")
+    report = StepReport(states.SELECT_DEFAULT.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids, S.DECISION_WINDOW_OPEN)
-        pending = find.pending_confirmations(conn, procs["process_id"].tolist())
+        pending = _received_by(find.pending_confirmations(conn, procs["process_id"].tolist()), at)
         due: list[str] = []
         for proc in procs.itertuples(index=False):
             closes = from_db(proc.window_closes_at)
@@ -216,12 +217,30 @@ def select_default(engine: sa.Engine, process_ids: Sequence[str], at: datetime) 
     return report
 
 
+def _received_by(pending: dict[str, tuple], at: datetime) -> dict[str, tuple]:
+    """The pending confirmations received at or before `at` (the others are not due yet)."""
+    return {pid: event for pid, event in pending.items() if from_db(event[2]) <= at}
+
+
+def _not_yet_received(pending: dict[str, tuple], at: datetime) -> dict[str, str]:
+    return {
+        pid: (
+            f"the giver's confirmation was received at {from_db(received):%Y-%m-%d %H:%M}Z, "
+            f"after {at:%Y-%m-%d %H:%M}Z: not applied before it was received"
+        )
+        for pid, (_, _, received) in pending.items()
+        if from_db(received) > at
+    }
+
+
 def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
     """option-confirmed / option-selected: the giver's choice or the default -> CONFIRMED."""
-    report = StepReport("confirm_selection")
+    report = StepReport(states.CONFIRM_SELECTION.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids).set_index("process_id")
         pending = find.pending_confirmations(conn, procs.index.tolist())
+        report.waiting = _not_yet_received(pending, at)
+        pending = _received_by(pending, at)
         chosen: dict[str, dict[str, object]] = {S.DECISION_WINDOW_OPEN: {}, S.DEFAULT_SELECTED: {}}
         outcomes: dict[int, str] = {}
         for pid, (event_id, gift_id, received_at) in pending.items():
@@ -272,6 +291,12 @@ def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetim
             at,
             reason="default confirmed",
         )
+        moved = set(confirmed) | set(overridden)
+        for pid in (*chosen[S.DECISION_WINDOW_OPEN], *chosen[S.DEFAULT_SELECTED]):
+            if pid not in moved:
+                # Its history holds a later instant than `at`; the event stays in the inbox.
+                del outcomes[pending[pid][0]]
+                report.waiting[pid] = f"its history already has a change after {at:%Y-%m-%d %H:%M}Z"
         find.close_inbox_events(conn, outcomes, at)
         report.advanced = confirmed + overridden + defaulted
     return report
@@ -280,21 +305,30 @@ def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetim
 def place_order(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, provider: FulfilmentProvider
 ) -> StepReport:
-    """Order the selected gift, at most once per process (idempotency key): -> ORDERED."""
-    report = StepReport("place_order")
+    """Order the selected gift, at most once per process (idempotency key): -> ORDERED.
+
+    A selected gift that went out of stock after the confirmation is replaced by the
+    best-ranked gift still in stock (the rule of the default path); with none in stock the
+    process stays CONFIRMED, blocked with the reason, and is ordered once stock returns.
+    """
+    report = StepReport(states.PLACE_ORDER.name)
     with engine.connect() as conn:
         procs = find.processes_in(conn, process_ids, S.CONFIRMED)
+        gift_of, replaced, report.blocked = _in_stock_choices(conn, procs)
+    if report.blocked:
+        with engine.begin() as conn:
+            set_blocked(conn, report.blocked, at)
     placed: dict[str, dict] = {}
-    for proc in procs.itertuples(index=False):
+    for pid, gift_id in gift_of.items():
         try:
-            order_id = provider.place_order(proc.process_id, proc.selected_gift_id, at)
+            order_id = provider.place_order(pid, gift_id, at)
         except ProviderError as exc:
-            report.failed[proc.process_id] = f"fulfilment provider error: {exc}"
+            report.failed[pid] = f"fulfilment provider error: {exc}"
             continue
-        placed[proc.process_id] = {
-            "process_id": proc.process_id,
-            "gift_id": proc.selected_gift_id,
-            "idempotency_key": proc.process_id,
+        placed[pid] = {
+            "process_id": pid,
+            "gift_id": gift_id,
+            "idempotency_key": pid,
             "provider_order_id": order_id,
             "placed_at": to_db(at),
         }
@@ -304,10 +338,50 @@ def place_order(
         prices = find.prices_of(conn, [row["gift_id"] for row in placed.values()])
         rows = [{**row, "price_cents": prices[row["gift_id"]]} for row in placed.values()]
         insert_ignoring_conflicts(conn, orders, rows)
+        as_selected = [pid for pid in placed if pid not in replaced]
+        substituted = {
+            pid: {"selected_gift_id": placed[pid]["gift_id"]} for pid in placed if pid in replaced
+        }
         report.advanced = transition_many(
-            conn, list(placed), S.CONFIRMED, S.ORDERED, Event.ORDER_PLACED, at
+            conn, as_selected, S.CONFIRMED, S.ORDERED, Event.ORDER_PLACED, at, blocked_reason=None
+        ) + transition_many(
+            conn,
+            list(substituted),
+            S.CONFIRMED,
+            S.ORDERED,
+            Event.ORDER_PLACED,
+            at,
+            reason=SOLD_OUT_REPLACED,
+            per_process=substituted,
+            blocked_reason=None,
         )
     return report
+
+
+SOLD_OUT_REPLACED = "the selected gift went out of stock; ordered the best-ranked gift in stock"
+
+
+def _in_stock_choices(
+    conn: sa.Connection, procs: pd.DataFrame
+) -> tuple[dict[str, str], set[str], dict[str, str]]:
+    """The gift to order per process, the processes whose gift was replaced, and the blocked."""
+    selected = dict(zip(procs["process_id"], procs["selected_gift_id"], strict=True))
+    sold_out: set[str] = set()
+    for chunk in find.chunks(sorted(set(selected.values()))):
+        sold_out.update(
+            conn.execute(
+                sa.select(gifts.c.id).where(gifts.c.id.in_(chunk), gifts.c.in_stock.is_(False))
+            ).scalars()
+        )
+    replaced = sorted(pid for pid, gift in selected.items() if gift in sold_out)
+    best = find.top_ranked_in_stock(conn, replaced)
+    blocked = {
+        pid: "the selected gift and every other ranked gift are out of stock"
+        for pid in replaced
+        if pid not in best
+    }
+    choice = {pid: best.get(pid, gift) for pid, gift in selected.items() if pid not in blocked}
+    return choice, set(best), blocked
 
 
 def record_shipment(
@@ -329,7 +403,9 @@ def complete_process(
 
 
 def _apply_fulfilment(engine, process_ids, at, provider, source, target, kind) -> StepReport:
-    report = StepReport("record_shipment" if kind == InboxKind.SHIPPED else "complete_process")
+    report = StepReport(
+        (states.RECORD_SHIPMENT if kind == InboxKind.SHIPPED else states.COMPLETE_PROCESS).name
+    )
     with engine.connect() as conn:
         procs = find.processes_in(conn, process_ids, source)
     ids = procs["process_id"].tolist()

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
+from ivyi_pipeline.domain.states import ensure_transition
 from ivyi_pipeline.errors import NotFound, StaleState
-from ivyi_pipeline.workflows.gifting_process.states import ensure_transition
 
 CHUNK = 500
 
@@ -55,11 +55,13 @@ def transition_many(
 
     Rows are locked in the expected state first (FOR UPDATE on PostgreSQL; SQLite's
     BEGIN IMMEDIATE already serializes writers), so concurrent callers cannot both move
-    a process. `per_process` sets values that differ between processes (a selected gift).
-    The caller's transaction holds the update and the history rows together.
+    a process. A process last changed after `at` does not move: its history never runs
+    backwards (a tick back in time leaves it as it is). `per_process` sets values that differ
+    between processes (a selected gift). The caller's transaction holds the update and the
+    history rows together.
     """
     ensure_transition(expected, target)
-    movable = _lock_in_status(conn, process_ids, expected)
+    movable = _lock_in_status(conn, process_ids, expected, at)
     if not movable:
         return []
     # A process that moves on has got past whatever failed before.
@@ -99,13 +101,19 @@ def transition_many(
     return movable
 
 
-def _lock_in_status(conn: sa.Connection, process_ids: Sequence[str], status: str) -> list[str]:
+def _lock_in_status(
+    conn: sa.Connection, process_ids: Sequence[str], status: str, at: datetime
+) -> list[str]:
     found: list[str] = []
     for start in range(0, len(process_ids), CHUNK):
         chunk = list(process_ids[start : start + CHUNK])
         query = (
             sa.select(gift_processes.c.id)
-            .where(gift_processes.c.id.in_(chunk), gift_processes.c.status == status)
+            .where(
+                gift_processes.c.id.in_(chunk),
+                gift_processes.c.status == status,
+                gift_processes.c.updated_at <= to_db(at),
+            )
             .order_by(gift_processes.c.id)
         )
         if is_postgres(conn.engine):
@@ -115,12 +123,18 @@ def _lock_in_status(conn: sa.Connection, process_ids: Sequence[str], status: str
 
 
 def set_blocked(conn: sa.Connection, reasons: Mapping[str, str], at: datetime) -> None:
-    """Record why each process cannot proceed; it keeps its state."""
+    """Record why each process cannot proceed; it keeps its state.
+
+    Not for a process last changed after `at`: its updated_at never moves backwards.
+    """
     if not reasons:
         return
     conn.execute(
         gift_processes.update()
-        .where(gift_processes.c.id == sa.bindparam("_pid"))
+        .where(
+            gift_processes.c.id == sa.bindparam("_pid"),
+            gift_processes.c.updated_at <= to_db(at),
+        )
         .values(blocked_reason=sa.bindparam("_reason"), updated_at=to_db(at)),
         [{"_pid": pid, "_reason": reason} for pid, reason in reasons.items()],
     )

@@ -1,10 +1,14 @@
-"""The seed's GiftingProcessJobs: the event names that runs are tagged with."""
+"""The gifting process's events: the seed's GiftingProcessJobs and two of the pipeline's own."""
 
 from enum import StrEnum
 
 
 class GiftingProcessEvent(StrEnum):
-    """An event of the gifting process; each has a step (op) that handles it."""
+    """An event of the gifting process; each is answered by a step of `states.STEPS`.
+
+    The first six are the seed's GiftingProcessJobs; the seed has no order or fulfilment
+    events, so `order-placed` and `fulfilment-updated` are the pipeline's own.
+    """
 
     START_WORKFLOW = "start-workflow"
     OCCASION_DETECTED = "occasion-detected"

@@ -1,0 +1,131 @@
+"""What a failed database or file operation means to an operator: one line, and what to do.
+
+Only transient faults (a refused, reset or timed-out connection, a busy database) are worth
+running the command again for; a permanent one (a missing database or table, refused
+credentials, a read-only file, a full disk) names what to fix instead.
+"""
+
+import errno
+
+TRANSIENT = (
+    "connection refused",
+    "connection reset",
+    "connection timed out",
+    "timeout expired",
+    "timed out",
+    "server closed the connection",
+    "terminating connection",
+    "could not receive data",
+    "could not send data",
+    "connection already closed",
+    "ssl syscall error",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "database is locked",
+    "too many connections",
+    "cannot connect now",
+    "no route to host",
+    "network is unreachable",
+)
+
+PERMANENT = (
+    (("database", "does not exist"), "create the database or fix its name in IVYI_DATABASE_URL"),
+    (
+        ("password authentication failed",),
+        "fix the user or password in IVYI_DATABASE_URL (or the server's pg_hba.conf)",
+    ),
+    (("role", "does not exist"), "fix the user in IVYI_DATABASE_URL or create that role"),
+    (("no password supplied",), "put the password in IVYI_DATABASE_URL or ~/.pgpass"),
+    (("authentication",), "fix the credentials in IVYI_DATABASE_URL"),
+    (("could not translate host name",), "fix the host name in IVYI_DATABASE_URL"),
+    (("invalid port",), "fix the port in IVYI_DATABASE_URL"),
+    (("invalid integer value", "port"), "fix the port in IVYI_DATABASE_URL"),
+    (("readonly database",), "make the SQLite file and its folder writable by this user"),
+    (("read-only",), "make the database writable (not a read-only file, replica or transaction)"),
+    (("permission denied",), "grant this database user the rights it needs"),
+    (("disk is full",), "free disk space where the database lives"),
+    (("no space left",), "free disk space where the database lives"),
+    (("could not extend file",), "free disk space on the database server"),
+    (("unable to open database file",), "create the SQLite file's folder or make it writable"),
+    (("file is not a database",), "point IVYI_DATABASE_URL at an ivyi database, not another file"),
+    (("database disk image is malformed",), "restore the SQLite file from a backup"),
+    (("no such table",), "run `ivyi db upgrade`; if it says up to date, restore from a backup"),
+    (("relation", "does not exist"), "run `ivyi db upgrade`; if it says up to date, restore it"),
+    (("no schema has been selected",), "create the schema the search_path names, or fix it"),
+    (("schema", "does not exist"), "create the schema the search_path names, or fix it"),
+)
+
+CONNECTING = (
+    "connection to server",
+    "could not connect",
+    "could not translate host name",
+    "unable to open database file",
+)
+"""Markers of a failure to connect at all, as opposed to one during an operation."""
+
+DISK_ERRNOS = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free space within the quota"}
+
+
+def database_error(exc: BaseException) -> tuple[str, bool] | None:
+    """(the driver's first line, transient?) of the database error under exc, else None."""
+    import sqlalchemy as sa
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, sa.exc.DBAPIError):
+            lines = str(exc.orig or exc).strip().splitlines()
+            reason = lines[0].strip() if lines else type(exc).__name__
+            return reason, is_transient(reason, exc)
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def is_transient(reason: str, exc: BaseException) -> bool:
+    """True for faults that a later attempt can get past without anyone changing anything."""
+    import sqlalchemy as sa
+
+    text = reason.lower()
+    if any(all(word in text for word in words) for words, _ in PERMANENT):
+        return False
+    if any(marker in text for marker in TRANSIENT):
+        return True
+    return bool(getattr(exc, "connection_invalidated", False)) or isinstance(
+        exc, sa.exc.TimeoutError
+    )
+
+
+def what_to_fix(reason: str) -> str:
+    """The remedy of a permanent database fault."""
+    text = reason.lower()
+    for words, fix in PERMANENT:
+        if all(word in text for word in words):
+            return fix
+    return "check IVYI_DATABASE_URL and the database server's log"
+
+
+def describe_database_error(exc: BaseException, where: str) -> str | None:
+    """One line for a database error under exc (None when there is none)."""
+    found = database_error(exc)
+    if found is None:
+        return None
+    reason, transient = found
+    remedy = "run the command again" if transient else what_to_fix(reason)
+    if any(marker in reason.lower() for marker in CONNECTING):
+        return f"cannot open the database at {where}: {reason}; {remedy}"
+    if transient:
+        # Finished steps are not repeated: their writes are guarded, their runs recorded.
+        return f"database unavailable: {reason}; {remedy}"
+    return f"the database at {where} refused: {reason}; {remedy}"
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for a file-system fault: the file, the reason and the remedy."""
+    where = f" {exc.filename}" if exc.filename else ""
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in DISK_ERRNOS:
+        return f"cannot write{where}: {reason}; {DISK_ERRNOS[exc.errno]}, then run it again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write or read{where}: {reason}; fix its permissions or point ivyi elsewhere"
+    return f"file system error{where}: {reason}; check that path"

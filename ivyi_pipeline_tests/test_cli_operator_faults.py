@@ -1,0 +1,785 @@
+"""Every bad input and bad environment of issue 13, through the real `ivyi` entry point.
+
+Each case asserts: no traceback, exactly one `error:` line on stderr that names the fault and
+what to do, the exit status, "run the command again" only for transient faults, and tables
+unchanged. Cases that only read share one migrated, seeded database per backend per module;
+cases that need a fresh interpreter (a dropped capability, a missing driver) use a subprocess.
+"""
+
+import contextlib
+import csv
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from ivyi_pipeline.cli import main
+from ivyi_pipeline.data import generate_dataset, seed_database, write_csv
+from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.migrate import known_revisions, upgrade
+from ivyi_pipeline.db.schema import metadata
+from ivyi_pipeline_tests.conftest import IVYI_COMMAND, PG_ADMIN_URL, _pg_url
+
+FUTURE = "0099_from_a_newer_ivyi"
+DATASET = generate_dataset(as_of=dt.date(2026, 6, 1), occasions=10, gifts=8, seed=13)
+SOME_UUID = "5f0b7a52-1c5e-4d8e-9a0b-1a2b3c4d5e6f"
+OTHER_UUID = "6a1c8b63-2d6f-4e9f-8b1c-2b3c4d5e6f70"
+AGAIN = "run the command again"
+
+
+def _snapshot(url: str) -> dict[str, object] | None:
+    """Row counts of every table plus the revision and pipeline facts; None without a database."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            return None
+        if not path.read_bytes().startswith(b"SQLite format 3"):
+            return {"bytes": path.read_bytes()}
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+            counts = {
+                table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                for table in metadata.sorted_tables
+                if table.name in names
+            }
+            for extra in ("alembic_version", "pipeline_state"):
+                if extra in names:
+                    counts[f"{extra} rows"] = sorted(
+                        map(tuple, conn.execute(sa.text(f"SELECT * FROM {extra}")).all())
+                    )
+            return counts
+    finally:
+        engine.dispose()
+
+
+def _seeded_sqlite(path: Path) -> str:
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    seed_database(get_engine(url), DATASET)
+    get_engine(url).dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def shared_sqlite(tmp_path_factory) -> str:
+    """A migrated SQLite database holding a seeded data set (origin `seed`), never written to."""
+    return _seeded_sqlite(tmp_path_factory.mktemp("shared") / "ivyi.db")
+
+
+@pytest.fixture(scope="module")
+def shared_postgres():
+    """The same on a throwaway PostgreSQL database of this module."""
+    name = f"ivyi_faults_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = _pg_url(name)
+    upgrade(url)
+    seed_database(get_engine(url), DATASET)
+    yield url
+    get_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def csv_template(tmp_path_factory) -> Path:
+    """Valid CSV files of a data set not in the shared databases."""
+    directory = tmp_path_factory.mktemp("csv") / "data"
+    write_csv(generate_dataset(as_of=dt.date(2026, 6, 1), occasions=8, gifts=6, seed=99), directory)
+    return directory
+
+
+@dataclass
+class Scene:
+    """What a case may change before it runs: its folder, CSV copy, database URL and env."""
+
+    tmp: Path
+    csv: Path
+    url: str
+    env: dict[str, str] = field(default_factory=dict)
+    watched: str | None = None
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def rows(self, name: str) -> list[list[str]]:
+        with (self.csv / f"{name}.csv").open(newline="") as handle:
+            return list(csv.reader(handle))
+
+    def write_rows(self, name: str, rows: list[list[str]]) -> None:
+        with (self.csv / f"{name}.csv").open("w", newline="") as handle:
+            csv.writer(handle).writerows(rows)
+
+    def set_cell(self, name: str, row: int, column: str, value: str) -> None:
+        rows = self.rows(name)
+        rows[row][rows[0].index(column)] = value
+        self.write_rows(name, rows)
+
+    def own_sqlite(self, source: str | None = None) -> str:
+        """A private copy of the shared SQLite database (or a new path), watched and used."""
+        path = self.tmp / "own.db"
+        if source is not None:
+            shutil.copy(source.removeprefix("sqlite:///"), path)
+        self.url = self.watched = f"sqlite:///{path}"
+        return self.url
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input or environment: the command, what the line says, the exit status."""
+
+    id: str
+    args: tuple[str, ...]
+    expect: tuple[str, ...]
+    code: int = 1
+    transient: bool = False
+    backend: str = "sqlite"
+    prepare: Callable[[Scene], None] | None = None
+    fresh_interpreter: bool = False
+    needs_root: bool = False
+    never_says: tuple[str, ...] = ()
+
+
+# --- how the cases set up their fault ---
+
+
+def _comma_row_at_end(scene: Scene) -> None:
+    rows = scene.rows("occasions")
+    scene.write_rows("occasions", [*rows, [""] * len(rows[0])])
+
+
+def _comma_row_in_middle(scene: Scene) -> None:
+    rows = scene.rows("occasions")
+    scene.write_rows("occasions", [*rows[:3], [""] * len(rows[0]), *rows[3:]])
+
+
+def _cell(name: str, column: str, value: str, row: int = 2) -> Callable[[Scene], None]:
+    return lambda scene: scene.set_cell(name, row, column, value)
+
+
+def _huge_header(scene: Scene) -> None:
+    rows = scene.rows("gifts")
+    header = rows[0] + [f"extra_{i}" for i in range(200_000)]
+    (scene.csv / "gifts.csv").write_text(
+        ",".join(header) + "\n" + "\n".join(map(",".join, rows[1:]))
+    )
+
+
+def _many_columns(scene: Scene) -> None:
+    rows = scene.rows("gifts")
+    scene.write_rows("gifts", [row + [f"c{i}" for i in range(150)] for row in rows])
+
+
+def _long_line(scene: Scene) -> None:
+    scene.set_cell("gifts", 1, "tags", "x" * 70_000)
+
+
+def _not_utf8(scene: Scene) -> None:
+    path = scene.csv / "users.csv"
+    path.write_bytes(path.read_bytes() + b"\xff\xfe,\xff,\xff\n")
+
+
+def _unreadable(scene: Scene) -> None:
+    (scene.csv / "gifts.csv").chmod(0)
+
+
+def _env(**values: str) -> Callable[[Scene], None]:
+    def prepare(scene: Scene) -> None:
+        scene.env.update({k: v.format(tmp=scene.tmp) for k, v in values.items()})
+
+    return prepare
+
+
+def _a_file_at(variable: str, below: str = "") -> Callable[[Scene], None]:
+    def prepare(scene: Scene) -> None:
+        (scene.tmp / "plain_file").write_text("not a folder")
+        scene.env[variable] = (
+            str(scene.tmp / "plain_file" / below) if below else str(scene.tmp / "plain_file")
+        )
+
+    return prepare
+
+
+def _fresh_sqlite_path(scene: Scene) -> None:
+    scene.own_sqlite()
+
+
+def _newer_revision(scene: Scene) -> None:
+    url = scene.url
+    if url.startswith("sqlite"):
+        url = scene.own_sqlite(url)
+        engine = sa.create_engine(url)
+    else:
+        engine = sa.create_engine(url)
+        scene.cleanup.append(lambda: _set_revision(sa.create_engine(url), known_revisions()[1]))
+    _set_revision(engine, FUTURE)
+
+
+def _set_revision(engine: sa.Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    engine.dispose()
+
+
+def _missing_table(scene: Scene) -> None:
+    engine = sa.create_engine(scene.own_sqlite(scene.url))
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE gift_processes"))
+    engine.dispose()
+
+
+def _not_a_database(scene: Scene) -> None:
+    (scene.tmp / "notes.txt").write_text("these are notes, not a database\n" * 200)
+    scene.url = scene.watched = f"sqlite:///{scene.tmp / 'notes.txt'}"
+
+
+def _read_only_sqlite(scene: Scene) -> None:
+    folder = scene.tmp / "ro"
+    folder.mkdir()
+    shutil.copy(scene.url.removeprefix("sqlite:///"), folder / "ivyi.db")
+    scene.url = scene.watched = f"sqlite:///{folder / 'ivyi.db'}"
+    (folder / "ivyi.db").chmod(0o444)
+    folder.chmod(0o555)
+
+
+def _read_only_file(scene: Scene) -> None:
+    scene.own_sqlite(scene.url)
+    (scene.tmp / "own.db").chmod(0o444)
+
+
+def _full_disk(scene: Scene) -> None:
+    mount = scene.tmp / "tiny"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=768k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)")
+    scene.cleanup.append(lambda: subprocess.run(["umount", "-l", str(mount)], check=False))
+    url = f"sqlite:///{mount / 'ivyi.db'}"
+    upgrade(url)
+    get_engine(url).dispose()
+    scene.url = scene.watched = url
+
+
+def _port_in_use(scene: Scene) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    scene.cleanup.append(listener.close)
+    scene.env["IVYI_TEST_PORT"] = str(listener.getsockname()[1])
+
+
+def _csv_target_taken(scene: Scene) -> None:
+    scene.env["IVYI_TEST_TARGET"] = str(scene.csv)
+
+
+def _no_psycopg2(scene: Scene) -> None:
+    shadow = scene.tmp / "shadow" / "psycopg2"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named psycopg2')\n")
+    scene.env["PYTHONPATH"] = str(shadow.parent)
+
+
+def _search_path(scene: Scene) -> None:
+    scene.url = scene.url + "?options=-csearch_path%3Dno_such_schema"
+
+
+def _missing_pg_database(scene: Scene) -> None:
+    scene.url = _pg_url(f"ivyi_missing_{uuid.uuid4().hex[:8]}")
+
+
+def _pg_port(port: str) -> Callable[[Scene], None]:
+    def prepare(scene: Scene) -> None:
+        scene.url = sa.engine.make_url(scene.url).set(port=int(port)).render_as_string(False)
+
+    return prepare
+
+
+NEWER = ("database is at revision 0099_from_a_newer_ivyi, newer than this code's 0002",)
+COMMANDS_ON_A_NEWER_DATABASE = {
+    "status": ("status",),
+    "tick": ("tick", "--as-of", "2026-06-02"),
+    "batch": ("batch", "--as-of", "2026-06-02"),
+    "confirm": ("confirm", SOME_UUID, OTHER_UUID, "--as-of", "2026-06-02"),
+    "redrive": ("redrive", SOME_UUID),
+    "backfill": ("backfill-missed", "--from", "2026-06-01", "--to", "2026-06-02"),
+    "db-upgrade": ("db", "upgrade"),
+    "load": ("load", "{csv}"),
+    "seed": ("seed", "--occasions", "4", "--seed", "77"),
+    "demo": ("demo", "--days", "1"),
+    "ui": ("ui", "--port", "{free_port}"),
+}
+
+CASES = [
+    # CSV files
+    Case(
+        "csv-comma-row-at-end",
+        ("load", "{csv}"),
+        ("occasions.csv line 10, column id: a value is required",),
+        prepare=_comma_row_at_end,
+    ),
+    Case(
+        "csv-comma-row-in-middle",
+        ("load", "{csv}"),
+        ("occasions.csv line 4, column id: a value is required",),
+        prepare=_comma_row_in_middle,
+    ),
+    Case(
+        "csv-year-0000",
+        ("load", "{csv}"),
+        ("occasions.csv line 3, column date: '0000-01-01': years run from 0001 to 9999",),
+        prepare=_cell("occasions", "date", row=2, value="0000-01-01"),
+    ),
+    Case(
+        "csv-year-0000-pg",
+        ("load", "{csv}"),
+        ("occasions.csv line 3, column date: '0000-01-01': years run from 0001 to 9999",),
+        backend="postgres",
+        prepare=_cell("occasions", "date", row=2, value="0000-01-01"),
+    ),
+    Case(
+        "csv-year-10000",
+        ("load", "{csv}"),
+        ("occasions.csv line 3, column date: '10000-01-01' is not a YYYY-MM-DD date",),
+        prepare=_cell("occasions", "date", row=2, value="10000-01-01"),
+    ),
+    Case(
+        "csv-nul-byte-sqlite",
+        ("load", "{csv}"),
+        ("users.csv line 3, column name: contains a NUL character",),
+        prepare=_cell("users", "name", row=2, value="Ann\x00Lee"),
+    ),
+    Case(
+        "csv-nul-byte-pg",
+        ("load", "{csv}"),
+        ("gifts.csv line 2, column tags: contains a NUL character",),
+        backend="postgres",
+        prepare=_cell("gifts", "tags", row=1, value="red;\x00blue"),
+    ),
+    Case(
+        "csv-huge-header",
+        ("load", "{csv}"),
+        ("gifts.csv line 1:", "longer than 65,536 bytes"),
+        prepare=_huge_header,
+    ),
+    Case(
+        "csv-too-many-columns",
+        ("load", "{csv}"),
+        ("gifts.csv line 1: the header has 156 columns, more than the 100 a file may have",),
+        prepare=_many_columns,
+    ),
+    Case(
+        "csv-long-line",
+        ("load", "{csv}"),
+        ("gifts.csv line 2: the line is longer than 65,536 bytes",),
+        prepare=_long_line,
+    ),
+    Case(
+        "csv-not-utf8",
+        ("load", "{csv}"),
+        ("users.csv: the file is not UTF-8 text",),
+        prepare=_not_utf8,
+    ),
+    Case(
+        "csv-unreadable",
+        ("load", "{csv}"),
+        ("gifts.csv: the file cannot be read (Permission denied); make it readable",),
+        prepare=_unreadable,
+        fresh_interpreter=True,
+    ),
+    Case(
+        "load-mistyped-directory",
+        ("load", "{tmp}/no_such_folder"),
+        ("no_such_folder is not a directory; give the folder that holds users.csv",),
+        prepare=_fresh_sqlite_path,
+    ),
+    Case(
+        "seed-csv-over-existing-files",
+        ("seed", "--occasions", "4", "--csv", "{csv}"),
+        ("already holds users.csv", "nothing was written: give a new or empty folder"),
+    ),
+    # the environment
+    Case(
+        "ivyi-home-is-a-file",
+        ("status",),
+        ("IVYI_HOME", "is a file, not a folder; point IVYI_HOME at a folder"),
+        prepare=_a_file_at("IVYI_HOME"),
+    ),
+    Case(
+        "ivyi-home-below-a-file",
+        ("status",),
+        ("cannot create IVYI_HOME", "(Not a directory); point IVYI_HOME at a folder"),
+        prepare=_a_file_at("IVYI_HOME", "sub"),
+    ),
+    Case(
+        "dagster-home-is-a-file",
+        ("tick", "--as-of", "2026-06-02"),
+        ("DAGSTER_HOME", "is a file, not a folder"),
+        prepare=_a_file_at("DAGSTER_HOME"),
+    ),
+    Case(
+        "url-unparseable",
+        ("status",),
+        ("IVYI_DATABASE_URL is not a database URL; write it as postgresql://",),
+        prepare=_env(IVYI_DATABASE_URL="localhost/ivyi"),
+    ),
+    Case(
+        "url-port-not-a-number",
+        ("status",),
+        ("IVYI_DATABASE_URL is not a database URL",),
+        prepare=_env(IVYI_DATABASE_URL="postgresql://ivyi@db:54x2/ivyi"),
+    ),
+    Case(
+        "url-port-out-of-range",
+        ("db", "upgrade"),
+        ("IVYI_DATABASE_URL has port 99999, not 1 to 65535",),
+        prepare=_env(IVYI_DATABASE_URL="postgresql://ivyi@127.0.0.1:99999/ivyi"),
+    ),
+    Case(
+        "url-unsupported-database",
+        ("status",),
+        ("IVYI_DATABASE_URL names mysql, a driver ivyi does not use",),
+        prepare=_env(IVYI_DATABASE_URL="mysql://ivyi@127.0.0.1/ivyi"),
+    ),
+    Case(
+        "url-unknown-scheme",
+        ("status",),
+        ("IVYI_DATABASE_URL names http, a driver ivyi does not use",),
+        prepare=_env(IVYI_DATABASE_URL="http://example.com/ivyi"),
+    ),
+    Case(
+        "driver-not-installed",
+        ("status",),
+        ("the database driver for postgresql+psycopg2 is not installed", "pip install -e ."),
+        backend="postgres",
+        prepare=_no_psycopg2,
+        fresh_interpreter=True,
+    ),
+    Case(
+        "pg-connection-refused",
+        ("status",),
+        ("cannot open the database at postgresql+psycopg2://", "Connection refused", AGAIN),
+        transient=True,
+        backend="postgres",
+        prepare=_pg_port("1"),
+    ),
+    Case(
+        "pg-database-missing",
+        ("tick", "--as-of", "2026-06-02"),
+        ("does not exist; create the database or fix its name in IVYI_DATABASE_URL",),
+        backend="postgres",
+        prepare=_missing_pg_database,
+    ),
+    Case(
+        "pg-database-missing-on-load",
+        ("load", "{csv}"),
+        ("does not exist; create the database or fix its name in IVYI_DATABASE_URL",),
+        backend="postgres",
+        prepare=_missing_pg_database,
+    ),
+    Case(
+        "pg-search-path-missing",
+        ("status",),
+        ("search_path (no_such_schema) names no schema that exists",),
+        backend="postgres",
+        prepare=_search_path,
+    ),
+    Case(
+        "pg-search-path-missing-on-upgrade",
+        ("db", "upgrade"),
+        ("search_path (no_such_schema) names no schema that exists",),
+        backend="postgres",
+        prepare=_search_path,
+    ),
+    Case(
+        "sqlite-folder-missing",
+        ("db", "upgrade"),
+        ("cannot create the SQLite database", "(No such file or directory); create its folder"),
+        prepare=_env(IVYI_DATABASE_URL="sqlite:///{tmp}/no/such/folder/ivyi.db"),
+    ),
+    Case(
+        "sqlite-folder-missing-on-status",
+        ("status",),
+        ("unable to open database file; create the SQLite file's folder",),
+        prepare=_env(IVYI_DATABASE_URL="sqlite:///{tmp}/no/such/folder/ivyi.db"),
+    ),
+    Case(
+        "sqlite-not-a-database",
+        ("status",),
+        ("file is not a database; point IVYI_DATABASE_URL at an ivyi database",),
+        prepare=_not_a_database,
+    ),
+    Case(
+        "sqlite-read-only",
+        ("seed", "--occasions", "4", "--seed", "78"),
+        ("cannot write beside the SQLite database", "make the SQLite file and its folder writable"),
+        prepare=_read_only_sqlite,
+        fresh_interpreter=True,
+    ),
+    Case(
+        "sqlite-read-only-file",
+        ("seed", "--occasions", "4", "--seed", "80"),
+        ("readonly database; make the SQLite file and its folder writable",),
+        prepare=_read_only_file,
+        fresh_interpreter=True,
+    ),
+    Case(
+        "sqlite-disk-full",
+        ("seed", "--occasions", "3000", "--gifts", "3000", "--seed", "79"),
+        ("database or disk is full; free disk space",),
+        prepare=_full_disk,
+        needs_root=True,
+    ),
+    Case(
+        "sqlite-missing-table",
+        ("status",),
+        ("no such table: gift_processes; run `ivyi db upgrade`",),
+        prepare=_missing_table,
+    ),
+    *(
+        Case(f"newer-revision-{name}", args, NEWER, prepare=_newer_revision)
+        for name, args in COMMANDS_ON_A_NEWER_DATABASE.items()
+    ),
+    Case(
+        "newer-revision-pg-status", ("status",), NEWER, backend="postgres", prepare=_newer_revision
+    ),
+    Case(
+        "newer-revision-pg-load",
+        ("load", "{csv}"),
+        NEWER,
+        backend="postgres",
+        prepare=_newer_revision,
+    ),
+    # time
+    Case(
+        "as-of-year-1",
+        ("tick", "--as-of", "0001-01-01"),
+        ("--as-of '0001-01-01' is out of range: give an instant from 1970-01-01 to 9000-12-31",),
+    ),
+    Case(
+        "as-of-year-1-with-offset",
+        ("confirm", SOME_UUID, OTHER_UUID, "--as-of", "0001-01-01T00:30+01:00"),
+        ("is out of range",),
+    ),
+    Case(
+        "as-of-year-9999",
+        ("batch", "--as-of", "9999-12-31T23:59:59"),
+        ("--as-of '9999-12-31T23:59:59' is out of range",),
+    ),
+    Case("as-of-year-9999-seed", ("seed", "--as-of", "9999-12-31"), ("is out of range",)),
+    Case("as-of-year-9999-demo", ("demo", "--as-of", "9999-06-01"), ("is out of range",)),
+    Case(
+        "as-of-unparseable",
+        ("tick", "--as-of", "yesterday"),
+        ("--as-of 'yesterday' is not an ISO-8601 date or time",),
+    ),
+    # data the command did not write
+    Case(
+        "demo-over-seeded-data",
+        ("demo", "--days", "1"),
+        ("holds data that `ivyi demo` did not write (origin: seed), so the demo leaves it alone",),
+        never_says=("--reset", "delete", "drop"),
+    ),
+    Case(
+        "demo-reset-over-seeded-data",
+        ("demo", "--reset", "--days", "1"),
+        ("holds data that `ivyi demo` did not write (origin: seed)",),
+        never_says=("--reset", "delete", "drop"),
+    ),
+    Case(
+        "demo-reset-over-seeded-data-pg",
+        ("demo", "--reset", "--days", "1"),
+        ("holds data that `ivyi demo` did not write (origin: seed)",),
+        backend="postgres",
+        never_says=("--reset", "delete", "drop"),
+    ),
+    # usage
+    Case(
+        "ui-port-zero",
+        ("ui", "--port", "0"),
+        ("Invalid value for '--port': 0 is not in the range 1<=x<=65535",),
+        code=2,
+    ),
+    Case(
+        "ui-port-in-use",
+        ("ui", "--port", "{port}"),
+        ("on 127.0.0.1 is not free", "pick another with --port"),
+        prepare=_port_in_use,
+    ),
+    Case("unknown-command", ("shred",), ("No such command 'shred'",), code=2),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _run(case: Case, scene: Scene, args: list[str]) -> tuple[int, str, str]:
+    env = {
+        "IVYI_HOME": str(scene.tmp / "home"),
+        "DAGSTER_HOME": str(scene.tmp / "dagster_home"),
+        "IVYI_DATABASE_URL": scene.url,
+        **scene.env,
+    }
+    if not case.fresh_interpreter:
+        result = CliRunner().invoke(main, args, env=env)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            result.exception
+        )
+        return result.exit_code, result.stdout, result.stderr
+    command = [str(IVYI_COMMAND), *args]
+    if os.geteuid() == 0:
+        # Root reads any file; without these capabilities permission bits apply to it too.
+        drop = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", *command]
+    done = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_every_bad_input_and_environment_fails_with_one_clear_line_and_writes_nothing(
+    case, request, tmp_path, csv_template
+):
+    if case.backend == "postgres":
+        request.applymarker(pytest.mark.postgres)
+    if case.needs_root and os.geteuid() != 0:
+        pytest.skip("needs root to mount a small file system")
+    url = request.getfixturevalue(f"shared_{case.backend}")
+    scene = Scene(tmp=tmp_path, csv=tmp_path / "csv", url=url, watched=url)
+    shutil.copytree(csv_template, scene.csv)
+    try:
+        if case.prepare:
+            case.prepare(scene)
+        before = _snapshot(scene.watched)
+        args = [
+            arg.format(
+                csv=scene.csv,
+                tmp=scene.tmp,
+                port=scene.env.get("IVYI_TEST_PORT", ""),
+                free_port=_free_port(),
+            )
+            for arg in case.args
+        ]
+        started = time.perf_counter()
+        code, out, err = _run(case, scene, args)
+        elapsed = time.perf_counter() - started
+        after = _snapshot(scene.watched)
+    finally:
+        for undo in reversed(scene.cleanup):
+            undo()
+        with contextlib.suppress(OSError):
+            (tmp_path / "ro").chmod(0o755)
+
+    assert "Traceback" not in out + err, out + err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    (line,) = lines
+    assert line.startswith("error: "), line
+    for expected in case.expect:
+        assert expected in line, line
+    assert (AGAIN in line) == case.transient, line
+    assert not any(word in line for word in case.never_says), line
+    assert code == case.code, (code, line)
+    assert after == before
+    assert elapsed < 60, f"{case.id} took {elapsed:.0f} s"
+
+
+def test_a_header_of_200000_columns_is_refused_at_once(tmp_path, csv_template, shared_sqlite):
+    shutil.copytree(csv_template, tmp_path / "csv")
+    _huge_header(Scene(tmp=tmp_path, csv=tmp_path / "csv", url=shared_sqlite))
+    started = time.perf_counter()
+
+    result = CliRunner().invoke(main, ["load", str(tmp_path / "csv")])
+
+    assert result.exit_code == 1
+    assert time.perf_counter() - started < 2
+    assert "gifts.csv line 1" in result.stderr
+
+
+def test_a_load_into_a_mistyped_directory_creates_no_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("IVYI_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    monkeypatch.setenv("IVYI_HOME", str(tmp_path / "home"))
+
+    result = CliRunner().invoke(main, ["load", str(tmp_path / "dat")])
+
+    assert result.exit_code == 1
+    assert not (tmp_path / "fresh.db").exists()
+    assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.postgres
+def test_two_loads_at_once_on_a_fresh_postgres_database_migrate_once_and_load_once(
+    tmp_path, csv_template
+):
+    name = f"ivyi_race_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = _pg_url(name)
+    env = {**os.environ, "IVYI_DATABASE_URL": url, "IVYI_HOME": str(tmp_path / "home")}
+    try:
+        loads = [
+            subprocess.Popen(
+                [str(IVYI_COMMAND), "load", str(csv_template)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [load.communicate(timeout=300) for load in loads]
+        snapshot = _snapshot(url)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    assert [load.returncode for load in loads] == [0, 0], outputs
+    assert all("Traceback" not in out + err for out, err in outputs)
+    written = sorted("occasions: 8 written" in out for out, _ in outputs)
+    assert written == [False, True], outputs
+    assert snapshot["alembic_version rows"] == [(known_revisions()[1],)]
+    assert snapshot["occasions"] == 8
+    assert snapshot["pipeline_state rows"][0][:2] == ("dataset_origin", "load")
+
+
+def test_a_traceback_is_shown_only_when_asked_for(monkeypatch, tmp_path):
+    """The last resort: an unexpected exception is one line unless IVYI_DEBUG is set."""
+    from ivyi_pipeline import cli
+
+    @cli.main.command("explode-for-test")
+    @cli._fail_cleanly
+    def explode() -> None:
+        raise KeyError("something internal")
+
+    try:
+        quiet = CliRunner().invoke(cli.main, ["explode-for-test"])
+        monkeypatch.setenv("IVYI_DEBUG", "1")
+        loud = CliRunner().invoke(cli.main, ["explode-for-test"])
+    finally:
+        cli.main.commands.pop("explode-for-test")
+
+    assert quiet.exit_code == 1
+    assert quiet.stderr.splitlines() == [
+        "error: unexpected KeyError: 'something internal'; this is a bug in ivyi: run the "
+        "command with IVYI_DEBUG=1 to see the traceback, and report it"
+    ]
+    assert isinstance(loud.exception, KeyError)
