@@ -17,7 +17,7 @@ from ivyi_pipeline.workflows.gifting_process.create import process_id_for
 DATES = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(9999, 12, 31))
 # Any text an occasion id could hold: commas, slashes, spaces, brackets, dots, unicode.
 OCCASION_IDS = st.text(max_size=40) | st.sampled_from(
-    ["occ-in-10", "a,b", "x/y", "two words", "[r]", "a...b", "née", "ü", "~", "a|b", "."]
+    ["occ-in-10", "a,b", "x/y", "two words", "[r]", "a...b", "née", "ü", "~", "a|b", ".", "\x00"]
 )
 # Dagster's reserved substrings: lists and multi-partition keys (`,` `|`), ranges (`[` `]`
 # `...`), plus what breaks a URL path or a shell word (`/`, `?`, `#`, `%`, whitespace).

@@ -46,7 +46,7 @@ def decode_occasion_id(text: str) -> str:
             raise ValueError(f"{text!r} has {char!r} at {at}, outside [A-Za-z0-9_-] and not ~hex~")
         digits = escaped.group(1)
         code = int(digits, 16)
-        if digits.startswith("0") or code > 0x10FFFF or chr(code) in SAFE:
+        if (len(digits) > 1 and digits.startswith("0")) or code > 0x10FFFF or chr(code) in SAFE:
             raise ValueError(f"{text!r} has a non-canonical escape ~{digits}~ at {at}")
         decoded.append(chr(code))
         at = escaped.end()
