@@ -131,7 +131,7 @@ def blocked(demo_home) -> dict:
     occasion = make_occasion(
         engine, id=BLOCKED_OCCASION, relationship_id=relationship, date=day, recurs_yearly=False
     )
-    process_id = make_process(engine, occasion, day)
+    process_id = make_process(engine, occasion, day, at=as_of)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("IVYI_HOME", str(demo_home.home))
         env.setenv("IVYI_DATABASE_URL", demo_home.database_url)
