@@ -1,8 +1,10 @@
 """`ivyi demo`: a small synthetic data set driven through simulated days to completion."""
 
 import dataclasses
+import sys
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -27,6 +29,7 @@ from ivyi_pipeline.errors import DatasetNotOurs, IvyiError
 from ivyi_pipeline.local_runs import tick
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.settings import Settings, redact_url
+from ivyi_pipeline.ui import materialize_funnel_history
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 from ivyi_pipeline.workflows.gifting_process.status import funnel
@@ -138,7 +141,8 @@ def run_demo(
     echo: Callable[[str], None],
     fresh: bool = False,
 ) -> dict[str, int]:
-    """Seed, then tick once a simulated day (09:00 UTC) until every process is COMPLETED."""
+    """Seed, tick once a simulated day (09:00 UTC) until every process is COMPLETED, then
+    materialize the funnel as of every instant a process moved, and print how to open the UI."""
     engine = get_engine(settings.database_url)
     if fresh:
         reset(engine, instance)
@@ -160,10 +164,10 @@ def run_demo(
             raise IvyiError(f"{len(summary.failed)} run(s) failed on {now:%Y-%m-%d}")
         if counts.get(S.COMPLETED, 0) == expected:
             break
-    url = redact_url(settings.database_url)
+    materialize_funnel_history(instance, engine, echo)
     echo(
-        "open the Dagster UI on this data:\n"
-        f"  DAGSTER_HOME={settings.dagster_home} IVYI_DATABASE_URL={url} "
-        ".venv/bin/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p 3000"
+        "open the Dagster UI (webserver and daemon) on this data:\n"
+        f"  IVYI_HOME={settings.home} IVYI_DATABASE_URL={redact_url(settings.database_url)} "
+        f"DAGSTER_HOME={settings.dagster_home} {Path(sys.executable).with_name('ivyi')} ui"
     )
     return counts

@@ -1,7 +1,7 @@
 """`ivyi ui`: the Dagster webserver and daemon on this data, bound to 127.0.0.1.
 
-On an empty database the demo data is first driven through the pipeline (as `ivyi demo`
-does) and the daily funnel is materialized once per simulated day, so that the UI opens on
+On an empty database the demo data is first driven through the pipeline by `ivyi demo`'s
+code, which ends with the funnel materialized as of every simulated instant, so the UI opens on
 runs, partitions, check results and a funnel with a history to plot.
 """
 
@@ -79,8 +79,7 @@ def prepare(
     if not is_empty(engine):
         echo("the database already holds data; opening the UI on it as it is")
         return False
-    run_demo(settings, instance, as_of, days, seed, echo)
-    materialize_funnel_history(instance, engine, echo)
+    run_demo(settings, instance, as_of, days, seed, echo)  # ends with the funnel materialized
     return True
 
 

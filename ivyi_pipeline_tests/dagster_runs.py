@@ -5,9 +5,10 @@ import json
 
 import dagster as dg
 
+from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.partitions import ensure_process_partitions
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
 
 
@@ -18,16 +19,17 @@ def execute_gifting_job(
     as_of: dt.datetime,
     **resources,
 ) -> dg.ExecuteInProcessResult:
-    """Add the processes' partitions in the given order, then run them as one run.
+    """Ensure the processes' partitions in the given order, then run them as one run.
 
     Several processes run as the range from the first to the last, which covers them all only
     when their partitions are new and contiguous (added here, in this order).
     """
-    instance.add_dynamic_partitions(gift_processes_partitions.name, list(process_ids))
+    keys = ensure_process_partitions(instance, list(process_ids), get_engine(database_url))
+    first, last = keys[process_ids[0]], keys[process_ids[-1]]
     run_tags = {tags.AS_OF: as_of.isoformat()}
-    partition_key = process_ids[0] if len(process_ids) == 1 else None
+    partition_key = first if len(process_ids) == 1 else None
     if partition_key is None:
-        run_tags |= {tags.RANGE_START: process_ids[0], tags.RANGE_END: process_ids[-1]}
+        run_tags |= {tags.RANGE_START: first, tags.RANGE_END: last}
     return defs.resolve_job_def("gifting_process_job").execute_in_process(
         instance=instance,
         partition_key=partition_key,

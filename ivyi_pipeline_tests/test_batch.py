@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.orchestration.resources import GiftingSettings, IvyiDatabase
 from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
@@ -19,7 +20,7 @@ PROCESSES, BATCH = 12, 5
 
 def _materialized(instance, asset: str) -> set[str]:
     records = instance.fetch_materializations(dg.AssetKey(asset), limit=1000).records
-    return {record.partition_key for record in records}
+    return set(process_ids_of(record.partition_key for record in records))
 
 
 def test_twelve_due_processes_with_a_batch_of_five_run_as_three_ranged_runs(
@@ -64,7 +65,8 @@ def test_a_ranged_run_never_spans_more_partitions_than_the_batch_size():
     order = [f"p{i:03d}" for i in range(100)]
     due = order[:7] + order[50:53] + [order[99]]
 
-    requests = plan_runs(due, "daily-batch", SIX_AM, order, 5, 0)
+    # Process ids that are their own partition keys, as on an instance of the former scheme.
+    requests = plan_runs(due, "daily-batch", SIX_AM, order, 5, 0, keys={p: p for p in due})
 
     ranges = [(r.tags[tags.RANGE_START], r.tags[tags.RANGE_END]) for r in requests]
     assert ranges == [("p000", "p004"), ("p005", "p006"), ("p050", "p052"), ("p099", "p099")]

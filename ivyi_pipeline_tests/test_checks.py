@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from ivyi_pipeline.db.schema import gift_processes, gifts, ranked_decisions, relationships
+from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.workflows.gifting_process import quality
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import (
@@ -44,69 +45,112 @@ def run(instance, database_url):
     return execute
 
 
-def _evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+def _by_partition(
+    result: dg.ExecuteInProcessResult,
+) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    """Each process's own check results, by (check name, process id), each on its partition."""
+    found = {}
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.partition is not None:
+            pid = evaluation.metadata["process_id"].value
+            assert process_ids_of([evaluation.partition]) == [pid]
+            key = (evaluation.check_name, pid)
+            assert key not in found, f"two results for {key}"
+            found[key] = evaluation
+    return found
+
+
+def _summaries(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations() if e.partition is None}
+
+
+def _latest_materialization(instance, asset_key: dg.AssetKey, partition: str):
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1
+    ).records
+    return records[0]
 
 
 @pytest.mark.usefixtures("catalogue")
-def test_a_run_that_generates_options_evaluates_all_four_checks_and_they_pass(engine, run):
+def test_a_run_that_generates_options_records_each_check_on_the_process_partition(
+    engine, run, instance
+):
     process_id = make_new_process(engine, OCCURRENCE)
 
     result = run(process_id)
 
     assert result.success
-    evaluations = _evaluations(result)
-    assert set(evaluations) == CHECKS
-    assert all(e.passed for e in evaluations.values())
-    assert evaluations["options_affordable_and_in_stock"].metadata["processes_checked"].value == 1
-    assert evaluations["ranks_without_gaps"].metadata["processes_checked"].value == 1
+    results = _by_partition(result)
+    judged = {"options_not_empty", "options_affordable_and_in_stock", "ranks_without_gaps"}
+    assert set(results) == {(name, process_id) for name in judged}
+    assert all(e.passed for e in results.values())
+    assert results["options_not_empty", process_id].description == (
+        "options are non-empty: passes."
+    )
+    # A single-process run needs no summary: its process's results are the whole story.
+    assert _summaries(result) == {}
+    for evaluation in results.values():
+        target = evaluation.target_materialization_data
+        latest = _latest_materialization(instance, evaluation.asset_key, evaluation.partition)
+        assert (target.run_id, target.storage_id) == (result.run_id, latest.storage_id)
 
 
 @pytest.mark.usefixtures("catalogue")
-def test_a_ranged_run_checks_every_process_it_covered(engine, run):
+def test_a_ranged_run_records_a_result_per_process_and_a_summary_per_check(engine, run):
     ids = sorted(make_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3))
 
-    evaluations = _evaluations(run(*ids))
+    result = run(*ids)
 
+    results = _by_partition(result)
     for name in ("options_not_empty", "options_affordable_and_in_stock", "ranks_without_gaps"):
-        assert evaluations[name].passed
-        assert evaluations[name].metadata["processes_checked"].value == 3
+        assert {pid for check, pid in results if check == name} == set(ids)
+    summaries = _summaries(result)
+    assert set(summaries) == CHECKS
+    assert summaries["options_not_empty"].metadata["processes_checked"].value == 3
+    assert summaries["selected_gift_is_ranked"].metadata["processes_checked"].value == 0
+    # At most one result per check and process, plus one summary per check and run.
+    assert len(result.get_asset_check_evaluations()) <= len(CHECKS) * (len(ids) + 1)
 
 
 @pytest.mark.usefixtures("catalogue")
-def test_a_later_run_evaluates_every_check_but_judges_stock_only_for_options_it_generated(
-    engine, run
-):
+def test_a_later_run_judges_stock_only_for_options_it_generated(engine, run):
     process_id = make_new_process(engine, OCCURRENCE)
     assert run(process_id).success
     with engine.begin() as conn:
         conn.execute(gifts.update().values(in_stock=False))
 
-    evaluations = _evaluations(run(process_id, as_of=AS_OF + dt.timedelta(hours=1)))
+    results = _by_partition(run(process_id, as_of=AS_OF + dt.timedelta(hours=1)))
 
-    assert set(evaluations) == CHECKS
-    assert all(e.passed for e in evaluations.values())
-    stock = evaluations["options_affordable_and_in_stock"]
-    assert stock.metadata["processes_checked"].value == 0
-    assert evaluations["ranks_without_gaps"].metadata["processes_checked"].value == 1
+    assert set(results) == {
+        ("options_not_empty", process_id),
+        ("ranks_without_gaps", process_id),
+    }
+    assert all(e.passed for e in results.values())
 
 
 @pytest.mark.usefixtures("catalogue")
-def test_a_process_blocked_without_options_fails_the_non_empty_check_as_a_warning(engine, run):
-    process_id = make_new_process(engine, OCCURRENCE, budget_cents=1000)
+def test_a_blocked_process_fails_the_non_empty_check_on_its_partition_beside_a_healthy_one(
+    engine, run
+):
+    blocked = make_new_process(engine, OCCURRENCE, budget_cents=1000)
+    healthy = make_new_process(engine, OCCURRENCE + dt.timedelta(days=1))
 
-    result = run(process_id)
+    result = run(blocked, healthy)
 
     assert result.success
-    check = _evaluations(result)["options_not_empty"]
-    assert not check.passed
-    assert check.severity == dg.AssetCheckSeverity.WARN
-    assert check.metadata["failing_process_ids"].value == process_id
-    assert "budget" in check.description
+    results = _by_partition(result)
+    failing = results["options_not_empty", blocked]
+    assert not failing.passed
+    assert failing.severity == dg.AssetCheckSeverity.WARN
+    assert failing.description.startswith("options are non-empty: fails: blocked:")
+    assert "budget" in failing.description
+    assert results["options_not_empty", healthy].passed
+    summary = _summaries(result)["options_not_empty"]
+    assert summary.metadata["failing_process_ids"].value == blocked
 
 
 @pytest.mark.usefixtures("catalogue")
-def test_a_selected_gift_outside_the_ranking_fails_the_selection_check_naming_the_process(
+def test_a_selected_gift_outside_the_ranking_fails_the_selection_check_on_its_partition(
     engine, run
 ):
     process_id = make_new_process(engine, OCCURRENCE)
@@ -119,13 +163,11 @@ def test_a_selected_gift_outside_the_ranking_fails_the_selection_check_naming_th
             .values(selected_gift_id=unranked)
         )
 
-    check = _evaluations(run(process_id, as_of=AS_OF + dt.timedelta(hours=1)))[
-        "selected_gift_is_ranked"
-    ]
+    result = run(process_id, as_of=AS_OF + dt.timedelta(hours=1))
+    check = _by_partition(result)["selected_gift_is_ranked", process_id]
 
     assert not check.passed
     assert check.severity == dg.AssetCheckSeverity.ERROR
-    assert check.metadata["failing_process_ids"].value == process_id
     assert unranked in check.description
 
 

@@ -5,6 +5,8 @@ import dagster as dg
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
+from ivyi_pipeline.workflows.gifting_process.funnel_report import transition_instants
+from ivyi_pipeline_tests.conftest import IVYI_COMMAND
 
 
 def test_the_demo_completes_every_process_some_confirmed_by_givers_some_by_default(
@@ -17,7 +19,11 @@ def test_the_demo_completes_every_process_some_confirmed_by_givers_some_by_defau
     assert "Traceback" not in result.stderr
     assert f"DAGSTER_HOME={home / 'dagster_home'}" in result.stdout
     assert f"IVYI_DATABASE_URL=sqlite:///{home / 'ivyi.db'}" in result.stdout
-    assert "dagster-webserver -w workspace.yaml" in result.stdout
+    command = result.stdout.strip().splitlines()[-1].split()
+    # The UI command is `ivyi ui` (webserver and daemon) on this demo's home, database and
+    # Dagster instance: the environment it names is the one the demo used.
+    assert command[-2:] == [str(IVYI_COMMAND), "ui"]
+    assert f"IVYI_HOME={home}" in command
     engine = sa.create_engine(f"sqlite:///{home / 'ivyi.db'}")
     with engine.connect() as conn:
         statuses = conn.execute(sa.select(gift_processes.c.status)).scalars().all()
@@ -40,5 +46,12 @@ def test_the_demo_completes_every_process_some_confirmed_by_givers_some_by_defau
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs()
+        funnel = instance.fetch_materializations(dg.AssetKey("gifting_funnel"), limit=1000)
     assert runs
     assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
+    # The demo ends with the funnel materialized as of every instant a process moved.
+    assert len(funnel.records) == len(
+        transition_instants(sa.create_engine(f"sqlite:///{home / 'ivyi.db'}"))
+    )
+    latest = funnel.records[0].asset_materialization.metadata
+    assert latest["status_completed"].value == len(statuses)

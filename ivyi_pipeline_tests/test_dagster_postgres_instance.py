@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from dagster_postgres import PostgresRunStorage
 
+from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline_tests.conftest import PG_ADMIN_URL
 from ivyi_pipeline_tests.factories import make_gift, make_occasion
 
@@ -68,7 +69,9 @@ def test_tick_records_its_runs_with_ivyi_tags_in_a_postgres_dagster_instance(
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
         runs = instance.get_runs()
-        assert set(instance.get_dynamic_partitions("gift_processes")) == set(process_of)
+        keys = instance.get_dynamic_partitions("gift_processes")
+        assert set(process_ids_of(keys)) == set(process_of)
+        assert {entry["partition_key"] for entry in status} == set(keys)
     assert len(runs) == 3
     assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
     for run in runs:
@@ -76,6 +79,6 @@ def test_tick_records_its_runs_with_ivyi_tags_in_a_postgres_dagster_instance(
         assert run.tags["ivyi/event"] == "start-workflow"
         assert run.tags["ivyi/as_of"] == "2026-06-01T09:00:00+00:00"
         pid = run.tags["ivyi/process_id"]
-        assert run.tags["dagster/partition"] == pid
+        assert process_ids_of([run.tags["dagster/partition"]]) == [pid]
         assert run.tags["ivyi/occasion_id"] == process_of[pid]
     assert {run.tags["ivyi/process_id"] for run in runs} == set(process_of)

@@ -532,12 +532,17 @@ def _statements_of(fn) -> list[str]:
 
 
 def test_ensuring_partitions_reads_only_the_named_keys_whatever_the_table_holds(instance):
+    def occurrences(n: int) -> dict[str, tuple[str, dt.date]]:
+        """{process id: (occasion id, date)} of n made-up processes, read by no database."""
+        return {str(uuid.uuid4()): (uuid.uuid4().hex, dt.date(2026, 6, 15)) for _ in range(n)}
+
     def ensure_ten() -> list[str]:
-        ids = [str(uuid.uuid4()) for _ in range(10)]
-        return _statements_of(lambda: ensure_process_partitions(instance, ids))
+        ten = occurrences(10)
+        return _statements_of(lambda: ensure_process_partitions(instance, list(ten), ten))
 
     few = ensure_ten()
-    ensure_process_partitions(instance, [str(uuid.uuid4()) for _ in range(5000)])
+    many_processes = occurrences(5000)
+    ensure_process_partitions(instance, list(many_processes), many_processes)
     many = ensure_ten()
 
     assert len(many) == len(few)

@@ -17,6 +17,7 @@ from ivyi_pipeline.db.schema import (
     relationships,
     simulated_provider_orders,
 )
+from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import (
@@ -73,11 +74,13 @@ def _counts(engine) -> dict[str, int]:
 
 
 def _materialized(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dict]:
+    """Each materialization's metadata by (asset, process id); each on its process's key."""
     found = {}
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
-        key = (materialization.asset_key.to_user_string(), materialization.partition)
-        found[key] = materialization.metadata
+        pid = materialization.metadata["process_id"].value
+        assert process_ids_of([materialization.partition]) == [pid]
+        found[(materialization.asset_key.to_user_string(), pid)] = materialization.metadata
     return found
 
 

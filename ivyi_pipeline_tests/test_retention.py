@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
 from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.orchestration.partitions import ensure_process_partitions, partition_keys_for
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline_tests.factories import make_process
@@ -36,7 +37,7 @@ def test_only_long_completed_processes_lose_their_partition_and_keep_their_histo
     _age(engine, new_done, 1)
     _age(engine, old_open, 40)
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("gift_processes", [old_done, new_done, old_open])
+        keys = ensure_process_partitions(instance, [old_done, new_done, old_open], engine)
         result = defs.resolve_job_def("dagster_retention_job").execute_in_process(
             instance=instance, resources={"ivyi_db": IvyiDatabase(url=database_url)}
         )
@@ -44,7 +45,7 @@ def test_only_long_completed_processes_lose_their_partition_and_keep_their_histo
 
     assert result.success
     assert result.output_for_node("retire_completed_partitions") == 1
-    assert remaining == {new_done, old_open}
+    assert remaining == {keys[new_done], keys[old_open]}
     with engine.connect() as conn:
         history = conn.execute(
             sa.select(sa.func.count()).where(process_transitions.c.process_id == old_done)
@@ -72,3 +73,23 @@ def test_finished_runs_older_than_the_retention_are_purged_and_recent_ones_kept(
     assert first.run_id not in left
     assert keep_all.run_id not in left
     assert purge_all.run_id in left
+
+
+def test_an_instance_keyed_by_process_ids_moves_to_the_occurrence_keys(engine, database_url):
+    """Keys of the former scheme (the process id) and of deleted processes are retired; a
+    process still under way gets its current key first; completed ones just leave."""
+    open_process = make_process(engine, status="DECISION_WINDOW_OPEN")
+    done = make_process(engine, status="COMPLETED")
+    _age(engine, done, 40)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(
+            "gift_processes", [open_process, done, "0b7e0a4e-0000-5000-8000-00000000dead"]
+        )
+        result = defs.resolve_job_def("dagster_retention_job").execute_in_process(
+            instance=instance, resources={"ivyi_db": IvyiDatabase(url=database_url)}
+        )
+        remaining = instance.get_dynamic_partitions("gift_processes")
+
+    assert result.success
+    assert result.output_for_node("retire_completed_partitions") == 3
+    assert remaining == [partition_keys_for(engine, [open_process])[open_process]]

@@ -12,6 +12,11 @@ from ivyi_pipeline.db.schema import gift_processes, inbox_events
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.features.fulfilment import SimulatedFulfilmentProvider
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.partitions import (
+    ensure_process_partitions,
+    process_id_of,
+    process_ids_of,
+)
 from ivyi_pipeline.orchestration.resources import Clock, IvyiDatabase
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
 from ivyi_pipeline_tests.factories import make_gift, make_occasion, make_process
@@ -55,12 +60,19 @@ def _requested(result) -> dict[str, dg.RunRequest]:
         requests = result
     else:
         requests = []
-    return {request.partition_key: request for request in requests}
+    # By process id: the request's partition key, or its process id tag for a ranged run.
+    return {
+        process_id_of(request.partition_key)
+        if request.partition_key
+        else request.tags.get(tags.PROCESS_ID): request
+        for request in requests
+    }
 
 
 def _added_partitions(result: dg.SensorResult) -> list[str]:
+    """The process ids whose partition keys the sensor asked to add, in its order."""
     return [
-        key
+        process_id_of(key)
         for request in result.dynamic_partitions_requests or []
         if isinstance(request, dg.AddDynamicPartitionsRequest)
         for key in request.partition_keys
@@ -94,8 +106,9 @@ def test_detection_run_keys_and_tags_are_deterministic(engine, evaluate):
     (request,) = _requested(evaluate("occasion_detection_sensor")).values()
 
     process_id = process_id_for(occasion_id, day)
-    assert request.partition_key == process_id
-    assert request.run_key == f"start-workflow:{process_id}:CREATED"
+    key = f"{day.isoformat()}.{occasion_id}"
+    assert request.partition_key == key
+    assert request.run_key == f"start-workflow:{key}:CREATED"
     assert request.tags[tags.PROCESS_ID] == process_id
     assert request.tags[tags.OCCASION_ID] == occasion_id
     assert request.tags[tags.EVENT] == "start-workflow"
@@ -183,7 +196,9 @@ def test_the_decision_window_sensor_requests_a_run_for_an_expired_window_only(en
 
     assert set(requested) == {expired}
     assert requested[expired].tags[tags.EVENT] == "decision-window-open"
-    assert requested[expired].run_key == f"decision-window-open:{expired}:DECISION_WINDOW_OPEN"
+    key = requested[expired].partition_key
+    assert process_ids_of([key]) == [expired]
+    assert requested[expired].run_key == f"decision-window-open:{key}:DECISION_WINDOW_OPEN"
 
 
 def test_the_decision_window_sensor_skips_when_no_window_expired(engine, evaluate):
@@ -231,7 +246,9 @@ def test_the_fulfilment_sensor_requests_a_run_for_an_order_the_provider_shipped(
 
     assert set(requested) == {shipped}
     assert requested[shipped].tags[tags.EVENT] == "fulfilment-updated"
-    assert requested[shipped].run_key == f"fulfilment-updated:{shipped}:ORDERED"
+    key = requested[shipped].partition_key
+    assert process_ids_of([key]) == [shipped]
+    assert requested[shipped].run_key == f"fulfilment-updated:{key}:ORDERED"
 
 
 def test_the_event_sensors_skip_when_nothing_is_due(evaluate):
@@ -251,7 +268,10 @@ def test_many_new_occurrences_are_run_as_one_range_in_the_order_their_partitions
     (request,) = result.run_requests
     assert len(added) == 12
     assert request.partition_key is None
-    assert (request.tags[tags.RANGE_START], request.tags[tags.RANGE_END]) == (added[0], added[-1])
+    assert process_ids_of([request.tags[tags.RANGE_START], request.tags[tags.RANGE_END]]) == [
+        added[0],
+        added[-1],
+    ]
     assert request.tags[tags.BATCH_SIZE] == "12"
 
 
@@ -284,7 +304,7 @@ def test_many_expired_windows_are_run_as_ranges_of_the_instances_partitions(
     engine, evaluate, instance
 ):
     expired = [_open_window(engine, AS_OF - dt.timedelta(hours=1)) for _ in range(12)]
-    instance.add_dynamic_partitions("gift_processes", expired)
+    ensure_process_partitions(instance, expired, engine)
     order = instance.get_dynamic_partitions("gift_processes")
 
     requests = evaluate("decision_window_sensor")
@@ -292,6 +312,6 @@ def test_many_expired_windows_are_run_as_ranges_of_the_instances_partitions(
     covered = set()
     for request in requests:
         start, end = request.tags[tags.RANGE_START], request.tags[tags.RANGE_END]
-        covered |= set(order[order.index(start) : order.index(end) + 1])
+        covered |= set(process_ids_of(order[order.index(start) : order.index(end) + 1]))
         assert request.run_key.startswith(f"decision-window-open:{start}..{end}:")
     assert covered >= set(expired)

@@ -7,6 +7,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.domain.ranking import WEIGHTS
+from ivyi_pipeline.orchestration.dagster_internals import add_partition_metadata
+from ivyi_pipeline.orchestration.run_context import partition_keys_by_process
 from ivyi_pipeline.orchestration.tables import metadata_table
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.funnel_report import transitions_of
@@ -48,22 +50,9 @@ RANKED_SCHEMA = dg.TableSchema(
 
 
 def _add(context: dg.AssetExecutionContext, asset: str, pid: str, values: dict) -> None:
-    """Attach `values` to the materialization of one process partition of `asset`.
-
-    `context.add_asset_metadata(partition_key=...)` re-reads every dynamic partition from
-    storage on each call to check that the key is in the run's range: a ranged run becomes
-    quadratic in live partitions (BENCHMARKS.md, scenario 2). Every caller here lists only
-    processes read by the run's own partition keys (`process_ids`), so the metadata goes
-    straight to the accumulator that call would update. Dagster is pinned, and
-    test_job checks that each partition's materialization carries its own metadata.
-    """
-    key = dg.AssetKey(asset)
-    if key not in context.assets_def.keys:
-        raise dg.DagsterInvariantViolationError(f"{asset} is not materialized by this step")
-    step = context.get_step_execution_context()
-    step._metadata_accumulator = step._metadata_accumulator.with_additional_asset_metadata(
-        asset_key=key, metadata=values, partition_key=pid
-    )
+    """Attach `values` to the materialization of one process's partition of `asset`."""
+    key = partition_keys_by_process(context)[pid]
+    add_partition_metadata(context, dg.AssetKey(asset), key, {"process_id": pid, **values})
 
 
 def describe_options(context: dg.AssetExecutionContext, engine: sa.Engine, ids: Sequence[str]):

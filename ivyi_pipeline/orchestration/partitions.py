@@ -1,43 +1,84 @@
-"""One dynamic partition per gift process: how a process id maps to its key, and back.
+"""One dynamic partition per gift process, keyed by its occurrence: `2027-03-11.occ-in-10`.
 
 Dagster's partitions are derived from the domain database: any path that asks Dagster to run
 processes first calls `ensure_process_partitions` with the ids it names, so a new, purged or
 raced instance heals at the next tick. Every id -> key mapping goes through
-`partition_keys_for` and every key -> id mapping through `process_ids_of` (identity today).
+`partition_keys_for` (it reads each process's occasion id and occurrence date) and every
+key -> id mapping through `process_ids_of` (pure: the key names the occurrence, and a process
+id is derived from its occurrence). The key scheme is `domain/partition_keys.py`. A key of
+the scheme before this one (the process id itself) still maps to its process, so runs and
+tags of an instance made before keep working until the retention job retires those keys.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 
 import dagster as dg
 import sqlalchemy as sa
+
+from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.domain.partition_keys import is_partition_key, parse_partition_key, partition_key
+from ivyi_pipeline.workflows.gifting_process import find
+from ivyi_pipeline.workflows.gifting_process.create import process_id_for
 
 gift_processes_partitions = dg.DynamicPartitionsDefinition(name="gift_processes")
 
 ADD_ATTEMPTS = 3
 ADD_CHUNK = 500
 
+Occurrences = Mapping[str, tuple[str, date]]
+"""{process id: (occasion id, occurrence date)}"""
+
+
+def occurrences_of(engine: sa.Engine, process_ids: Iterable[str]) -> dict[str, tuple[str, date]]:
+    """{process id: (occasion id, occurrence date)} of the listed processes that exist."""
+    gp = gift_processes
+    query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.occurrence_date)
+    with engine.connect() as conn:
+        rows = find.rows_in(conn, query, gp.c.id, process_ids)
+    return {row.id: (row.occasion_id, row.occurrence_date) for row in rows}
+
 
 def partition_keys_for(
-    engine_or_rows: sa.Engine | Mapping[str, object] | None, process_ids: Iterable[str]
+    engine_or_rows: sa.Engine | Occurrences | None, process_ids: Iterable[str]
 ) -> dict[str, str]:
     """{process id: partition key} of these processes, in their order.
 
-    `engine_or_rows` is the domain database (or rows already read, by process id) a key
-    scheme that names more than the id would read; the key is the process id today.
+    `engine_or_rows` is the domain database, or the processes' occurrences already read; a
+    process it does not know (deleted, or None given) gets no key.
     """
-    del engine_or_rows  # the identity scheme needs nothing but the id
-    return {pid: pid for pid in process_ids}
+    ids = list(dict.fromkeys(process_ids))
+    if engine_or_rows is None:
+        return {}
+    occurrences = (
+        engine_or_rows
+        if isinstance(engine_or_rows, Mapping)
+        else occurrences_of(engine_or_rows, ids)
+    )
+    return {
+        pid: partition_key(occurrences[pid][1], occurrences[pid][0])
+        for pid in ids
+        if pid in occurrences
+    }
+
+
+def process_id_of(key: str) -> str:
+    """The process id of one partition key (a key of the former scheme is the id itself)."""
+    if not is_partition_key(key):
+        return key
+    occurrence_date, occasion_id = parse_partition_key(key)
+    return process_id_for(occasion_id, occurrence_date)
 
 
 def process_ids_of(keys: Iterable[str]) -> list[str]:
     """The process ids of these partition keys, in their order."""
-    return list(keys)
+    return [process_id_of(key) for key in keys]
 
 
 def ensure_process_partitions(
     instance: dg.DagsterInstance,
     process_ids: Sequence[str],
-    engine_or_rows: sa.Engine | Mapping[str, object] | None = None,
+    engine_or_rows: sa.Engine | Occurrences | None = None,
 ) -> dict[str, str]:
     """Make sure these processes have partitions (idempotent); return {process id: key}.
 

@@ -5,7 +5,9 @@ from datetime import timedelta
 import dagster as dg
 
 from ivyi_pipeline.orchestration.partitions import (
+    ensure_process_partitions,
     gift_processes_partitions,
+    partition_keys_for,
     partition_order,
     process_ids_of,
 )
@@ -28,19 +30,32 @@ class RetentionConfig(dg.Config):
 def retire_completed_partitions(
     context: dg.OpExecutionContext, config: RetentionConfig, ivyi_db: IvyiDatabase
 ) -> int:
-    """Delete the partitions of processes completed more than the retention ago.
+    """Delete the partitions of processes completed more than the retention ago, and every
+    partition that is no process's current key (a key of the former scheme, or of a process
+    the domain database no longer holds); a live process moves to its current key first.
 
     Partitions are derived state: a process whose partition was retired too early gets it
     back from the next path that asks Dagster to run it (`ensure_process_partitions`).
     """
     cutoff = as_of(context) - timedelta(days=config.partition_retention_days)
-    name = gift_processes_partitions.name
-    live = partition_order(context.instance)
-    key_of = dict(zip(process_ids_of(live), live, strict=True))
-    retire = completed_before(ivyi_db.get_engine(), cutoff, among=list(key_of))
-    for pid in sorted(retire):
-        context.instance.delete_dynamic_partition(name, key_of[pid])
-    context.log.info("retired %d completed process partition(s)", len(retire))
+    name, engine = gift_processes_partitions.name, ivyi_db.get_engine()
+    live = list(partition_order(context.instance))
+    process_of = dict(zip(live, process_ids_of(live), strict=True))
+    current = partition_keys_for(engine, set(process_of.values()))
+    completed = completed_before(engine, cutoff, among=list(current))
+    retire = {key for key, pid in process_of.items() if pid in completed or current.get(pid) != key}
+    moving = sorted({process_of[key] for key in retire} & current.keys() - completed)
+    ensure_process_partitions(context.instance, moving, engine)
+    for key in sorted(retire):
+        context.instance.delete_dynamic_partition(name, key)
+    context.log.info(
+        "retired %d partition(s): %d of completed processes, %d stale key(s), %d moved to "
+        "their current key",
+        len(retire),
+        len(completed),
+        len(retire) - sum(1 for key in retire if process_of[key] in completed),
+        len(moving),
+    )
     return len(retire)
 
 

@@ -33,8 +33,8 @@ ENTERS = {step.name: step.moves_to for step in STEPS if step.moves_to is not Non
 LAST_STEP = STEPS[-1].name
 
 
-def process_ids(context: dg.OpExecutionContext) -> list[str]:
-    """The gift processes of this run: its partition, or every partition of its range.
+def partition_keys_by_process(context: dg.OpExecutionContext) -> dict[str, str]:
+    """{process id: partition key} of this run: its partition, or every partition of its range.
 
     Resolving a range reads every dynamic partition from storage, so it is done once per run
     in each process that executes its steps (ten ops ask; in process, that is once per run).
@@ -42,14 +42,22 @@ def process_ids(context: dg.OpExecutionContext) -> list[str]:
     run = (context.run.run_id, context.partition_key_range)
     keys = _RUN_KEYS.get(run)
     if keys is None:
-        keys = _RUN_KEYS[run] = tuple(process_ids_of(context.partition_keys))
+        found = tuple(context.partition_keys)
+        keys = _RUN_KEYS[run] = tuple(zip(process_ids_of(found), found, strict=True))
         while len(_RUN_KEYS) > RUNS_REMEMBERED:
             _RUN_KEYS.popitem(last=False)
-    return list(keys)
+    return dict(keys)
 
 
-# Partition keys of the last few runs executed in this process, by (run id, range).
-_RUN_KEYS: OrderedDict[tuple[str, dg.PartitionKeyRange], tuple[str, ...]] = OrderedDict()
+def process_ids(context: dg.OpExecutionContext) -> list[str]:
+    """The gift processes of this run, in its partitions' order."""
+    return list(partition_keys_by_process(context))
+
+
+# (process id, partition key) of the last few runs executed in this process, by (run id, range).
+_RUN_KEYS: OrderedDict[tuple[str, dg.PartitionKeyRange], tuple[tuple[str, str], ...]] = (
+    OrderedDict()
+)
 
 
 def as_of(context: dg.OpExecutionContext) -> datetime:

@@ -55,6 +55,13 @@ class QualityReport:
         """Every failing process with its problem, errors first."""
         return {**self.errors, **self.warnings}
 
+    def verdict(self, process_id: str) -> str:
+        """One sentence on one checked process: its problem, or that it passes."""
+        problem = self.failing.get(process_id)
+        if problem is None:
+            return f"{self.rule}: passes."
+        return f"{self.rule}: fails: {problem}."
+
     def summary(self) -> str:
         """One sentence: how many processes were checked and how many failed, with an example."""
         if not self.checked:

@@ -4,9 +4,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes, ranked_decisions
+from ivyi_pipeline.domain.partition_keys import partition_key
 
 STATUS_COLUMNS = [
     "process_id",
+    "partition_key",
     "occasion_id",
     "occurrence_date",
     "status",
@@ -49,6 +51,7 @@ def process_statuses(engine: sa.Engine) -> list[dict]:
     return [
         {
             **{k: row[k] for k in ("process_id", "occasion_id", "status", "selected_gift_id")},
+            "partition_key": partition_key(row["occurrence_date"], row["occasion_id"]),
             "occurrence_date": row["occurrence_date"].isoformat(),
             "ranked_gift_ids": ranked.get(row["process_id"], []),
             "window_closes_at": (

@@ -1,0 +1,73 @@
+"""The only places this project reaches past Dagster's public API, pinned to one Dagster version.
+
+1. A check result of one partition of a ranged run must name the materialization it judged:
+   the UI's per-partition check status counts a result only while it targets the partition's
+   latest materialization. Dagster fills that pointer itself only for `AssetCheckResult` in a
+   single-partition step (it reads `context.partition_key`); for a result of one partition of a
+   range, `dg.AssetCheckEvaluation(partition=...)` is public but the pointer's type is not.
+2. Metadata for one partition of a ranged run: `context.add_asset_metadata(partition_key=...)`
+   re-reads every dynamic partition from storage on each call (quadratic for a ranged run), and
+   yielding `dg.AssetMaterialization(partition=...)` per process instead of the output writes
+   one event per process unbatched (measured in BENCHMARKS.md, "Per-partition metadata"). So
+   the metadata goes straight to the accumulator `add_asset_metadata` would update.
+
+`test_dagster_internals.py` fails as soon as the installed Dagster is not the pinned one, and
+checks that both paths still do what the UI needs (a current per-partition check status, and
+each partition's own metadata).
+"""
+
+from collections.abc import Mapping
+
+import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+
+PINNED_DAGSTER = "1.13.27"
+
+
+def partition_check_evaluation(
+    spec: dg.AssetCheckSpec,
+    partition: str,
+    passed: bool,
+    severity: dg.AssetCheckSeverity,
+    description: str,
+    metadata: Mapping[str, dg.MetadataValue | str | int],
+    target: dg.EventLogRecord | None,
+) -> dg.AssetCheckEvaluation:
+    """The result of one check on one partition, pointing at the materialization it judged."""
+    return dg.AssetCheckEvaluation(
+        asset_key=spec.asset_key,
+        check_name=spec.name,
+        passed=passed,
+        severity=severity,
+        description=description,
+        metadata=metadata,
+        partition=partition,
+        blocking=spec.blocking,
+        target_materialization_data=(
+            None
+            if target is None
+            else AssetCheckEvaluationTargetMaterializationData(
+                storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp
+            )
+        ),
+    )
+
+
+def add_partition_metadata(
+    context: dg.AssetExecutionContext, asset_key: dg.AssetKey, partition: str, values: dict
+) -> None:
+    """Attach `values` to the materialization of one partition of `asset_key` in this step.
+
+    The caller lists only partitions of the run's own range (`run_context.process_ids`), the
+    check `add_asset_metadata` would repeat for every call.
+    """
+    if asset_key not in context.assets_def.keys:
+        raise dg.DagsterInvariantViolationError(
+            f"{asset_key.to_user_string()} is not materialized by this step"
+        )
+    step = context.get_step_execution_context()
+    step._metadata_accumulator = step._metadata_accumulator.with_additional_asset_metadata(
+        asset_key=asset_key, metadata=values, partition_key=partition
+    )
