@@ -39,11 +39,16 @@ def probe(url: str, repeat: int = REPEAT) -> dict:
     """In this process: the untimed first tick, then the timed one (median of `repeat`)."""
     import dagster as dg
 
+    from ivyi_pipeline.orchestration.partitions import process_ids_of
     from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
     from ivyi_pipeline.orchestration.sensors import occasion_detection_sensor
 
+    # The sensor adds the partitions of what it creates to the instance it runs on.
+    instance = dg.DagsterInstance.ephemeral()
+
     def evaluate(as_of: dt.datetime, cursor: str | None):
         context = dg.build_sensor_context(
+            instance=instance,
             cursor=cursor,
             sensor_name=occasion_detection_sensor.name,
             resources={
@@ -64,7 +69,7 @@ def probe(url: str, repeat: int = REPEAT) -> dict:
         result = evaluate(AS_OF + dt.timedelta(days=1), first.cursor)
         times.append(time.perf_counter() - start)
         added = [k for r in result.dynamic_partitions_requests or [] for k in r.partition_keys]
-        _forget(url, added)
+        _forget(url, process_ids_of(added))
     # VmHWM, not getrusage's ru_maxrss, which execve keeps from the parent that seeded.
     peak_mb = _rss_mb("VmHWM")
     return {

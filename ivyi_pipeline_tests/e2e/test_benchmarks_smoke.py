@@ -11,7 +11,7 @@ import pytest
 from benchmarks.__main__ import SCENARIOS
 from benchmarks.latency import code_servers_of
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.postgres
 LATENCY_LOCATION = "benchmarks.latency_location"  # the module its daemon's code server loads

@@ -16,7 +16,9 @@ from ivyi_pipeline.features.fulfilment import SimulatedFulfilmentProvider
 from ivyi_pipeline.workflows.gifting_process import steps
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 from ivyi_pipeline_tests.factories import AT
-from ivyi_pipeline_tests.test_reliability_concurrency import _open_window_with_ranked_gifts
+from ivyi_pipeline_tests.integration.test_reliability_concurrency import (
+    _open_window_with_ranked_gifts,
+)
 
 HOUR = dt.timedelta(hours=1)
 

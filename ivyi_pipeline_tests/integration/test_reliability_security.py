@@ -31,7 +31,7 @@ from ivyi_pipeline_tests.factories import (
 )
 from ivyi_pipeline_tests.reliability import Deployment
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DAY = "2026-06-01"
 AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 OCCURRENCE = dt.date(2026, 6, 15)

@@ -19,7 +19,7 @@ from ivyi_pipeline.orchestration.partitions import partition_keys_for, process_i
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import make_gift, make_occasion, make_process
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 DAY = dt.date(2026, 6, 15)
 OCCURRENCES = [

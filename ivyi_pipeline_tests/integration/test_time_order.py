@@ -11,8 +11,8 @@ from ivyi_pipeline.db.schema import gift_processes, inbox_events, process_transi
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
 from ivyi_pipeline.workflows.gifting_process.steps import confirm_selection
 from ivyi_pipeline.workflows.gifting_process.update import set_blocked, transition_many
+from ivyi_pipeline_tests.e2e.test_cli_scenario import TODAY, build_scenario, stored_ranking, tick
 from ivyi_pipeline_tests.factories import make_process
-from ivyi_pipeline_tests.test_cli_scenario import TODAY, build_scenario, stored_ranking, tick
 
 OPENED = "2026-06-01T09:00:00Z"
 BEFORE_RECEIVED = "2026-06-01T11:00:00Z"

@@ -20,7 +20,9 @@ from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import inbox_events
 from ivyi_pipeline.errors import IvyiError
-from ivyi_pipeline_tests.test_reliability_concurrency import _open_window_with_ranked_gifts
+from ivyi_pipeline_tests.integration.test_reliability_concurrency import (
+    _open_window_with_ranked_gifts,
+)
 
 DATASET = generate_dataset(as_of=dt.date(2026, 6, 1), occasions=12, gifts=8, seed=5)
 FILES = ["users", "relationships", "occasions", "gifts", "preferences"]

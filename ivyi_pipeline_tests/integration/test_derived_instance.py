@@ -44,7 +44,7 @@ from ivyi_pipeline_tests.reliability import (
     snapshot,
 )
 
-PRODUCTION_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
+PRODUCTION_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 START = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
 DAYS = 8
 LOSE_ON_DAY = 3

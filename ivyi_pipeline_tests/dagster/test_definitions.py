@@ -20,7 +20,7 @@ from ivyi_pipeline.orchestration.celery_job import (
 )
 from ivyi_pipeline.orchestration.resources import Clock, resources_from_environment
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 GIFTING_SENSORS = (
     "occasion_detection_sensor",
     "decision_window_sensor",

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AUDIT = ROOT / ".ci" / "audit.py"
 
 
 def _readme_test_command() -> str:
     readme = (ROOT / "README.md").read_text()
-    (command,) = [line for line in readme.splitlines() if line.endswith("pytest -q --durations=15")]
+    (command,) = [line for line in readme.splitlines() if line.endswith("pytest -q -n 2 --dist loadfile --durations=15")]
     return command
 
 
