@@ -16,7 +16,8 @@ AUDIT = ROOT / ".ci" / "audit.py"
 
 def _readme_test_command() -> str:
     readme = (ROOT / "README.md").read_text()
-    (command,) = [line for line in readme.splitlines() if line.endswith("pytest -q -n 2 --dist loadfile --durations=15")]
+    ending = "pytest -q -n 2 --dist loadfile --durations=15"
+    (command,) = [line for line in readme.splitlines() if line.endswith(ending)]
     return command
 
 
