@@ -16,7 +16,6 @@ import time
 
 import numpy as np
 import sqlalchemy as sa
-from ivyi_pipeline.orchestration.ticking import tick
 
 from benchmarks.harness import Env, dagster_instance, throwaway_database
 from benchmarks.latency import MAX_BASELINE_RUNS as BASELINE_RUNS
@@ -26,6 +25,7 @@ from benchmarks.seeding import due_offsets, seed
 from benchmarks.throughput import pipeline_definitions
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, ranked_decisions
+from ivyi_pipeline.local_runs import tick
 from ivyi_pipeline.orchestration.resources import GiftingSettings
 from ivyi_pipeline.orchestration.sensors import confirmation_sensor, occasion_detection_sensor
 

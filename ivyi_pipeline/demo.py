@@ -24,6 +24,7 @@ from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, pipeline_state
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.domain.occurrences import occurrences_between
+from ivyi_pipeline.domain.partition_keys import partition_key
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.errors import DatasetNotOurs, IvyiError
 from ivyi_pipeline.local_runs import tick
@@ -111,20 +112,30 @@ def reset(engine: sa.Engine, instance: dg.DagsterInstance) -> int:
         origin = dataset_origin(conn)
         if origin != Origin.DEMO and holds_data(conn):
             raise _not_empty(engine, origin)
-        process_ids = conn.execute(sa.select(gift_processes.c.id)).scalars().all()
+        rows = conn.execute(
+            sa.select(
+                gift_processes.c.id, gift_processes.c.occasion_id, gift_processes.c.occurrence_date
+            )
+        ).all()
         for table in reversed(domain_tables()):
             conn.execute(table.delete())
         conn.execute(pipeline_state.delete())
-    forget_processes(instance, process_ids)
-    return len(process_ids)
+    # A process is named by its id (run tags, keys of the former scheme) or by its key.
+    names = [row.id for row in rows]
+    names += [partition_key(row.occurrence_date, row.occasion_id) for row in rows]
+    forget_processes(instance, names)
+    for run_id in instance.get_run_ids(dg.RunsFilter(tags={tags.DEMO_FUNNEL: "true"})):
+        instance.delete_run(run_id)
+    return len(rows)
 
 
-def forget_processes(instance: dg.DagsterInstance, process_ids: list[str]) -> None:
-    """Delete the runs that name one of these processes and their dynamic partitions."""
+def forget_processes(instance: dg.DagsterInstance, names: list[str]) -> None:
+    """Delete the runs that name one of these processes (id or partition key) and their
+    dynamic partitions."""
     known = set(instance.get_dynamic_partitions("gift_processes"))
-    for start in range(0, len(process_ids), 500):
-        chunk = list(process_ids[start : start + 500])
-        for tag in (tags.PROCESS_ID, tags.RANGE_START, tags.RANGE_END):
+    for start in range(0, len(names), 500):
+        chunk = list(names[start : start + 500])
+        for tag in (tags.PROCESS_ID, tags.RANGE_START, tags.RANGE_END, "dagster/partition"):
             for run_id in instance.get_run_ids(dg.RunsFilter(tags={tag: chunk})):
                 instance.delete_run(run_id)
         for key in chunk:

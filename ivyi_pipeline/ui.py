@@ -58,7 +58,9 @@ def materialize_funnel_history(
     instants = transition_instants(engine)
     for at in instants:
         job.execute_in_process(
-            instance=instance, tags={tags.AS_OF: from_db(at).isoformat()}, run_config=QUIET_CONSOLE
+            instance=instance,
+            tags={tags.AS_OF: from_db(at).isoformat(), tags.DEMO_FUNNEL: "true"},
+            run_config=QUIET_CONSOLE,
         )
     echo(f"materialized the gifting funnel as of {len(instants)} simulated instants")
     return len(instants)

@@ -14,6 +14,7 @@ from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import metadata
 from ivyi_pipeline.settings import Settings
+from ivyi_pipeline.workflows.gifting_process.funnel_report import transition_instants
 
 PG_ADMIN_URL = os.environ.get(
     "IVYI_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -118,7 +119,17 @@ def demo_run(tmp_path_factory) -> tuple[Settings, subprocess.CompletedProcess]:
         text=True,
         timeout=1200,
     )
-    return Settings(home, f"sqlite:///{home / 'ivyi.db'}", home / "dagster_home"), result
+    # The demo's own processes, read before any test adds one to the shared home (the browser
+    # test adds a blocked process, and xdist runs the files in any order).
+    database_url = f"sqlite:///{home / 'ivyi.db'}"
+    if result.returncode == 0:
+        engine = get_engine(database_url)
+        with engine.connect() as conn:
+            ids = conn.execute(sa.text("SELECT id FROM gift_processes")).scalars()
+            result.process_ids = set(ids)
+        result.funnel_instants = len(transition_instants(engine))
+        engine.dispose()
+    return Settings(home, database_url, home / "dagster_home"), result
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ import dagster as dg
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
-from ivyi_pipeline.workflows.gifting_process.funnel_report import transition_instants
 from ivyi_pipeline_tests.conftest import IVYI_COMMAND
 
 
@@ -26,11 +25,18 @@ def test_the_demo_completes_every_process_some_confirmed_by_givers_some_by_defau
     assert f"IVYI_HOME={home}" in command
     engine = sa.create_engine(f"sqlite:///{home / 'ivyi.db'}")
     with engine.connect() as conn:
-        statuses = conn.execute(sa.select(gift_processes.c.status)).scalars().all()
+        # The demo's own processes (the browser test may add one to the shared home).
+        own = sorted(result.process_ids)
+        statuses = (
+            conn.execute(sa.select(gift_processes.c.status).where(gift_processes.c.id.in_(own)))
+            .scalars()
+            .all()
+        )
         into_confirmed = (
             conn.execute(
                 sa.select(process_transitions.c.event).where(
-                    process_transitions.c.to_status == "CONFIRMED"
+                    process_transitions.c.to_status == "CONFIRMED",
+                    process_transitions.c.process_id.in_(own),
                 )
             )
             .scalars()
@@ -50,8 +56,8 @@ def test_the_demo_completes_every_process_some_confirmed_by_givers_some_by_defau
     assert runs
     assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
     # The demo ends with the funnel materialized as of every instant a process moved.
-    assert len(funnel.records) == len(
-        transition_instants(sa.create_engine(f"sqlite:///{home / 'ivyi.db'}"))
-    )
+    demo_funnel_runs = [run for run in runs if run.tags.get("ivyi/demo_funnel") == "true"]
+    assert len(demo_funnel_runs) == result.funnel_instants > 0
+    assert len(funnel.records) >= result.funnel_instants
     latest = funnel.records[0].asset_materialization.metadata
     assert latest["status_completed"].value == len(statuses)
