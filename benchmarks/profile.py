@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from ivyi_pipeline.orchestration.ticking import tick
+from ivyi_pipeline.local_runs import tick
 
 from benchmarks.harness import Stopwatch, dagster_instance, environment, throwaway_database
 from benchmarks.sampler import StackSampler

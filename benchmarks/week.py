@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 import numpy as np
 import sqlalchemy as sa
-from ivyi_pipeline.orchestration.ticking import QUIET_CONSOLE, tick
+from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
 
 from benchmarks.harness import Env, Stopwatch, count_events, dagster_instance, throwaway_database
 from benchmarks.report import Row
