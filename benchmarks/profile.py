@@ -13,12 +13,11 @@ import os
 import sys
 from pathlib import Path
 
-from ivyi_pipeline.local_runs import tick
-
 from benchmarks.harness import Stopwatch, dagster_instance, environment, throwaway_database
 from benchmarks.sampler import StackSampler
 from benchmarks.seeding import AS_OF, due_offsets, seed
 from benchmarks.throughput import pipeline_definitions
+from ivyi_pipeline.local_runs import tick
 from ivyi_pipeline.orchestration.resources import GiftingSettings
 from ivyi_pipeline.orchestration.sensors import occasion_detection_sensor
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import dagster as dg
 import numpy as np
 import sqlalchemy as sa
-from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
 
 from benchmarks.harness import Env, Stopwatch, count_events, dagster_instance, throwaway_database
 from benchmarks.report import Row
@@ -34,6 +33,7 @@ from benchmarks.seeding import seed
 from benchmarks.throughput import FLOOR_DEFS, FLOOR_PARTITIONS, pipeline_definitions
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, gifts, ranked_decisions
+from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import GiftingSettings
