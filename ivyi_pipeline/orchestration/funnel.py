@@ -6,8 +6,8 @@ import pandas as pd
 from ivyi_pipeline.clock import parse_as_of
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.metadata_tables import metadata_table
 from ivyi_pipeline.orchestration.resources import Clock, IvyiDatabase
-from ivyi_pipeline.orchestration.tables import metadata_table
 from ivyi_pipeline.workflows.gifting_process.funnel_report import FunnelReport, funnel_report
 
 TABLE_ROWS = 50

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.domain.ranking import WEIGHTS
 from ivyi_pipeline.orchestration.dagster_internals import add_partition_metadata
+from ivyi_pipeline.orchestration.metadata_tables import metadata_table
 from ivyi_pipeline.orchestration.run_context import partition_keys_by_process
-from ivyi_pipeline.orchestration.tables import metadata_table
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.funnel_report import transitions_of
 

@@ -14,7 +14,7 @@ from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.workflows.gifting_process import redrive
-from ivyi_pipeline.workflows.gifting_process.report import StepReport
+from ivyi_pipeline.workflows.gifting_process.step_report import StepReport
 
 DETAIL_LIMIT = 20
 RUNS_REMEMBERED = 8

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ivyi_pipeline.domain.states import GiftProcessStatus
-from ivyi_pipeline.orchestration.tables import cell, metadata_table
+from ivyi_pipeline.orchestration.metadata_tables import cell, metadata_table
 
 SCHEMA = dg.TableSchema(
     columns=[

@@ -5,8 +5,6 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import to_db
-from ivyi_pipeline.db.bulk import update_rows
 from ivyi_pipeline.db.schema import (
     gift_options,
     gift_processes,
@@ -240,33 +238,6 @@ def prices_of(conn: sa.Connection, gift_ids: Sequence[str]) -> dict[str, int]:
         rows = conn.execute(sa.select(gifts.c.id, gifts.c.price_cents).where(gifts.c.id.in_(chunk)))
         prices.update({gift_id: int(price) for gift_id, price in rows})
     return prices
-
-
-def close_inbox_events(conn: sa.Connection, outcomes: dict[int, str], at) -> None:
-    """Mark inbox events processed with their outcome."""
-    update_rows(
-        conn,
-        inbox_events,
-        "id",
-        {event_id: {"outcome": outcome} for event_id, outcome in outcomes.items()},
-        common={"processed_at": to_db(at)},
-    )
-
-
-def close_fulfilment_events(
-    conn: sa.Connection, process_ids: Sequence[str], kind: InboxKind, at
-) -> None:
-    """Mark the fulfilment updates of these processes as applied."""
-    for chunk in chunks(process_ids):
-        conn.execute(
-            inbox_events.update()
-            .where(
-                inbox_events.c.process_id.in_(chunk),
-                inbox_events.c.kind == kind.value,
-                inbox_events.c.processed_at.is_(None),
-            )
-            .values(processed_at=to_db(at), outcome="APPLIED")
-        )
 
 
 def rankings_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:

@@ -25,8 +25,13 @@ from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.errors import InvalidTransition
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider, ProviderError
 from ivyi_pipeline.workflows.gifting_process import find
-from ivyi_pipeline.workflows.gifting_process.report import StepReport
-from ivyi_pipeline.workflows.gifting_process.update import set_blocked, transition_many
+from ivyi_pipeline.workflows.gifting_process.step_report import StepReport
+from ivyi_pipeline.workflows.gifting_process.update import (
+    close_fulfilment_events,
+    close_inbox_events,
+    set_blocked,
+    transition_many,
+)
 
 
 @dataclass(frozen=True)
@@ -296,7 +301,7 @@ def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetim
                 # Its history holds a later instant than `at`; the event stays in the inbox.
                 del outcomes[pending[pid][0]]
                 report.waiting[pid] = f"its history already has a change after {at:%Y-%m-%d %H:%M}Z"
-        find.close_inbox_events(conn, outcomes, at)
+        close_inbox_events(conn, outcomes, at)
         report.advanced = confirmed + overridden + defaulted
     return report
 
@@ -441,5 +446,5 @@ def _apply_fulfilment(engine, process_ids, at, provider, source, target, kind) -
             at,
             reason=f"provider reported {kind.value.lower()}",
         )
-        find.close_fulfilment_events(conn, report.advanced, kind, at)
+        close_fulfilment_events(conn, report.advanced, kind, at)
     return report

@@ -8,9 +8,11 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.bulk import update_rows
 from ivyi_pipeline.db.engine import is_postgres
-from ivyi_pipeline.db.schema import gift_processes, process_transitions
+from ivyi_pipeline.db.schema import gift_processes, inbox_events, process_transitions
+from ivyi_pipeline.domain.enums import InboxKind
 from ivyi_pipeline.domain.states import ensure_transition
 from ivyi_pipeline.errors import NotFound, StaleState
+from ivyi_pipeline.workflows.gifting_process.find import chunks
 
 CHUNK = 500
 
@@ -131,3 +133,30 @@ def set_blocked(conn: sa.Connection, reasons: Mapping[str, str], at: datetime) -
         .values(blocked_reason=sa.bindparam("_reason"), updated_at=to_db(at)),
         [{"_pid": pid, "_reason": reason} for pid, reason in reasons.items()],
     )
+
+
+def close_inbox_events(conn: sa.Connection, outcomes: dict[int, str], at) -> None:
+    """Mark inbox events processed with their outcome."""
+    update_rows(
+        conn,
+        inbox_events,
+        "id",
+        {event_id: {"outcome": outcome} for event_id, outcome in outcomes.items()},
+        common={"processed_at": to_db(at)},
+    )
+
+
+def close_fulfilment_events(
+    conn: sa.Connection, process_ids: Sequence[str], kind: InboxKind, at
+) -> None:
+    """Mark the fulfilment updates of these processes as applied."""
+    for chunk in chunks(process_ids):
+        conn.execute(
+            inbox_events.update()
+            .where(
+                inbox_events.c.process_id.in_(chunk),
+                inbox_events.c.kind == kind.value,
+                inbox_events.c.processed_at.is_(None),
+            )
+            .values(processed_at=to_db(at), outcome="APPLIED")
+        )
