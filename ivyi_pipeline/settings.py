@@ -29,17 +29,22 @@ class Settings:
     def ensure_dirs(self) -> None:
         """Create the local folders the embedded default writes to; raise if one cannot be."""
         for variable, path in (("IVYI_HOME", self.home), ("DAGSTER_HOME", self.dagster_home)):
-            if path.exists() and not path.is_dir():
-                raise EnvironmentProblem(
-                    f"{variable} {path} is a file, not a folder; point {variable} at a folder"
-                )
-            try:
-                path.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise EnvironmentProblem(
-                    f"cannot create {variable} {path} ({exc.strerror}); point {variable} at a "
-                    "folder this user can write"
-                ) from None
+            ensure_folder(variable, path)
+
+
+def ensure_folder(variable: str, path: Path, error: type[Exception] | None = None) -> None:
+    """Create the folder `variable` names; raise `error` (EnvironmentProblem) in one line when
+    it is a file or cannot be created."""
+    error = error or EnvironmentProblem
+    if path.exists() and not path.is_dir():
+        raise error(f"{variable} {path} is a file, not a folder; point {variable} at a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise error(
+            f"cannot create {variable} {path} ({exc.strerror}); point {variable} at a "
+            "folder this user can write"
+        ) from None
 
 
 def check_database_url(url: str) -> None:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 import yaml
 
 from ivyi_pipeline.errors import IvyiError
-from ivyi_pipeline.settings import Settings
+from ivyi_pipeline.settings import Settings, ensure_folder
 
 EMBEDDED_CONFIG = Path(__file__).with_name("embedded_dagster.yaml")
 LOCK_FILE = ".ivyi-instance.lock"
@@ -56,18 +56,7 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
 
 
 def _make_home(home: Path) -> None:
-    if home.exists() and not home.is_dir():
-        raise InstanceUnavailable(
-            f"DAGSTER_HOME={home} is a file, not a folder; point DAGSTER_HOME at a folder "
-            "(it is created if missing)"
-        )
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InstanceUnavailable(
-            f"DAGSTER_HOME={home} cannot be created ({exc.strerror}); "
-            "point DAGSTER_HOME at a folder this user can write"
-        ) from None
+    ensure_folder("DAGSTER_HOME", home, InstanceUnavailable)
 
 
 @contextmanager
