@@ -45,8 +45,7 @@ def _without_metadata(context: dg.AssetExecutionContext):
 
 
 def _with_accumulator(context: dg.AssetExecutionContext):
-    for key in context.partition_keys:
-        add_partition_metadata(context, KEY, key, _values(key))
+    add_partition_metadata(context, KEY, {key: _values(key) for key in context.partition_keys})
     yield dg.Output(None, "toy_state")
 
 

@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--out", default="profile.txt", help="text report; .html beside it")
+    parser.add_argument(
+        "--all-frames", action="store_true", help="show library frames too (Dagster, SQLAlchemy)"
+    )
     args = parser.parse_args(argv)
     from pyinstrument import Profiler  # a test extra: only this module needs it
 
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             profiler.stop()
         load_after = os.getloadavg()
     out = Path(args.out)
-    out.write_text(profiler.output_text(unicode=True, show_all=False))
+    out.write_text(profiler.output_text(unicode=True, show_all=args.all_frames))
     out.with_suffix(".html").write_text(profiler.output_html())
     print(
         f"{args.processes} processes: {watch.seconds:.2f} s, "

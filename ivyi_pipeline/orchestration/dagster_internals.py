@@ -9,7 +9,8 @@
    re-reads every dynamic partition from storage on each call (quadratic for a ranged run), and
    yielding `dg.AssetMaterialization(partition=...)` per process instead of the output writes
    one event per process unbatched (measured in BENCHMARKS.md, "Per-partition metadata"). So
-   the metadata goes straight to the accumulator `add_asset_metadata` would update.
+   the metadata goes straight to the accumulator `add_asset_metadata` would update, all
+   partitions of an asset in one update.
 
 `test_dagster_internals.py` fails as soon as the installed Dagster is not the pinned one, and
 checks that both paths still do what the UI needs (a current per-partition check status, and
@@ -21,6 +22,10 @@ from collections.abc import Mapping
 import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.execution.context.metadata_logging import (
+    AssetMetadataHandle,
+    OutputMetadataAccumulator,
 )
 
 PINNED_DAGSTER = "1.13.27"
@@ -56,18 +61,25 @@ def partition_check_evaluation(
 
 
 def add_partition_metadata(
-    context: dg.AssetExecutionContext, asset_key: dg.AssetKey, partition: str, values: dict
+    context: dg.AssetExecutionContext,
+    asset_key: dg.AssetKey,
+    values_by_partition: Mapping[str, Mapping[str, object]],
 ) -> None:
-    """Attach `values` to the materialization of one partition of `asset_key` in this step.
+    """Attach each partition's values to its materialization of `asset_key` in this step.
 
     The caller lists only partitions of the run's own range (`run_context.process_ids`), the
-    check `add_asset_metadata` would repeat for every call.
+    check `add_asset_metadata` would repeat for every call. All partitions go into the step's
+    accumulator in one update: `with_additional_asset_metadata` copies the accumulator on every
+    call, which is quadratic in the partitions of a ranged run.
     """
     if asset_key not in context.assets_def.keys:
         raise dg.DagsterInvariantViolationError(
             f"{asset_key.to_user_string()} is not materialized by this step"
         )
     step = context.get_step_execution_context()
-    step._metadata_accumulator = step._metadata_accumulator.with_additional_asset_metadata(
-        asset_key=asset_key, metadata=values, partition_key=partition
-    )
+    accumulator = step._metadata_accumulator
+    merged = dict(accumulator.per_output_metadata)
+    for partition, values in values_by_partition.items():
+        handle = AssetMetadataHandle(asset_key=asset_key, partition_key=partition)
+        merged[handle] = {**merged.get(handle, {}), **values}
+    step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=merged)

@@ -7,8 +7,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.domain.ranking import WEIGHTS
+from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.orchestration.dagster_internals import add_partition_metadata
-from ivyi_pipeline.orchestration.metadata_tables import metadata_table
+from ivyi_pipeline.orchestration.metadata_tables import metadata_tables
 from ivyi_pipeline.orchestration.run_context import partition_keys_by_process
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.funnel_report import transitions_of
@@ -49,10 +50,14 @@ RANKED_SCHEMA = dg.TableSchema(
 )
 
 
-def _add(context: dg.AssetExecutionContext, asset: str, pid: str, values: dict) -> None:
-    """Attach `values` to the materialization of one process's partition of `asset`."""
-    key = partition_keys_by_process(context)[pid]
-    add_partition_metadata(context, dg.AssetKey(asset), key, {"process_id": pid, **values})
+def _add(context: dg.AssetExecutionContext, asset: str, values_by_process: dict[str, dict]) -> None:
+    """Attach each process's values to the materialization of its partition of `asset`."""
+    key_of = partition_keys_by_process(context)
+    add_partition_metadata(
+        context,
+        dg.AssetKey(asset),
+        {key_of[pid]: {"process_id": pid, **values} for pid, values in values_by_process.items()},
+    )
 
 
 def describe_options(context: dg.AssetExecutionContext, engine: sa.Engine, ids: Sequence[str]):
@@ -60,31 +65,47 @@ def describe_options(context: dg.AssetExecutionContext, engine: sa.Engine, ids: 
     with engine.connect() as conn:
         procs = find.processes_in(conn, ids).set_index("process_id")
         options = find.options_of(conn, list(procs.index))
-        history = transitions_of(conn, list(procs.index))
-    generated = history[history["to_status"] == "OPTIONS_GENERATED"].set_index("process_id")["at"]
-    by_process = dict(tuple(options.groupby("process_id"))) if not options.empty else {}
-    for pid, proc in procs.iterrows():
-        rows = by_process.get(pid, options.iloc[0:0])
+        generated = find.entered_at(conn, list(procs.index), S.OPTIONS_GENERATED)
+    # One sort and one table build for the whole run: each process's preview is its options,
+    # highest affinity first, then the dearest.
+    options = options.sort_values(
+        ["process_id", "affinity", "price_cents"], ascending=[True, False, False], kind="stable"
+    )
+    previews = metadata_tables(options, OPTIONS_SCHEMA, "process_id", TABLE_ROWS)
+    stats = options.groupby("process_id").agg(
+        count=("gift_id", "size"), low=("price_cents", "min"), high=("price_cents", "max")
+    )
+    categories = (
+        options.drop_duplicates(["process_id", "category"])
+        .sort_values(["process_id", "category"])
+        .groupby("process_id")["category"]
+        .agg(", ".join)
+    )
+    described = {}
+    for pid, status, budget, blocked in zip(
+        procs.index, procs["status"], procs["budget_cents"], procs["blocked_reason"], strict=True
+    ):
+        count = int(stats.at[pid, "count"]) if pid in stats.index else 0
         values = {
-            "option_count": dg.MetadataValue.int(len(rows)),
-            "budget_cents": dg.MetadataValue.int(_cents(proc.budget_cents)),
-            "status": str(proc.status),
-            "dagster/row_count": dg.MetadataValue.int(len(rows)),
+            "option_count": dg.MetadataValue.int(count),
+            "budget_cents": dg.MetadataValue.int(_cents(budget)),
+            "status": str(status),
+            "dagster/row_count": dg.MetadataValue.int(count),
             "dagster/column_schema": OPTIONS_SCHEMA,
         }
-        if pid in generated.index:
+        if pid in generated:
             values["generated_at"] = f"{pd.Timestamp(generated[pid]):%Y-%m-%d %H:%M}Z"
-        if len(rows):
-            preview = rows.sort_values(["affinity", "price_cents"], ascending=[False, False])
+        if count:
             values |= {
-                "min_price_cents": dg.MetadataValue.int(int(rows["price_cents"].min())),
-                "max_price_cents": dg.MetadataValue.int(int(rows["price_cents"].max())),
-                "categories": ", ".join(sorted(rows["category"].unique())),
-                "options": metadata_table(preview, OPTIONS_SCHEMA, TABLE_ROWS),
+                "min_price_cents": dg.MetadataValue.int(int(stats.at[pid, "low"])),
+                "max_price_cents": dg.MetadataValue.int(int(stats.at[pid, "high"])),
+                "categories": categories[pid],
+                "options": previews[pid],
             }
-        if isinstance(proc.blocked_reason, str):
-            values["blocked_reason"] = proc.blocked_reason
-        _add(context, "gift_options", pid, values)
+        if isinstance(blocked, str):
+            values["blocked_reason"] = blocked
+        described[pid] = values
+    _add(context, "gift_options", described)
 
 
 def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids: Sequence[str]):
@@ -92,40 +113,36 @@ def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids:
     with engine.connect() as conn:
         procs = find.processes_in(conn, ids).set_index("process_id")
         ranked = find.rankings_of(conn, list(procs.index))
-    by_process = dict(tuple(ranked.groupby("process_id"))) if not ranked.empty else {}
-    for pid, proc in procs.iterrows():
-        if pid not in by_process:
-            _add(
-                context,
-                "ranked_decisions",
-                pid,
-                {"ranked_count": dg.MetadataValue.int(0), "status": str(proc.status)},
-            )
+    ranked = ranked.sort_values(["process_id", "rank"], kind="stable")
+    tables = metadata_tables(ranked, RANKED_SCHEMA, "process_id")
+    tops = ranked.drop_duplicates("process_id").set_index("process_id")
+    counts = ranked.groupby("process_id").size()
+    described = {}
+    for pid, status, budget_cents in zip(
+        procs.index, procs["status"], procs["budget_cents"], strict=True
+    ):
+        if pid not in tables:
+            described[pid] = {"ranked_count": dg.MetadataValue.int(0), "status": str(status)}
             continue
-        rows = by_process[pid].sort_values("rank")
-        top = rows.iloc[0]
-        budget = _cents(proc.budget_cents) or 1
-        _add(
-            context,
-            "ranked_decisions",
-            pid,
-            {
-                "ranked_count": dg.MetadataValue.int(len(rows)),
-                "status": str(proc.status),
-                "dagster/row_count": dg.MetadataValue.int(len(rows)),
-                "dagster/column_schema": RANKED_SCHEMA,
-                "top_gift_id": str(top.gift_id),
-                "top_gift_category": str(top.category),
-                "top_gift_price_cents": dg.MetadataValue.int(int(top.price_cents)),
-                "top_score": dg.MetadataValue.float(float(top.score)),
-                "score_formula": SCORE_FORMULA,
-                "budget_cents": dg.MetadataValue.int(budget),
-                "budget_used_by_top_pct": dg.MetadataValue.float(
-                    round(100 * float(top.price_cents) / budget, 1)
-                ),
-                "ranking": metadata_table(rows, RANKED_SCHEMA),
-            },
-        )
+        top = tops.loc[pid]
+        budget = _cents(budget_cents) or 1
+        described[pid] = {
+            "ranked_count": dg.MetadataValue.int(int(counts[pid])),
+            "status": str(status),
+            "dagster/row_count": dg.MetadataValue.int(int(counts[pid])),
+            "dagster/column_schema": RANKED_SCHEMA,
+            "top_gift_id": str(top.gift_id),
+            "top_gift_category": str(top.category),
+            "top_gift_price_cents": dg.MetadataValue.int(int(top.price_cents)),
+            "top_score": dg.MetadataValue.float(float(top.score)),
+            "score_formula": SCORE_FORMULA,
+            "budget_cents": dg.MetadataValue.int(budget),
+            "budget_used_by_top_pct": dg.MetadataValue.float(
+                round(100 * float(top.price_cents) / budget, 1)
+            ),
+            "ranking": tables[pid],
+        }
+    _add(context, "ranked_decisions", described)
 
 
 def _cents(value) -> int:
@@ -138,7 +155,8 @@ def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: S
         procs = find.processes_in(conn, ids)
         history = transitions_of(conn, procs["process_id"].tolist())
     history = history.rename(columns={"to_status": "status"}).fillna({"reason": ""})
-    by_process = dict(tuple(history.groupby("process_id"))) if not history.empty else {}
+    histories = metadata_tables(history, HISTORY_SCHEMA, "process_id")
+    described = {}
     for proc in procs.itertuples(index=False):
         values = {
             "status": str(proc.status),
@@ -151,6 +169,7 @@ def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: S
             values["selected_gift_id"] = proc.selected_gift_id
         if isinstance(proc.blocked_reason, str):
             values["blocked_reason"] = proc.blocked_reason
-        if proc.process_id in by_process:
-            values["history"] = metadata_table(by_process[proc.process_id], HISTORY_SCHEMA)
-        _add(context, "gift_process_state", proc.process_id, values)
+        if proc.process_id in histories:
+            values["history"] = histories[proc.process_id]
+        described[proc.process_id] = values
+    _add(context, "gift_process_state", described)

@@ -63,10 +63,13 @@ def generate_options(
     with retry_only_transient():
         engine, ids = ivyi_db.get_engine(), process_ids(context)
         report = steps.generate_options(engine, ids, as_of(context), gifting.rules())
-        # Every run records the options as it finds them, so the checks the run evaluates
-        # belong to the latest materialization and the UI shows their status.
-        metadata.describe_options(context, engine, ids)
-        yield dg.Output(None, "gift_options")
+        # A run materializes the options only when it found or blocked some: a run that
+        # generates none (a window expiry, a delivery) leaves the latest materialization and
+        # its check results as they are. The materialization covers the run's whole range,
+        # so each of its processes is described.
+        if report.advanced or report.blocked:
+            metadata.describe_options(context, engine, ids)
+            yield dg.Output(None, "gift_options")
         yield dg.Output(None, "done")
         record(context, report)
 
@@ -83,8 +86,9 @@ def rank_options(
     with retry_only_transient():
         engine, ids = ivyi_db.get_engine(), process_ids(context)
         report = steps.rank_options(engine, ids, as_of(context), gifting.rules())
-        metadata.describe_rankings(context, engine, ids)
-        yield dg.Output(None, "ranked_decisions")
+        if report.advanced:  # as for the options: only a run that ranked some materializes
+            metadata.describe_rankings(context, engine, ids)
+            yield dg.Output(None, "ranked_decisions")
         yield dg.Output(None, "done")
         record(context, report)
 

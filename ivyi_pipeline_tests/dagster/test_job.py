@@ -134,6 +134,48 @@ def test_re_running_a_partition_duplicates_no_option_decision_order_or_history_r
 
 
 @pytest.mark.usefixtures("catalogue")
+def test_a_run_that_generates_and_ranks_nothing_materializes_only_the_state(engine, run, instance):
+    first_id, later_id = (
+        make_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in (0, 1)
+    )
+    first = run(first_id, later_id)
+    assert first.success
+
+    # The window expires: the default is selected and ordered, no option is generated or ranked.
+    expiry = run(first_id, later_id, as_of=AS_OF + dt.timedelta(days=4))
+
+    assert expiry.success
+    assert _process(engine, first_id).status == "ORDERED"
+    assert set(_materialized(expiry)) == {
+        ("gift_process_state", first_id),
+        ("gift_process_state", later_id),
+    }
+    # The options and ranking each partition shows are still the first run's, and the expiry
+    # run's check results judge them: the UI shows those checks as current.
+    for evaluation in expiry.get_asset_check_evaluations():
+        if (
+            evaluation.partition is None
+            or evaluation.asset_key.to_user_string() == "gift_process_state"
+        ):
+            continue
+        latest = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=evaluation.asset_key, asset_partitions=[evaluation.partition]
+            ),
+            limit=1,
+        ).records[0]
+        assert latest.run_id == first.run_id
+        assert evaluation.target_materialization_data.storage_id == latest.storage_id
+    judged = {
+        (e.asset_key.to_user_string(), e.check_name)
+        for e in expiry.get_asset_check_evaluations()
+        if e.partition is not None
+    }
+    assert ("gift_options", "options_not_empty") in judged
+    assert ("ranked_decisions", "ranks_without_gaps") in judged
+
+
+@pytest.mark.usefixtures("catalogue")
 def test_a_ranged_run_advances_every_process_and_materializes_each_partition(engine, run):
     process_ids = [make_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3)]
 

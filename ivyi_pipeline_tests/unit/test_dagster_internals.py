@@ -29,8 +29,10 @@ with warnings.catch_warnings():
     check_specs=[TOY_CHECK],
 )
 def toy_state(context: dg.AssetExecutionContext):
-    for key in context.partition_keys:
-        dagster_internals.add_partition_metadata(context, TOY_KEY, key, {"own_key": key})
+    keys = context.partition_keys
+    dagster_internals.add_partition_metadata(context, TOY_KEY, {k: {"own_key": k} for k in keys})
+    # A second call adds to what the first one attached.
+    dagster_internals.add_partition_metadata(context, TOY_KEY, {keys[0]: {"second": "yes"}})
     yield dg.Output(None, "toy_state")
     for key in context.partition_keys:
         latest = context.instance.fetch_materializations(
@@ -69,6 +71,12 @@ def test_a_ranged_run_gives_each_partition_its_own_metadata_and_current_check_re
             for e in result.get_asset_materialization_events()
         }
         assert metadata == {"a": "a", "b": "b", "c": "c"}
+        seconds = {
+            e.step_materialization_data.materialization.partition
+            for e in result.get_asset_materialization_events()
+            if "second" in e.step_materialization_data.materialization.metadata
+        }
+        assert seconds == {"a"}
         evaluations = {e.partition: e for e in result.get_asset_check_evaluations()}
         assert {k: e.passed for k, e in evaluations.items()} == {"a": True, "b": False, "c": True}
         # What the UI's per-partition status needs: the result targets the latest materialization.

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ivyi_pipeline.domain.states import GiftProcessStatus
-from ivyi_pipeline.orchestration.metadata_tables import cell, metadata_table
+from ivyi_pipeline.orchestration.metadata_tables import cell, metadata_table, metadata_tables
 
 SCHEMA = dg.TableSchema(
     columns=[
@@ -61,3 +61,31 @@ def test_aware_instants_are_shown_in_utc_and_gaps_as_none():
     assert cell(pd.NA) is None
     assert cell(dt.date(2026, 6, 15)) == "2026-06-15"
     assert cell(np.float64(2.0 / 3)) == 0.6667
+
+
+def test_tables_by_process_equal_one_table_per_process_in_the_frame_order():
+    frame = pd.DataFrame(
+        {
+            "process_id": ["b", "a", "b", "a", "c", "b"],
+            "at": [
+                pd.Timestamp("2026-06-01 09:30"),
+                None,
+                None,
+                pd.Timestamp("2026-06-02"),
+                None,
+                None,
+            ],
+            "score": [0.5, 1 / 3, np.nan, 2.0, -1.25, 0.0],
+            "rank": [3, 1, 2, 2, 1, 1],
+        }
+    )
+
+    tables = metadata_tables(frame, SCHEMA, "process_id", limit=2)
+
+    assert set(tables) == {"a", "b", "c"}
+    for pid, table in tables.items():
+        expected = metadata_table(frame[frame["process_id"] == pid], SCHEMA, limit=2)
+        assert [r.data for r in table.records] == [r.data for r in expected.records]
+        assert table.schema == SCHEMA
+    assert [r.data["rank"] for r in tables["b"].records] == [3, 2]  # the frame's order, cut at 2
+    assert metadata_tables(frame.iloc[0:0], SCHEMA, "process_id") == {}

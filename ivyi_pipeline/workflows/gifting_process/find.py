@@ -12,6 +12,7 @@ from ivyi_pipeline.db.schema import (
     inbox_events,
     occasions,
     preferences,
+    process_transitions,
     ranked_decisions,
     relationships,
 )
@@ -168,6 +169,17 @@ def processes_with_ranks(conn: sa.Connection, process_ids: Sequence[str]) -> lis
             ).scalars()
         )
     return sorted(found)
+
+
+def entered_at(conn: sa.Connection, process_ids: Sequence[str], status: str) -> dict[str, object]:
+    """When each listed process last entered `status` (naive UTC), for those that did."""
+    pt = process_transitions
+    query = (
+        sa.select(pt.c.process_id, sa.func.max(pt.c.at))
+        .where(pt.c.to_status == str(status))
+        .group_by(pt.c.process_id)
+    )
+    return dict(rows_in(conn, query, pt.c.process_id, process_ids))
 
 
 def options_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
