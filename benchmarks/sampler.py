@@ -46,6 +46,21 @@ def _owner(frame: FrameType | None) -> str:
     return "other"
 
 
+def in_our_steps(frame: FrameType | None) -> bool:
+    """True when the sample is inside our code that Dagster called (an op, a check, a
+    sensor), Dagster's frames above it included: the Dagster calls our steps make (metadata
+    values, record fetches) are then counted as ours, not as Dagster's bookkeeping."""
+    ours_seen = False
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if any(part in name for part in OURS):
+            ours_seen = True
+        elif ours_seen and any(part in name for part in DAGSTER):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _is_database(frame: FrameType) -> bool:
     name, function = frame.f_code.co_filename, frame.f_code.co_name
     return any(path in name and fn in function for path, fn in DB_LEAVES)
@@ -65,6 +80,7 @@ class StackSampler:
     def __init__(self, interval: float = 0.005):
         self.interval = interval
         self.counts: Counter[str] = Counter()
+        self.in_steps = 0  # samples inside our steps, the Dagster calls they make included
         self._target = threading.get_ident()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ivyi-bench-sampler", daemon=True)
@@ -82,6 +98,7 @@ class StackSampler:
             frame = sys._current_frames().get(self._target)
             if frame is not None:
                 self.counts[classify(frame)] += 1
+                self.in_steps += in_our_steps(frame)
             time.sleep(0)
 
     def shares(self) -> dict[str, float]:
@@ -98,5 +115,11 @@ class StackSampler:
             f"Dagster bookkeeping {dagster:.0%} ({dagster * seconds:.1f} s, of which database "
             f"{s['dagster: database'] * seconds:.1f} s), our code {ours:.0%} "
             f"({ours * seconds:.1f} s, of which database {s['ours: database'] * seconds:.1f} s), "
-            f"other {s['other']:.0%}; {sum(self.counts.values())} samples"
+            f"other {s['other']:.0%}; {sum(self.counts.values())} samples; inside our "
+            f"steps, the Dagster calls they make included: {self.steps_share():.0%} "
+            f"({self.steps_share() * seconds:.1f} s)"
         )
+
+    def steps_share(self) -> float:
+        """Share of samples inside our steps (ops, checks, sensors), with their Dagster calls."""
+        return self.in_steps / (sum(self.counts.values()) or 1)
