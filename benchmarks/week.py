@@ -30,7 +30,12 @@ from benchmarks.harness import Env, Stopwatch, count_events, dagster_instance, t
 from benchmarks.report import Row
 from benchmarks.sampler import StackSampler
 from benchmarks.seeding import seed
-from benchmarks.throughput import FLOOR_DEFS, FLOOR_PARTITIONS, pipeline_definitions
+from benchmarks.throughput import (
+    FLOOR_DEFS,
+    FLOOR_PARTITIONS,
+    checked_floor_definitions,
+    pipeline_definitions,
+)
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, gifts, ranked_decisions
 from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
@@ -43,6 +48,7 @@ from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 
 SCENARIO = "7 steady-state week"
 TARGET_RATIO = 2.0
+CHECKS = 4  # gifting_process's check specs: one summary each per ranged run
 TICKS = (dt.time(6, 0), dt.time(12, 0))
 CONFIRM_AT = dt.time(11, 0)
 RETENTION_AT = dt.time(3, 30)
@@ -58,6 +64,7 @@ class Day:
     confirm_seconds: float = 0.0
     confirmations: int = 0
     run_sizes: list[int] = field(default_factory=list)
+    run_checks: list[int] = field(default_factory=list)  # per-partition check results a run
     failed_runs: int = 0
     retired: int = 0
     live_after: int = 0
@@ -107,6 +114,13 @@ def _partitions_of(instance: dg.DagsterInstance, run_id: str) -> int:
             dg.PartitionKeyRange(start, end)
         )
     return len(keys)
+
+
+def _check_results_per_partition(instance: dg.DagsterInstance, run_id: str, size: int) -> int:
+    """The per-partition check results a run recorded per partition (its summaries aside)."""
+    results = count_events(instance, [run_id]).get("ASSET_CHECK_EVALUATION", 0)
+    summaries = CHECKS if size > 1 else 0
+    return max(0, round((results - summaries) / (size or 1)))
 
 
 def _confirm_half(url: str, day: dt.date) -> int:
@@ -188,7 +202,12 @@ def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
                         summary = tick(instance, defs, _at(day.date, time))
                     day.seconds += watch.seconds
                     ran = summary.succeeded + summary.failed
-                    day.run_sizes += [_partitions_of(instance, run_id) for run_id in ran]
+                    sizes = [_partitions_of(instance, run_id) for run_id in ran]
+                    day.run_sizes += sizes
+                    day.run_checks += [
+                        _check_results_per_partition(instance, run_id, size)
+                        for run_id, size in zip(ran, sizes, strict=True)
+                    ]
                     day.failed_runs += len(summary.failed)
                     week.run_ids += ran
                 day.live_after = len(
@@ -209,9 +228,20 @@ def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
     return week
 
 
-def run_floor(env: Env, ours: Week, daily: int) -> Week:
-    """The no-op graph over the same runs and run sizes, with the same partitions live."""
-    job = FLOOR_DEFS.resolve_job_def("floor_job")
+def run_floor(env: Env, ours: Week, daily: int, checked: bool = False) -> Week:
+    """The no-op graph over the same runs and run sizes, with the same partitions live.
+
+    `checked`: each run also records as many per-partition check results as ours did
+    (benchmarks.throughput's checked floor), so the floor does Dagster's part of our runs.
+    """
+    jobs: dict[int, dg.JobDefinition] = {}
+
+    def job_for(checks: int) -> dg.JobDefinition:
+        if checks not in jobs:
+            defs = checked_floor_definitions(checks) if checked else FLOOR_DEFS
+            jobs[checks] = defs.resolve_job_def("floor_job")
+        return jobs[checks]
+
     name = FLOOR_PARTITIONS.name
     floor = Week(days=[])
     with dagster_instance(env) as (instance, _):
@@ -228,9 +258,10 @@ def run_floor(env: Env, ours: Week, daily: int) -> Week:
                         fresh = sorted(str(uuid.uuid4()) for _ in range(daily))
                         instance.add_dynamic_partitions(name, fresh)
                         live += fresh
-                    for size in theirs.run_sizes:
+                    checks = theirs.run_checks or [0] * len(theirs.run_sizes)
+                    for size, per_partition in zip(theirs.run_sizes, checks, strict=True):
                         keys = live[: max(1, min(size, len(live)))]
-                        result = job.execute_in_process(
+                        result = job_for(per_partition if checked else 0).execute_in_process(
                             instance=instance,
                             tags={tags.RANGE_START: keys[0], tags.RANGE_END: keys[-1]},
                             run_config=QUIET_CONSOLE,
@@ -249,6 +280,8 @@ def rows(env: Env, daily: int, days: int, batch_size: int) -> list[Row]:
     """The scenario's rows."""
     ours = run_week(env, daily, days, batch_size)
     floor = run_floor(env, ours, daily)
+    checked = run_floor(env, ours, daily, checked=True)
+    checked_ms_step = 1000 * checked.seconds / (checked.partition_steps or 1)
     created = daily * days
     steps = ours.partition_steps or 1
     ms_step = 1000 * ours.seconds / steps
@@ -278,6 +311,25 @@ def rows(env: Env, daily: int, days: int, batch_size: int) -> list[Row]:
         ],
     )
     step_row.met = step_row.ratio is not None and step_row.ratio <= TARGET_RATIO
+    checked_row = Row(
+        SCENARIO,
+        "ms per process-step against the floor recording the same check results in each run",
+        ms_step,
+        "ms",
+        target=f"<= {TARGET_RATIO}x checked floor",
+        baseline_label=f"Dagster floor with checks, same {runs} runs",
+        baseline=checked_ms_step,
+        notes=[
+            f"check results per partition, by run: {[c for d in ours.days for c in d.run_checks]}",
+            f"checked floor: {checked.sampler.summary(checked.seconds)}" if checked.sampler else "",
+            "checked floor events per process: "
+            + ", ".join(
+                f"{k} {v / created:.2f}"
+                for k, v in sorted(checked.events.items(), key=lambda kv: -kv[1])[:4]
+            ),
+        ],
+    )
+    checked_row.met = checked_row.ratio is not None and checked_row.ratio <= TARGET_RATIO
     return [
         Row(
             SCENARIO,
@@ -301,6 +353,7 @@ def rows(env: Env, daily: int, days: int, batch_size: int) -> list[Row]:
             ],
         ),
         step_row,
+        checked_row,
         Row(
             SCENARIO,
             "events recorded per process over the week",
