@@ -19,6 +19,7 @@ class Size:
     week_daily: int = 10
     week_days: int = 7
     confirmation_trials: int = 1
+    daemon_warm_up: bool = True  # scenarios 3 and 8: an untimed trial once the daemon is up
 
     def with_processes(self, processes: int) -> "Size":
         """This size with scenario 2 (and its growth and backfill) at `processes`."""
@@ -47,6 +48,7 @@ SIZES = {
         # Four days see every event: detection, confirmation, expiry (72 h), delivery.
         week_days=4,
         confirmation_trials=1,
+        daemon_warm_up=False,  # the one trial then includes the daemon's start-up
     ),
     # A quick look: every code path, in a few minutes on a busy machine.
     "small": Size(

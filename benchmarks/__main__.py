@@ -130,12 +130,12 @@ def _scenarios(env, size, args) -> dict[int, Callable[[], list[Row]]]:
     return {
         1: lambda: detection.rows(env, size.detection_occasions, size.detection_due),
         2: scenario_2,
-        3: lambda: latency.rows(env, size.latency_trials),
+        3: lambda: latency.rows(env, size.latency_trials, size.daemon_warm_up),
         4: lambda: ranking.rows(size.catalogue_gifts, size.ranked_processes, size.candidates),
         5: scenario_5,
         6: scenario_6,
         7: lambda: week.rows(env, size.week_daily, size.week_days, args.batch_size),
-        8: lambda: confirmation.rows(env, size.confirmation_trials),
+        8: lambda: confirmation.rows(env, size.confirmation_trials, size.daemon_warm_up),
     }
 
 

@@ -19,7 +19,15 @@ import sqlalchemy as sa
 
 from benchmarks.harness import Env, dagster_instance, throwaway_database
 from benchmarks.latency import MAX_BASELINE_RUNS as BASELINE_RUNS
-from benchmarks.latency import SENSOR_INTERVAL, TRIAL_TIMEOUT_S, Daemon, _bin, _p, _wait_for_run
+from benchmarks.latency import (
+    SENSOR_INTERVAL,
+    TRIAL_TIMEOUT_S,
+    Daemon,
+    _bin,
+    _p,
+    daemon_trials,
+    warm_up_note,
+)
 from benchmarks.report import Row
 from benchmarks.seeding import due_offsets, seed
 from benchmarks.throughput import pipeline_definitions
@@ -75,7 +83,7 @@ def _trial(daemon: Daemon, url: str, process_id: str, gift_id: str) -> dict[str,
     return {"command": recorded - started, "ordered": ordered - recorded}
 
 
-def measure(env: Env, trials: int) -> dict:
+def measure(env: Env, trials: int, warm_up: bool = True) -> dict:
     """Open `trials` + 1 windows, start the daemon, confirm them one by one; the latencies."""
     now = dt.datetime.now(dt.UTC)
     with (
@@ -88,25 +96,20 @@ def measure(env: Env, trials: int) -> dict:
         if len(opened) < trials + 1:
             raise RuntimeError(f"only {len(opened)} of {trials + 1} windows opened")
         with Daemon(home, url, sensors=confirmation_sensor.name) as daemon:
-            try:
-                started = time.monotonic()
-                if trials > 1:  # warm-up: the daemon starts, ticks once (smoke: skipped)
-                    _trial(daemon, url, *opened[-1])
-                warm_up = time.monotonic() - started
-                results = [_trial(daemon, url, *opened[i]) for i in range(trials)]
-                empty = []
+            return daemon_trials(
+                daemon,
+                instance,
+                lambda i: _trial(daemon, url, *opened[i]),
+                trials,
                 # Smoke (one trial): scenario 3 runs the same empty-run baseline already.
-                for _ in range(min(trials, BASELINE_RUNS) if trials > 1 else 0):
-                    record = _wait_for_run(instance, daemon.launch_empty_run(), TRIAL_TIMEOUT_S)
-                    empty.append(record.end_time - record.create_timestamp.timestamp())
-            except Exception as error:
-                raise RuntimeError(f"{error}\ndaemon log:\n{daemon.tail()}") from error
-    return {"trials": results, "empty": empty, "warm_up": warm_up}
+                baseline_runs=min(trials, BASELINE_RUNS) if trials > 1 else 0,
+                warm_up=warm_up,
+            )
 
 
-def rows(env: Env, trials: int) -> list[Row]:
+def rows(env: Env, trials: int, warm_up: bool = True) -> list[Row]:
     """The scenario's rows."""
-    m = measure(env, trials)
+    m = measure(env, trials, warm_up)
     ordered = [t["ordered"] for t in m["trials"]]
     command = [t["command"] for t in m["trials"]]
     base50 = SENSOR_INTERVAL + _p(m["empty"], 50)
@@ -117,8 +120,8 @@ def rows(env: Env, trials: int) -> list[Row]:
         f"p50 {_p(command, 50):.2f} s, not counted; empty run launch -> success p50 "
         f"{_p(m['empty'], 50):.2f} s over {len(m['empty'])} runs; the daemon's sensor loop "
         f"wakes every 5 s whatever the sensor's {SENSOR_INTERVAL} s interval, so a "
-        f"confirmation waits {np.mean([0, 5]):.1f} s on average for its tick; daemon start-up "
-        f"and first trial {m['warm_up']:.0f} s (not counted)"
+        f"confirmation waits {np.mean([0, 5]):.1f} s on average for its tick; "
+        f"{warm_up_note(m['warm_up'])}"
     )
     return [
         Row(

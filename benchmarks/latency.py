@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -202,12 +203,46 @@ def _trial(url, instance, relationship) -> dict[str, float]:
     return out
 
 
+def daemon_trials(
+    daemon: Daemon,
+    instance: dg.DagsterInstance,
+    trial: Callable[[int], dict[str, float]],
+    trials: int,
+    baseline_runs: int,
+    warm_up: bool = True,
+) -> dict:
+    """On a started daemon: a warm-up trial (-1; without it, the first trial includes the
+    daemon's start-up), trials 0..trials-1, then `baseline_runs` empty runs' launch-to-success;
+    any failure comes with the end of the daemon's log."""
+    try:
+        started = time.monotonic()
+        warmed_up = None
+        if warm_up:  # the daemon starts, ticks once
+            trial(-1)
+            warmed_up = time.monotonic() - started
+        results = [trial(i) for i in range(trials)]
+        empty = []
+        for _ in range(baseline_runs):
+            record = _wait_for_run(instance, daemon.launch_empty_run(), TRIAL_TIMEOUT_S)
+            empty.append(record.end_time - record.create_timestamp.timestamp())
+    except Exception as error:
+        raise RuntimeError(f"{error}\ndaemon log:\n{daemon.tail()}") from error
+    return {"trials": results, "empty": empty, "warm_up": warmed_up}
+
+
+def warm_up_note(warm_up: float | None) -> str:
+    """What the figures leave out: the daemon's start-up and first trial, or nothing."""
+    if warm_up is None:
+        return "no warm-up (the first trial includes the daemon's start-up)"
+    return f"daemon start-up and first trial {warm_up:.0f} s (not counted)"
+
+
 def _p(values: list[float], q: float) -> float:
     clean = [v for v in values if not np.isnan(v)]
     return float(np.percentile(clean, q)) if clean else float("nan")
 
 
-def measure(env: Env, trials: int) -> dict:
+def measure(env: Env, trials: int, warm_up: bool = True) -> dict:
     """Start the daemon, run the trials and the empty runs; their latencies."""
     lead = GiftingSettings().lead_days
     now = dt.datetime.now(dt.UTC)
@@ -223,23 +258,19 @@ def measure(env: Env, trials: int) -> dict:
                 .limit(trials + 1)
             ).all()
         with Daemon(home, url) as daemon:
-            try:
-                started = time.monotonic()
-                _trial(url, instance, rels[-1])  # warm-up: the daemon starts, ticks once
-                warm_up = time.monotonic() - started
-                results = [_trial(url, instance, rels[i % len(rels)]) for i in range(trials)]
-                empty = []
-                for _ in range(min(trials, MAX_BASELINE_RUNS)):
-                    record = _wait_for_run(instance, daemon.launch_empty_run(), TRIAL_TIMEOUT_S)
-                    empty.append(record.end_time - record.create_timestamp.timestamp())
-            except Exception as error:
-                raise RuntimeError(f"{error}\ndaemon log:\n{daemon.tail()}") from error
-    return {"trials": results, "empty": empty, "warm_up": warm_up}
+            return daemon_trials(
+                daemon,
+                instance,
+                lambda i: _trial(url, instance, rels[i % len(rels)]),
+                trials,
+                baseline_runs=min(trials, MAX_BASELINE_RUNS),
+                warm_up=warm_up,
+            )
 
 
-def rows(env: Env, trials: int) -> list[Row]:
+def rows(env: Env, trials: int, warm_up: bool = True) -> list[Row]:
     """The scenario's rows."""
-    m = measure(env, trials)
+    m = measure(env, trials, warm_up)
     total = [t["total"] for t in m["trials"]]
     detection = [t["detection"] for t in m["trials"]]
     run = [t["run"] for t in m["trials"]]
@@ -247,8 +278,8 @@ def rows(env: Env, trials: int) -> list[Row]:
     breakdown = (
         f"p50 insert -> run queued {_p(detection, 50):.2f} s (sensor interval "
         f"{SENSOR_INTERVAL} s; the daemon's sensor loop wakes every 5 s), gifting run queued -> "
-        f"success p50 {_p(run, 50):.2f} s; {len(m['empty'])} empty runs; daemon start-up and "
-        f"first trial {m['warm_up']:.0f} s (not counted)"
+        f"success p50 {_p(run, 50):.2f} s; {len(m['empty'])} empty runs; "
+        f"{warm_up_note(m['warm_up'])}"
     )
     return [
         Row(

@@ -25,8 +25,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +42,7 @@ import dagster as dg
 
 from ivyi_pipeline.domain.partition_keys import partition_key
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline_tests.webserver import dagster_webserver
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "ui_partitions.json"
@@ -57,7 +56,6 @@ STARTUP_SECONDS = 600
 PAGE_TIMEOUT_MS = 300_000
 # A list row names its key in a tooltip; keys start with their date.
 ROW = '[data-tooltip^="20"]'
-REPOSITORY = "{ repositoriesOrError { ... on RepositoryConnection { nodes { name } } } }"
 
 
 def keys_of(count: int) -> list[str]:
@@ -70,22 +68,6 @@ def keys_of(count: int) -> list[str]:
 
 def _load() -> float:
     return round(os.getloadavg()[0], 2)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _graphql(base: str, query: str) -> dict:
-    request = urllib.request.Request(
-        f"{base}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"content-type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return json.loads(response.read())
 
 
 def instance_yaml(postgres_url: str | None) -> str:
@@ -120,55 +102,11 @@ def make_instance(home: Path, count: int, postgres_url: str | None) -> dict:
 @contextmanager
 def webserver(dagster_home: Path, ivyi_home: Path, log: Path):
     """dagster-webserver -m ivyi_pipeline.definitions on a free loopback port; stopped after."""
-    port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "IVYI_HOME": str(ivyi_home)}
     env.pop("IVYI_DATABASE_URL", None)
-    command = [
-        str(Path(sys.executable).with_name("dagster-webserver")),
-        *("-m", "ivyi_pipeline.definitions", "-h", "127.0.0.1", "-p", str(port)),
-    ]
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        started = time.perf_counter()
-        _wait_for_location(base, server, log)
-        startup = time.perf_counter() - started
-        _graphql(base, "mutation { setNuxSeen }")
+    target = ["-m", "ivyi_pipeline.definitions"]
+    with dagster_webserver(target, env, log, STARTUP_SECONDS, REPO) as (base, startup):
         yield base, round(startup, 1)
-    finally:
-        _stop(server)
-
-
-def _wait_for_location(base: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"dagster-webserver exited with {server.returncode}; see {log}")
-        try:
-            if _graphql(base, REPOSITORY)["data"]["repositoriesOrError"].get("nodes"):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, KeyError, TypeError):
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"dagster-webserver did not load the code location in {STARTUP_SECONDS}s")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """Stop the webserver and the code server it spawned (its own process group)."""
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-    try:
-        os.killpg(server.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _skip_community_dialog(page) -> None:

@@ -322,10 +322,12 @@ def batch(instance: dg.DagsterInstance, defs: dg.Definitions, as_of: datetime) -
     driver = LocalDriver(instance, defs, as_of)
     with driver.session():
         schedule = defs.resolve_schedule_def(DAILY_SCHEDULE)
-        context = dg.build_schedule_context(
+        # Exited: the instance the context opens from its ref would otherwise stay open, and
+        # stay Dagster's current definitions state storage after this call.
+        with dg.build_schedule_context(
             instance=instance, scheduled_execution_time=as_of, resources=defs.resources
-        )
-        requests = schedule(context)
+        ) as context:
+            requests = schedule(context)
         requests = requests if isinstance(requests, list) else []
         driver.summary.counts = {"runs": len(requests)}
         for request in requests:

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import uuid
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -151,3 +152,77 @@ def demo_home(demo_run) -> Settings:
                 materialize_funnel_history(instance, engine, lambda _: None)
     get_engine(settings.database_url).dispose()
     return settings
+
+
+# How `-n 2 --dist loadfile` (the README's test command) shares out the files. xdist's own
+# loadfile sends each file whole to a worker, the files with the most tests first; here the
+# long files with few tests (a demo, a webserver, a daemon each) came last and one worker ran
+# them while the other idled. So the units start longest first, as LONGEST_FIRST orders them
+# (the rest after, in collection order, the unit tests last), and every file using the
+# session's demo is one unit, so that one worker runs `ivyi demo` once instead of each worker.
+
+DEMO_FILES = frozenset(
+    f"ivyi_pipeline_tests/e2e/{name}.py"
+    for name in (
+        "test_cli_demo",
+        "test_demo_follows_the_step_table",
+        "test_no_personal_data",
+        "test_ui_browser",
+    )
+)
+DEMO_UNIT = "the session's demo"
+LONGEST_FIRST = tuple(
+    unit if unit == DEMO_UNIT else f"ivyi_pipeline_tests/{unit}.py"
+    # Worker-seconds of each on this 2-core machine while another suite ran beside it.
+    for unit in (
+        "integration/test_derived_instance",  # 160 s
+        DEMO_UNIT,  # 110 s: `ivyi demo`, then the webserver and browser over it
+        "e2e/test_cli_scenario",  # 95 s
+        "e2e/test_benchmarks_smoke",  # 75 s
+        "e2e/test_production_processes",  # 63 s
+        "dagster/test_job",  # 53 s
+        "integration/test_reliability_retries",  # 53 s
+        "dagster/test_backfill",  # 47 s
+        "e2e/test_reliability_crash",  # 43 s
+        "e2e/test_celery_scale_out",  # 36 s
+        "e2e/test_reliability_pg_restart",  # 33 s
+        "dagster/test_checks",  # 31 s
+        "e2e/test_ui_signals",  # 30 s
+    )
+)
+
+
+def _unit(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    return DEMO_UNIT if path in DEMO_FILES else path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest units first (a stable sort: each file's tests stay together, in their order)."""
+    first = {unit: rank for rank, unit in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: first.get(_unit(item.nodeid), len(first)))
+    strays = {
+        item.nodeid.split("::", 1)[0]
+        for item in items
+        if "demo_run" in item.fixturenames and _unit(item.nodeid) != DEMO_UNIT
+    }
+    if strays:
+        warnings.warn(
+            f"{sorted(strays)} use the session's demo: add them to conftest.DEMO_FILES, or "
+            "a second worker runs `ivyi demo` again",
+            stacklevel=1,
+        )
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile as described above; any other --dist is xdist's own."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    config.option.loadscopereorder = False  # start the units in the order sorted above
+    return Scheduling(config, log)

@@ -108,20 +108,21 @@ class Services:
         """The end of every service's log, for failure messages."""
         return "\n".join(f"--- {name} ---\n{self.tail(name, chars)}" for name in self.processes)
 
-    def stop(self) -> None:
-        """SIGTERM every process group, then SIGKILL what is left after a grace period."""
-        for name in reversed(list(self.processes)):
-            _stop_group(self.processes[name])
-
-
-def _stop_group(process: subprocess.Popen, grace: float = 20) -> None:
-    _signal_group(process, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
-    _signal_group(process, signal.SIGKILL)  # a stuck leader, and any child it left behind
-    process.wait()
+    def stop(self, grace: float = 20) -> None:
+        """SIGTERM every process group (the last started first), then SIGKILL what is left
+        after one grace period for all of them: they shut down side by side, not in turn."""
+        processes = list(reversed(self.processes.values()))
+        for process in processes:
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in processes:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for process in processes:
+            _signal_group(process, signal.SIGKILL)  # a stuck leader, and any child it left
+            process.wait()
 
 
 def _signal_group(process: subprocess.Popen, sig: signal.Signals) -> None:

@@ -193,22 +193,32 @@ def test_ivyi_backfill_missed_refuses_a_range_that_ends_before_it_starts(ivyi_en
         assert conn.execute(sa.select(sa.func.count()).select_from(gift_processes)).scalar() == 0
 
 
+@pytest.fixture
+def backfilled(instance, engine, database_url):
+    """Occasions missed on the given past days, backfilled by one ranged detection run (the
+    backfill sensor then finds the processes it created); asserts the run succeeded."""
+
+    def backfill(days: list[dt.date]) -> None:
+        for day in days:
+            make_occasion(engine, date=day, recurs_yearly=False)
+        detection = defs.resolve_job_def("occasion_detection_job").execute_in_process(
+            instance=instance,
+            tags={
+                tags.RANGE_START: f"{min(days)}",
+                tags.RANGE_END: f"{max(days)}",
+                tags.AS_OF: AS_OF.isoformat(),
+            },
+            resources={"ivyi_db": IvyiDatabase(url=database_url)},
+        )
+        assert detection.success
+
+    return backfill
+
+
 def test_the_processes_a_backfill_created_get_one_ranged_run_per_batch(
-    instance, engine, database_url
+    instance, database_url, backfilled
 ):
-    days = [TODAY - dt.timedelta(days=1 + i % 10) for i in range(12)]
-    for day in days:
-        make_occasion(engine, date=day, recurs_yearly=False)
-    detection = defs.resolve_job_def("occasion_detection_job").execute_in_process(
-        instance=instance,
-        tags={
-            tags.RANGE_START: f"{min(days)}",
-            tags.RANGE_END: f"{max(days)}",
-            tags.AS_OF: AS_OF.isoformat(),
-        },
-        resources={"ivyi_db": IvyiDatabase(url=database_url)},
-    )
-    assert detection.success
+    backfilled([TODAY - dt.timedelta(days=1 + i % 10) for i in range(12)])
     resources = {
         **defs.resources,
         "ivyi_db": IvyiDatabase(url=database_url),
@@ -228,21 +238,9 @@ def test_the_processes_a_backfill_created_get_one_ranged_run_per_batch(
 
 
 def test_a_backfill_cursor_from_another_instance_reads_this_ones_history_from_the_start(
-    instance, engine, database_url
+    instance, database_url, backfilled
 ):
-    days = [TODAY - dt.timedelta(days=1 + i) for i in range(3)]
-    for day in days:
-        make_occasion(engine, date=day, recurs_yearly=False)
-    detection = defs.resolve_job_def("occasion_detection_job").execute_in_process(
-        instance=instance,
-        tags={
-            tags.RANGE_START: f"{min(days)}",
-            tags.RANGE_END: f"{max(days)}",
-            tags.AS_OF: AS_OF.isoformat(),
-        },
-        resources={"ivyi_db": IvyiDatabase(url=database_url)},
-    )
-    assert detection.success
+    backfilled([TODAY - dt.timedelta(days=1 + i) for i in range(3)])
     resources = {
         **defs.resources,
         "ivyi_db": IvyiDatabase(url=database_url),

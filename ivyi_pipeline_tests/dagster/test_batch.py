@@ -35,11 +35,10 @@ def test_twelve_due_processes_with_a_batch_of_five_run_as_three_ranged_runs(
         "ivyi_db": IvyiDatabase(url=database_url),
         "gifting": GiftingSettings(batch_size=BATCH),
     }
-    context = dg.build_schedule_context(
+    with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=SIX_AM, resources=resources
-    )
-
-    requests = defs.resolve_schedule_def(DAILY_SCHEDULE)(context)
+    ) as context:
+        requests = defs.resolve_schedule_def(DAILY_SCHEDULE)(context)
 
     assert len(requests) == 3
     assert [int(r.tags[tags.BATCH_SIZE]) for r in requests] == [5, 5, 2]

@@ -93,18 +93,20 @@ def test_every_sensor_and_schedule_evaluates_on_an_empty_database_without_an_err
         for sensor in defs.get_repository_def().sensor_defs:
             if isinstance(sensor, dg.RunStatusSensorDefinition):
                 continue  # evaluated on a failed run: test_reliability_failures.py
-            context = dg.build_sensor_context(
+            # Exited, so the instance a context opens from its ref does not outlive the test
+            # as Dagster's current definitions state storage (it broke test_schedule.py later).
+            with dg.build_sensor_context(
                 instance=instance, definitions=defs, resources=resources
-            )
-            result = sensor(context)
+            ) as context:
+                result = sensor(context)
             requests = result.run_requests if isinstance(result, dg.SensorResult) else []
             assert isinstance(result, dg.SkipReason) or not requests, sensor.name
             evaluated.append(sensor.name)
         for schedule in defs.get_repository_def().schedule_defs:
-            context = dg.build_schedule_context(
+            with dg.build_schedule_context(
                 instance=instance, scheduled_execution_time=AS_OF, resources=resources
-            )
-            result = schedule.evaluate_tick(context)
+            ) as context:
+                result = schedule.evaluate_tick(context)
             assert result.skip_message or result.run_requests is not None, schedule.name
             evaluated.append(schedule.name)
     assert "occasion_detection_sensor" in evaluated

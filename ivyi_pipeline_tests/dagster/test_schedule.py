@@ -27,12 +27,12 @@ def evaluate(instance, database_url):
     """Evaluate the daily schedule on the test database at an instant."""
 
     def run(when: dt.datetime = SIX_AM):
-        context = dg.build_schedule_context(
+        with dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=when,
             resources={**defs.resources, "ivyi_db": IvyiDatabase(url=database_url)},
-        )
-        return defs.resolve_schedule_def(DAILY_SCHEDULE)(context)
+        ) as context:
+            return defs.resolve_schedule_def(DAILY_SCHEDULE)(context)
 
     return run
 

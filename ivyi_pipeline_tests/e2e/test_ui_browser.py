@@ -1,16 +1,8 @@
 """End to end: dagster-webserver on a demo instance, its GraphQL API, and the UI in Chromium."""
 
 import datetime as dt
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -30,6 +22,7 @@ from ivyi_pipeline_tests.factories import (
     make_relationship,
     make_user,
 )
+from ivyi_pipeline_tests.webserver import dagster_webserver, post_graphql
 
 pytestmark = pytest.mark.browser
 
@@ -68,50 +61,10 @@ FUNNEL = """{ assetOrError(assetKey: {path: ["gifting_funnel"]}) { ... on Asset 
   assetMaterializations(limit: 1000) { runId } } } }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _graphql(base: str, query: str, **variables) -> dict:
-    body = json.dumps({"query": query, "variables": variables}).encode()
-    request = urllib.request.Request(
-        f"{base}/graphql", data=body, headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:
-        payload = json.loads(response.read())
+    payload = post_graphql(base, query, **variables)
     assert "errors" not in payload, payload.get("errors")
     return payload["data"]
-
-
-def _wait_for_location(base: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "dagster-webserver exited; see test-artifacts/webserver.log"
-        try:
-            nodes = _graphql(base, REPOSITORY)["repositoriesOrError"].get("nodes")
-            if nodes:
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(1)
-    pytest.fail(f"dagster-webserver did not load the code location in {STARTUP_SECONDS}s")
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """Stop the webserver and the code server it spawned (its own process group)."""
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-    try:
-        os.killpg(server.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -151,29 +104,20 @@ def blocked(demo_home) -> dict:
 def webserver(demo_home, blocked):
     """dagster-webserver on a free loopback port, over the demo instance; stopped afterwards."""
     ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
     env = {
         **os.environ,
         "DAGSTER_HOME": str(demo_home.dagster_home),
         "IVYI_HOME": str(demo_home.home),
         "IVYI_DATABASE_URL": demo_home.database_url,
     }
-    command = [
-        str(Path(sys.executable).with_name("dagster-webserver")),
-        *("-h", "127.0.0.1", "-p", str(port), "-w", str(REPO / "workspace.yaml")),
-    ]
-    with open(ARTIFACTS / "webserver.log", "w") as log:
-        server = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_location(base, server)
-        # Dagster's community prompt would cover the pages; mark it seen, as its Skip does.
-        _graphql(base, "mutation { setNuxSeen }")
+    with dagster_webserver(
+        ["-w", str(REPO / "workspace.yaml")],
+        env,
+        ARTIFACTS / "webserver.log",
+        STARTUP_SECONDS,
+        REPO,
+    ) as (base, _startup):
         yield base
-    finally:
-        _stop(server)
 
 
 def _tags(run: dict) -> dict[str, str]:

@@ -1,7 +1,8 @@
-"""`ivyi ui` stops the webserver, the daemon and the code servers they start on SIGTERM,
-SIGINT and SIGHUP, and exits 128 + the signal."""
+"""`ivyi ui` listens on the loopback interface only, and it stops the webserver, the daemon and
+the code servers they start on SIGTERM, SIGINT and SIGHUP, and exits 128 + the signal."""
 
 import datetime as dt
+import os
 import signal
 import socket
 import subprocess
@@ -49,6 +50,24 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _listeners(port: int) -> set[str]:
+    """The local addresses of sockets listening on the port (IPv4 and IPv6, from /proc)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                found.add(address)
+    return found
+
+
+LOOPBACK = {"0100007F", "00000000000000000000000001000000"}
+"""127.0.0.1 and ::1 as /proc/net/tcp{,6} spell them."""
+
+
 def _answers(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as reply:
@@ -77,7 +96,7 @@ def seeded_home(tmp_path_factory) -> Path:
     ],
     ids=["SIGTERM", "SIGINT", "SIGHUP"],
 )
-def test_a_stop_signal_to_ivyi_ui_leaves_no_process_it_started_running(
+def test_ivyi_ui_listens_on_loopback_only_and_a_stop_signal_leaves_no_process_it_started_running(
     seeded_home, tmp_path, sig, status
 ):
     token, port = uuid.uuid4().hex, _free_port()
@@ -102,8 +121,13 @@ def test_a_stop_signal_to_ivyi_ui_leaves_no_process_it_started_running(
                 break
             time.sleep(1)
         running = _marked(token)
+        listening = _listeners(port)
         assert ui.poll() is None, ui.stdout.read()
         assert _answers(port), running
+        # Once up, `ivyi ui` listens on loopback only (was its own test in
+        # test_reliability_security.py, which started a second `ivyi ui` on the demo home).
+        assert listening, f"nothing listened on port {port}"
+        assert listening <= LOOPBACK, listening
         assert any("dagster-webserver" in c for c in running.values()), running
         assert any("dagster-daemon" in c for c in running.values()), running
         assert sum(" api grpc" in c for c in running.values()) >= 2, running

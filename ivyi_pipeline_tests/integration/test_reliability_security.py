@@ -1,14 +1,11 @@
 """Security, by behaviour: secrets in the environment stay out of what Dagster records, hostile
-text is bound as SQL parameters, the UI listens on loopback only, the repository holds no
-credentials."""
+text is bound as SQL parameters, the repository holds no credentials. That `ivyi ui` listens on
+loopback only is asserted on the `ivyi ui` that e2e/test_ui_signals.py starts anyway."""
 
 import datetime as dt
-import os
 import re
 import secrets
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +16,7 @@ from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_options, gifts, ranked_decisions, users
 from ivyi_pipeline.orchestration.celery_job import BROKER_ENV
 from ivyi_pipeline_tests.dagster_runs import everything_recorded, execute_gifting_job
-from ivyi_pipeline_tests.deployment import executable, free_port, throwaway_database
+from ivyi_pipeline_tests.deployment import throwaway_database
 from ivyi_pipeline_tests.factories import (
     make_gift,
     make_occasion,
@@ -163,55 +160,3 @@ def test_hostile_text_is_stored_verbatim_and_compared_as_data_through_a_gifting_
         ).scalar()
     assert categories == {category, "books"}
     assert top == liked, "the recipient's affinity for the hostile category should rank it first"
-
-
-def _listeners(port: int) -> set[str]:
-    """The local addresses of sockets listening on the port (IPv4 and IPv6, from /proc)."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        if not os.path.exists(table):
-            continue
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, hex_port = local.split(":")
-            if state == "0A" and int(hex_port, 16) == port:
-                found.add(address)
-    return found
-
-
-LOOPBACK = {"0100007F", "00000000000000000000000001000000"}
-"""127.0.0.1 and ::1 as /proc/net/tcp{,6} spell them."""
-
-
-@pytest.mark.integration
-def test_ivyi_ui_listens_on_the_loopback_interface_only(demo_home):
-    port = free_port()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(demo_home.dagster_home),
-        "IVYI_HOME": str(demo_home.home),
-        "IVYI_DATABASE_URL": demo_home.database_url,
-    }
-    ui = subprocess.Popen(
-        [executable("ivyi"), "ui", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while not _listeners(port) and time.monotonic() < deadline:
-            assert ui.poll() is None, "ivyi ui exited before it listened"
-            time.sleep(0.5)
-        listening = _listeners(port)
-    finally:
-        os.killpg(ui.pid, signal.SIGINT)
-        try:
-            ui.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(ui.pid, signal.SIGKILL)
-            ui.wait()
-
-    assert listening, f"nothing listened on port {port}"
-    assert listening <= LOOPBACK, listening
