@@ -103,17 +103,16 @@ _FLOOR_OPS = [
 ]
 
 
-@dg.graph_multi_asset(
-    outs={
+def _floor_outs() -> dict[str, dg.AssetOut]:
+    return {
         "floor_options": dg.AssetOut(is_required=False),
         "floor_decisions": dg.AssetOut(is_required=False),
         "floor_state": dg.AssetOut(),
-    },
-    partitions_def=FLOOR_PARTITIONS,
-    can_subset=False,
-)
-def floor_process():
-    """Nine no-op ops and three assets: gifting_process's shape with no work in it."""
+    }
+
+
+def _floor_steps() -> dict:
+    """The nine no-op ops chained in a graph being composed; its three asset outputs."""
     done = _FLOOR_OPS[0]()
     done, options = _FLOOR_OPS[1](done)
     done, decisions = _FLOOR_OPS[2](done)
@@ -121,6 +120,12 @@ def floor_process():
         done = op(done)
     state = _FLOOR_OPS[8](done)
     return {"floor_options": options, "floor_decisions": decisions, "floor_state": state}
+
+
+@dg.graph_multi_asset(outs=_floor_outs(), partitions_def=FLOOR_PARTITIONS, can_subset=False)
+def floor_process():
+    """Nine no-op ops and three assets: gifting_process's shape with no work in it."""
+    return _floor_steps()
 
 
 floor_job = dg.define_asset_job(
@@ -173,29 +178,14 @@ def checked_floor_definitions(per_partition: int) -> dg.Definitions:
 
     @dg.graph_multi_asset(
         name="floor_process",
-        outs={
-            "floor_options": dg.AssetOut(is_required=False),
-            "floor_decisions": dg.AssetOut(is_required=False),
-            "floor_state": dg.AssetOut(),
-        },
+        outs=_floor_outs(),
         check_specs=specs,
         partitions_def=FLOOR_PARTITIONS,
         can_subset=False,
     )
     def checked_floor_process():
-        done = _FLOOR_OPS[0]()
-        done, options = _FLOOR_OPS[1](done)
-        done, decisions = _FLOOR_OPS[2](done)
-        for op in _FLOOR_OPS[3:8]:
-            done = op(done)
-        state = _FLOOR_OPS[8](done)
-        checks = dict(zip(names, floor_checks(state), strict=True))
-        return {
-            "floor_options": options,
-            "floor_decisions": decisions,
-            "floor_state": state,
-            **checks,
-        }
+        assets = _floor_steps()
+        return {**assets, **dict(zip(names, floor_checks(assets["floor_state"]), strict=True))}
 
     job = dg.define_asset_job(
         "floor_job",
@@ -331,7 +321,7 @@ def rows(env: Env, processes: int, batch_size: int) -> tuple[list[Row], Measurem
             f"total seconds for {processes:,} processes",
             ours.seconds,
             "s",
-            target=f"< {seconds_target:,.0f} s (2.5 min per 10,000)",
+            target=f"< {seconds_target:,.3g} s ({TARGET_SECONDS_PER_10K:.0f} s per 10,000, a quiet machine)",
             baseline_label="Dagster floor",
             baseline=floor.seconds,
             met=ours.seconds < seconds_target,
