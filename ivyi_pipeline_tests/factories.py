@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from ivyi_pipeline.db.schema import (
     gift_processes,
     gifts,
+    inbox_events,
     occasions,
     preferences,
     relationships,
@@ -205,6 +206,24 @@ def make_new_process(
         engine, relationship_id=rel, date=occurrence_date, recurs_yearly=False
     )
     return make_process(engine, occasion_id, at=at)
+
+
+def make_confirmation(
+    engine: sa.Engine,
+    process_id: str,
+    gift_id: str,
+    received_at: dt.datetime,
+    processed_at: dt.datetime | None = None,
+) -> None:
+    """Insert the giver's confirmation of gift_id into the process's inbox (naive UTC times)."""
+    row = {
+        "process_id": process_id,
+        "kind": "CONFIRMATION",
+        "gift_id": gift_id,
+        "received_at": received_at,
+        "processed_at": processed_at,
+    }
+    _insert(engine, inbox_events, row)
 
 
 def process_status(engine: sa.Engine, process_id: str) -> str | None:

@@ -21,6 +21,7 @@ from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import (
+    make_confirmation,
     make_gift,
     make_new_process,
     make_process,
@@ -202,16 +203,7 @@ def test_a_forbidden_transition_fails_the_step_and_leaves_the_process_unchanged(
     engine, run, status
 ):
     process_id = make_process(engine, status=status)
-    gift_id = make_gift(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            inbox_events.insert().values(
-                process_id=process_id,
-                kind="CONFIRMATION",
-                gift_id=gift_id,
-                received_at=to_db(AS_OF),
-            )
-        )
+    make_confirmation(engine, process_id, make_gift(engine), to_db(AS_OF))
     before = _process(engine, process_id)
 
     result = run(process_id)

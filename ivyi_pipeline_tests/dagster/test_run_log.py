@@ -9,12 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
-from ivyi_pipeline.db.schema import gift_processes, inbox_events, relationships
+from ivyi_pipeline.db.schema import gift_processes, relationships
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider, ProviderError, Tracking
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.resources import FulfilmentService
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import (
+    make_confirmation,
     make_gift,
     make_new_process,
     make_process,
@@ -66,15 +67,7 @@ def _one_sentence(line: str) -> bool:
 
 def test_a_forbidden_transition_is_one_error_sentence_naming_the_process(engine, instance, run):
     process_id, gift_id = make_process(engine, status="ORDERED"), make_gift(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            inbox_events.insert().values(
-                process_id=process_id,
-                kind="CONFIRMATION",
-                gift_id=gift_id,
-                received_at=to_db(AS_OF),
-            )
-        )
+    make_confirmation(engine, process_id, gift_id, to_db(AS_OF))
 
     result = run(process_id)
 

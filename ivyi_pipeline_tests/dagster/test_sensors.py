@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.engine import get_engine
-from ivyi_pipeline.db.schema import gift_processes, inbox_events
+from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.features.fulfilment import SimulatedFulfilmentProvider
 from ivyi_pipeline.orchestration import tags
@@ -19,7 +19,7 @@ from ivyi_pipeline.orchestration.partitions import (
 )
 from ivyi_pipeline.orchestration.resources import Clock, IvyiDatabase
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
-from ivyi_pipeline_tests.factories import make_gift, make_occasion, make_process
+from ivyi_pipeline_tests.factories import make_confirmation, make_gift, make_occasion, make_process
 
 AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 TODAY = AS_OF.date()
@@ -208,17 +208,8 @@ def test_the_decision_window_sensor_skips_when_no_window_expired(engine, evaluat
 
 
 def _confirmation(engine, process_id: str, processed: bool) -> None:
-    gift_id = make_gift(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            inbox_events.insert().values(
-                process_id=process_id,
-                kind="CONFIRMATION",
-                gift_id=gift_id,
-                received_at=to_db(AS_OF),
-                processed_at=to_db(AS_OF) if processed else None,
-            )
-        )
+    at = to_db(AS_OF)
+    make_confirmation(engine, process_id, make_gift(engine), at, at if processed else None)
 
 
 def test_the_confirmation_sensor_requests_a_run_for_a_pending_confirmation(engine, evaluate):

@@ -6,12 +6,12 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
-from ivyi_pipeline.db.schema import gift_processes, inbox_events, orders, simulated_provider_orders
+from ivyi_pipeline.db.schema import gift_processes, orders, simulated_provider_orders
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration.resources import SimulatedFulfilment
 from ivyi_pipeline.orchestration.run_context import is_transient
 from ivyi_pipeline_tests.driver_calls import listening
-from ivyi_pipeline_tests.factories import AT, make_gift, make_process
+from ivyi_pipeline_tests.factories import AT, make_confirmation, make_gift, make_process
 from ivyi_pipeline_tests.reliability import (
     confirmed_processes,
     definitions,
@@ -122,12 +122,7 @@ def test_a_lost_database_connection_is_retried_and_the_run_succeeds(engine, data
 def test_a_refused_confirmation_fails_the_step_without_a_retry(engine, database_url):
     gift = make_gift(engine)
     pid = make_process(engine, status="ORDERED")
-    with engine.begin() as conn:
-        conn.execute(
-            inbox_events.insert().values(
-                process_id=pid, kind="CONFIRMATION", gift_id=gift, received_at=AT
-            )
-        )
+    make_confirmation(engine, pid, gift, AT)
 
     with dg.instance_for_test() as instance:
         result = run_job(instance, definitions(database_url), [pid])
