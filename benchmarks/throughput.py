@@ -23,6 +23,7 @@ from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.checks import GIFTING_CHECK_SPECS
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.orchestration.sensors import occasion_detection_sensor
 
@@ -196,10 +197,11 @@ def checked_floor_definitions(per_partition: int) -> dg.Definitions:
     return dg.Definitions(assets=[checked_floor_process], jobs=[job])
 
 
-def check_results_per_partition(ours: "Measurement") -> int:
-    """How many per-partition check results our runs recorded per process (summaries aside)."""
-    summaries = 4 * ours.runs if ours.processes > ours.runs else 0
-    per_partition = (ours.events.get("ASSET_CHECK_EVALUATION", 0) - summaries) / ours.processes
+def check_results_per_partition(events: dict[str, int], partitions: int, ranged_runs: int) -> int:
+    """Per-partition check results per partition, rounded, in runs that recorded `events`
+    over `partitions` partitions: a ranged run also records one summary per check."""
+    summaries = len(GIFTING_CHECK_SPECS) * ranged_runs
+    per_partition = (events.get("ASSET_CHECK_EVALUATION", 0) - summaries) / (partitions or 1)
     return max(0, round(per_partition))
 
 
@@ -271,7 +273,8 @@ def rows(env: Env, processes: int, batch_size: int) -> tuple[list[Row], Measurem
     """The scenario's rows, and our measurement (scenario 6 reuses it)."""
     ours = measure_pipeline(env, processes, batch_size)
     floor = measure_floor(env, processes, batch_size)
-    per_partition = check_results_per_partition(ours)
+    ranged = ours.runs if ours.processes > ours.runs else 0
+    per_partition = check_results_per_partition(ours.events, ours.processes, ranged)
     checked = measure_floor(env, processes, batch_size, checked_floor_definitions(per_partition))
     batch = f"{ours.runs} ranged run(s) of up to {batch_size or processes}"
     open_count = ours.reached.get("DECISION_WINDOW_OPEN", 0)

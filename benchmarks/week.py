@@ -33,6 +33,7 @@ from benchmarks.seeding import seed
 from benchmarks.throughput import (
     FLOOR_DEFS,
     FLOOR_PARTITIONS,
+    check_results_per_partition,
     checked_floor_definitions,
     pipeline_definitions,
 )
@@ -48,7 +49,6 @@ from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 
 SCENARIO = "7 steady-state week"
 TARGET_RATIO = 2.0
-CHECKS = 4  # gifting_process's check specs: one summary each per ranged run
 TICKS = (dt.time(6, 0), dt.time(12, 0))
 CONFIRM_AT = dt.time(11, 0)
 RETENTION_AT = dt.time(3, 30)
@@ -114,13 +114,6 @@ def _partitions_of(instance: dg.DagsterInstance, run_id: str) -> int:
             dg.PartitionKeyRange(start, end)
         )
     return len(keys)
-
-
-def _check_results_per_partition(instance: dg.DagsterInstance, run_id: str, size: int) -> int:
-    """The per-partition check results a run recorded per partition (its summaries aside)."""
-    results = count_events(instance, [run_id]).get("ASSET_CHECK_EVALUATION", 0)
-    summaries = CHECKS if size > 1 else 0
-    return max(0, round((results - summaries) / (size or 1)))
 
 
 def _confirm_half(url: str, day: dt.date) -> int:
@@ -205,7 +198,9 @@ def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
                     sizes = [_partitions_of(instance, run_id) for run_id in ran]
                     day.run_sizes += sizes
                     day.run_checks += [
-                        _check_results_per_partition(instance, run_id, size)
+                        check_results_per_partition(
+                            count_events(instance, [run_id]), size, int(size > 1)
+                        )
                         for run_id, size in zip(ran, sizes, strict=True)
                     ]
                     day.failed_runs += len(summary.failed)

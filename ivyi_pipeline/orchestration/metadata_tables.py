@@ -70,18 +70,12 @@ def metadata_tables(
     """
     if frame.empty:
         return {}
+    frame = frame.iloc[np.argsort(frame[by].to_numpy(), kind="stable")]
+    if limit is not None:  # convert only the rows that are shown
+        frame = frame[frame.groupby(by, sort=False).cumcount().to_numpy() < limit]
     keys = frame[by].to_numpy()
-    order = np.argsort(keys, kind="stable")
-    frame, keys = frame.iloc[order], keys[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     ends = np.r_[starts[1:], len(keys)]
-    if limit is not None:  # convert only the rows that are shown
-        shown = np.concatenate(
-            [np.arange(s, min(e, s + limit)) for s, e in zip(starts, ends, strict=True)]
-        )
-        frame, keys = frame.iloc[shown], keys[shown]
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        ends = np.r_[starts[1:], len(keys)]
     records = _records(frame, schema)
     return {
         keys[s]: dg.MetadataValue.table(records[s:e], schema=schema)
