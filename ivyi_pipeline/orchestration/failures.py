@@ -7,7 +7,7 @@ from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.ops import op_name_of_key, step_of_key
 from ivyi_pipeline.orchestration.partitions import partition_order, process_ids_of
 from ivyi_pipeline.orchestration.run_context import ERRORS_RECORDED
-from ivyi_pipeline.workflows.gifting_process import redrive
+from ivyi_pipeline.workflows.gifting_process import failure_reasons, redrive
 
 
 def run_process_ids(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[str]:
@@ -36,10 +36,25 @@ def _step_errors(instance, engine, run, covered) -> tuple[dict[str, str], int]:
         if ERRORS_RECORDED in values and values[ERRORS_RECORDED].value is True:
             continue
         step, op_name = step_of_key(event.step_key), op_name_of_key(event.step_key)
-        message = data.error.message.strip() if data.error else "step failed"
+        message = _in_words(op_name, data)
         for pid in redrive.not_advanced(engine, covered, step):
             errors[pid] = f"run {run.run_id[:8]}, step {op_name}: {message}"
     return errors, len(records)
+
+
+def _in_words(op_name: str, data) -> str:
+    """The step's failure as the process's story tells it, never Dagster's exception class.
+
+    A `dg.Failure` carries its description (`retry_only_transient` words it); any other error
+    (a transient one that outlived its retries) is worded from its class and message.
+    """
+    described = data.user_failure_data.description if data.user_failure_data else None
+    if described:
+        return described.strip()
+    if data.error is None:
+        return f"{failure_reasons.what_failed(op_name)}: the step failed"
+    cause = failure_reasons.cause_of_class(data.error.cls_name, data.error.message)
+    return f"{failure_reasons.what_failed(op_name)}: {cause}"
 
 
 def record_run_failure(

@@ -13,12 +13,11 @@ from ivyi_pipeline.domain.states import STEPS
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import process_ids_of
-from ivyi_pipeline.workflows.gifting_process import redrive
+from ivyi_pipeline.workflows.gifting_process import failure_reasons, redrive
 from ivyi_pipeline.workflows.gifting_process.step_report import StepReport
 
 DETAIL_LIMIT = 20
 RUNS_REMEMBERED = 8
-ERROR_LIMIT = 500
 
 ERRORS_RECORDED = "errors_recorded"
 """Failure metadata of a step that wrote each failed process's own error before raising."""
@@ -186,16 +185,22 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
-def describe_error(exc: BaseException) -> str:
-    """One short line naming the error, without SQL parameters."""
-    original = getattr(exc, "orig", None) or exc
-    first_line = (str(original).strip().splitlines() or [""])[0]
-    return f"{type(original).__name__}: {first_line}"[:ERROR_LIMIT]
+def _current_step() -> str | None:
+    """The op being executed, or None outside of one."""
+    try:
+        return dg.OpExecutionContext.get().op.name
+    except dg.DagsterInvariantViolationError:
+        return None
 
 
 @contextmanager
 def retry_only_transient() -> Iterator[None]:
-    """Let transient errors reach the op's retry policy; fail at once on anything else."""
+    """Let transient errors reach the op's retry policy; fail at once on anything else.
+
+    The failure says what the step could not do and why, in the process's words (e.g. `order
+    could not be placed: the database refused it (check constraint ...); not retried`); the
+    original exception stays its cause, with its traceback, in the event log.
+    """
     try:
         yield
     except dg.Failure:
@@ -203,6 +208,5 @@ def retry_only_transient() -> Iterator[None]:
     except Exception as exc:
         if is_transient(exc):
             raise
-        raise dg.Failure(
-            description=f"not retried: {describe_error(exc)}", allow_retries=False
-        ) from exc
+        reason = failure_reasons.reason(_current_step(), exc)
+        raise dg.Failure(description=f"{reason}; not retried", allow_retries=False) from exc

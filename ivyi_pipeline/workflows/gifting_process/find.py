@@ -183,24 +183,27 @@ def entered_at(conn: sa.Connection, process_ids: Sequence[str], status: str) -> 
 
 
 def options_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
-    """Stored gift options of the listed processes."""
+    """Stored gift options of the listed processes, with each gift's name (a product's)."""
     frames = [
         read_frame(
             conn,
             sa.select(
                 gift_options.c.process_id,
                 gift_options.c.gift_id,
+                gifts.c.name.label("gift_name"),
                 gift_options.c.category,
                 gift_options.c.price_cents,
                 gift_options.c.affinity,
-            ).where(gift_options.c.process_id.in_(chunk)),
+            )
+            .join(gifts, gifts.c.id == gift_options.c.gift_id)
+            .where(gift_options.c.process_id.in_(chunk)),
         )
         for chunk in chunks(process_ids)
     ]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(
-            columns=["process_id", "gift_id", "category", "price_cents", "affinity"]
+            columns=["process_id", "gift_id", "gift_name", "category", "price_cents", "affinity"]
         )
     return pd.concat(frames, ignore_index=True)
 
@@ -253,12 +256,12 @@ def prices_of(conn: sa.Connection, gift_ids: Sequence[str]) -> dict[str, int]:
 
 
 def rankings_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
-    """Ranked decisions of the listed processes, with each gift's category and price."""
+    """Ranked decisions of the listed processes, with each gift's name, category and price."""
     rd = ranked_decisions
     frames = [
         read_frame(
             conn,
-            sa.select(rd, gifts.c.category, gifts.c.price_cents)
+            sa.select(rd, gifts.c.name.label("gift_name"), gifts.c.category, gifts.c.price_cents)
             .join(gifts, gifts.c.id == rd.c.gift_id)
             .where(rd.c.process_id.in_(chunk)),
         )
@@ -266,5 +269,6 @@ def rankings_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame
     ]
     frames = [f for f in frames if not f.empty]
     if not frames:
-        return pd.DataFrame(columns=[*(c.name for c in rd.columns), "category", "price_cents"])
+        columns = [*(c.name for c in rd.columns), "gift_name", "category", "price_cents"]
+        return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)
