@@ -13,10 +13,15 @@ from ivyi_pipeline.orchestration.funnel import (
     gifting_funnel,
     gifting_funnel_job,
     gifting_funnel_schedule,
+    gifting_funnel_sensor,
 )
 from ivyi_pipeline.orchestration.jobs import build_occasion_detection_job, gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import first_occasion_date
 from ivyi_pipeline.orchestration.occasion_detection import build_occasion_detection
+from ivyi_pipeline.orchestration.occasion_gaps import (
+    build_missed_dates_check,
+    build_occasion_gaps_sensor,
+)
 from ivyi_pipeline.orchestration.resources import resources_from_environment
 from ivyi_pipeline.orchestration.retention import dagster_retention_job
 from ivyi_pipeline.orchestration.schedules import (
@@ -29,9 +34,11 @@ from ivyi_pipeline.orchestration.sensors import all_sensors
 
 def build_definitions() -> dg.Definitions:
     """The definitions, with the configuration the environment holds now."""
-    occasion_detection = build_occasion_detection(first_occasion_date())
+    first = first_occasion_date()
+    occasion_detection = build_occasion_detection(first)
     return dg.Definitions(
         assets=[gifting_process, occasion_detection, gifting_funnel],
+        asset_checks=[build_missed_dates_check(first)],
         jobs=[
             gifting_process_job,
             gifting_process_celery_job,
@@ -44,7 +51,7 @@ def build_definitions() -> dg.Definitions:
             gifting_funnel_schedule,
             dagster_retention_schedule,
         ],
-        sensors=all_sensors,
+        sensors=[*all_sensors, gifting_funnel_sensor, build_occasion_gaps_sensor(first)],
         resources=resources_from_environment(),
     )
 

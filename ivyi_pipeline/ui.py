@@ -24,7 +24,9 @@ from ivyi_pipeline.clock import from_db
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.errors import EnvironmentProblem
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.occasion_dates import DATA_CLOCK_ENV
 from ivyi_pipeline.settings import Settings
+from ivyi_pipeline.workflows.gifting_process.data_clock import data_now
 
 HOST = "127.0.0.1"
 LOCATION = "ivyi_pipeline"
@@ -195,6 +197,7 @@ def serve(settings: Settings, port: int, echo: Callable[[str], None]) -> int:
         "DAGSTER_HOME": os.environ.get("DAGSTER_HOME") or str(settings.dagster_home),
         "IVYI_HOME": str(settings.home),
         "IVYI_DATABASE_URL": settings.database_url,
+        DATA_CLOCK_ENV: data_now(get_engine(settings.database_url)).isoformat(),
     }
     bin_dir = Path(sys.executable).parent
     commands = [

@@ -8,6 +8,7 @@ import pandas as pd
 from ivyi_pipeline.orchestration.occasion_dates import (
     COVERED_BY,
     OCCASION_DETECTION,
+    days_ahead,
     occasion_dates_partitions,
 )
 from ivyi_pipeline.orchestration.partitions import ensure_process_partitions
@@ -42,7 +43,7 @@ def _describe_day(result: BackfillResult, day: date) -> dict[str, object]:
 
 
 def build_occasion_detection(first: date) -> dg.AssetsDefinition:
-    """The asset over the calendar that starts at `first` (see occasion_dates)."""
+    """The asset over the calendar that starts at `first` and reaches the data's clock."""
 
     @dg.multi_asset(
         name="occasion_detection",
@@ -56,7 +57,7 @@ def build_occasion_detection(first: date) -> dg.AssetsDefinition:
                 ),
             )
         ],
-        partitions_def=occasion_dates_partitions(first),
+        partitions_def=occasion_dates_partitions(first, days_ahead()),
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def occasion_detection(

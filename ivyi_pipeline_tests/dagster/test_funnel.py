@@ -33,6 +33,7 @@ def _processes(**closes_after_hours: float) -> pd.DataFrame:
             {
                 "process_id": pid,
                 "occasion_id": f"occ-{pid}",
+                "occurrence_date": dt.date(2026, 6, 15),
                 "window_closes_at": T0 + dt.timedelta(hours=h) if h is not None else None,
                 "blocked_reason": None,
                 "last_error": None,
@@ -136,8 +137,11 @@ def test_the_funnel_asset_records_numbers_the_ui_can_plot(engine, database_url):
     assert metadata["status_decision_window_open"].value == 1
     assert metadata["windows_closing_24h"].value == 1
     assert isinstance(metadata["median_hours_created"], dg.FloatMetadataValue)
-    assert metadata["closing_in_24h"].value.records[0].data["hours_left"] == 5.0
-    assert "1 decision window(s) close in the next 24 hours" in metadata["summary"].value
+    assert metadata["open_windows"].value == 1
+    assert metadata["open_windows_soonest"].value.records[0].data["hours_left"] == 5.0
+    assert "1 decision window(s) open, 1 of them close in the next 24 hours" in (
+        metadata["summary"].value
+    )
 
 
 def test_the_funnel_ignores_transitions_after_its_instant(engine):

@@ -29,9 +29,16 @@ class FunnelReport:
     as_of: datetime
     by_status: dict[str, int]
     median_hours: dict[str, float]
-    closing_soon: pd.DataFrame
+    open_windows: pd.DataFrame
     blocked: pd.DataFrame
     failed: pd.DataFrame
+
+    @property
+    def closing_soon(self) -> pd.DataFrame:
+        """The open windows that close in the next 24 hours (CLOSING_HORIZON)."""
+        hours = self.open_windows["hours_left"]
+        soon = (hours > 0) & (hours <= CLOSING_HORIZON.total_seconds() / 3600)
+        return self.open_windows[soon].reset_index(drop=True)
 
     @property
     def total(self) -> int:
@@ -42,6 +49,7 @@ class FunnelReport:
         """A few words for a run tag: the counts that need attention."""
         return (
             f"{self.total} processes, {self.by_status.get(S.COMPLETED, 0)} completed, "
+            f"{len(self.open_windows)} windows open, "
             f"{len(self.closing_soon)} closing in 24h, {len(self.blocked)} blocked, "
             f"{len(self.failed)} failed"
         )
@@ -51,7 +59,8 @@ class FunnelReport:
         counts = ", ".join(f"{n} {s}" for s, n in self.by_status.items() if n) or "none"
         return (
             f"{self.total} processes as of {self.as_of:%Y-%m-%d %H:%M}Z ({counts}); "
-            f"{len(self.closing_soon)} decision window(s) close in the next 24 hours; "
+            f"{len(self.open_windows)} decision window(s) open, "
+            f"{len(self.closing_soon)} of them close in the next 24 hours; "
             f"{len(self.blocked)} blocked; {len(self.failed)} with a failed run."
         )
 
@@ -73,20 +82,21 @@ def median_hours_in_status(transitions: pd.DataFrame, as_of: datetime) -> dict[s
     return {str(s): round(float(medians[s]), 2) for s in S if s in medians.index}
 
 
-def closing_within(
-    processes: pd.DataFrame, status_now: pd.Series, as_of: datetime, horizon: timedelta
-) -> pd.DataFrame:
-    """Open decision windows that close in (as_of, as_of + horizon], soonest first."""
+def open_windows(processes: pd.DataFrame, status_now: pd.Series, as_of: datetime) -> pd.DataFrame:
+    """Every decision window open at as_of, soonest closing first, with the hours left.
+
+    A window past its closing time whose default is not taken yet is open still (negative
+    hours left): the next run selects its default.
+    """
     open_now = processes[
         processes["process_id"].map(status_now).eq(S.DECISION_WINDOW_OPEN)
         & processes["window_closes_at"].notna()
     ]
     closes = pd.to_datetime(open_now["window_closes_at"])
-    soon = open_now[(closes > as_of) & (closes <= as_of + horizon)]
-    hours_left = (pd.to_datetime(soon["window_closes_at"]) - as_of).dt.total_seconds() / 3600
+    hours_left = (closes - as_of).dt.total_seconds() / 3600
     return (
-        soon.assign(hours_left=hours_left.round(1))[
-            ["process_id", "occasion_id", "window_closes_at", "hours_left"]
+        open_now.assign(window_closes_at=closes, hours_left=hours_left.round(1))[
+            ["process_id", "occasion_id", "occurrence_date", "window_closes_at", "hours_left"]
         ]
         .sort_values(["window_closes_at", "process_id"])
         .reset_index(drop=True)
@@ -114,10 +124,7 @@ def _attention(
 
 
 def build_report(
-    transitions: pd.DataFrame,
-    processes: pd.DataFrame,
-    as_of: datetime,
-    horizon: timedelta = CLOSING_HORIZON,
+    transitions: pd.DataFrame, processes: pd.DataFrame, as_of: datetime
 ) -> FunnelReport:
     """The funnel from transitions (id, process_id, to_status, at) and process rows."""
     naive = to_db(as_of)
@@ -127,15 +134,13 @@ def build_report(
         as_of=as_of,
         by_status={str(s): int(counts.get(s, 0)) for s in S},
         median_hours=median_hours_in_status(transitions, naive),
-        closing_soon=closing_within(processes, status_now, naive, horizon),
+        open_windows=open_windows(processes, status_now, naive),
         blocked=_attention(processes, status_now, naive, "blocked_reason"),
         failed=_attention(processes, status_now, naive, "last_error"),
     )
 
 
-def funnel_report(
-    engine: sa.Engine, as_of: datetime, horizon: timedelta = CLOSING_HORIZON
-) -> FunnelReport:
+def funnel_report(engine: sa.Engine, as_of: datetime) -> FunnelReport:
     """Read the transitions and processes, and build the funnel as of as_of."""
     pt, gp = process_transitions, gift_processes
     with engine.connect() as conn:
@@ -150,6 +155,7 @@ def funnel_report(
             sa.select(
                 gp.c.id.label("process_id"),
                 gp.c.occasion_id,
+                gp.c.occurrence_date,
                 gp.c.window_closes_at,
                 gp.c.blocked_reason,
                 gp.c.last_error,
@@ -157,7 +163,7 @@ def funnel_report(
             ),
         )
     transitions["at"] = pd.to_datetime(transitions["at"])
-    return build_report(transitions, processes, as_of, horizon)
+    return build_report(transitions, processes, as_of)
 
 
 def transitions_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
