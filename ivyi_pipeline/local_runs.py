@@ -387,8 +387,7 @@ def backfill(
         driver.summary.counts = counts
         if result.success:
             driver.tick_rounds([occasion_backfill_sensor.name])
-        # The detection run evaluated the gap check after covering its dates.
-        driver.refresh_views("backfill-missed", gaps=False)
+        driver.refresh_views("backfill-missed")
     return driver.summary
 
 

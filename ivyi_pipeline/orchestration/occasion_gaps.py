@@ -5,11 +5,12 @@ occasion was really missed there or the date was quiet (hundreds of dates before
 began). The check tells them apart: it fails, red on the asset, while a past date has an
 occurrence that should have had a process and has none (`workflows/gifting_process/
 occasion_gaps.py` says when), listing the latest of those dates; it passes, with the count of
-quiet uncovered dates, when there is none. One check evaluation per audit: after every `ivyi`
-command that ran processes, under the daemon from `occasion_gaps_sensor` when the day, the
-calendar's coverage or the occasions changed, and in every backfill run (the check belongs to
-the asset, so `occasion_detection_job` evaluates it after covering its dates). Its cost in
-Dagster is one event per audit, whatever the volume or the history.
+quiet uncovered dates, when there is none. One check evaluation per audit: at the end of
+`ivyi tick`, `batch` and `backfill-missed`, and under the daemon from `occasion_gaps_sensor`
+when the day, the calendar's coverage or the occasions changed (a backfill launched from the
+UI covers dates). No run plans it (`occasion_detection_job` selects the asset without it), so
+a failed backfill turns it neither red nor grey; executing it from the UI audits as of the
+data's clock. Its cost in Dagster is one event per audit, whatever the volume or history.
 """
 
 import json
