@@ -153,3 +153,35 @@ def test_the_funnel_ignores_transitions_after_its_instant(engine):
     assert report.total == 1
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(gift_processes)).scalar() == 2
+
+
+def test_a_process_settled_before_the_recent_week_is_counted_without_reading_its_history(
+    engine,
+):
+    """Cost follows the live and recent processes: a long-finished one is counted by status."""
+    from ivyi_pipeline.workflows.gifting_process.funnel_report import RECENT
+
+    settled = make_process(engine, status="COMPLETED", at=AT - RECENT - dt.timedelta(days=30))
+    stuck = make_process(engine, status="CONFIRMED", at=AT - RECENT - dt.timedelta(days=1))
+    with engine.begin() as conn:
+        conn.execute(
+            gift_processes.update()
+            .where(gift_processes.c.id == stuck)
+            .values(last_error="run 1234abcd, step place_order: order could not be placed")
+        )
+    make_process(engine, status="ORDERED", at=AT - dt.timedelta(days=1))
+
+    report = funnel_report(engine, AT)
+
+    assert {s: n for s, n in report.by_status.items() if n} == {
+        "COMPLETED": 1,
+        "CONFIRMED": 1,
+        "ORDERED": 1,
+    }
+    # Only the recent process's stays are in the medians: the settled ones' ORDERED and
+    # SHIPPED stays (ended) are not read; the recent one is still ORDERED.
+    assert "CONFIRMED" in report.median_hours
+    assert "ORDERED" not in report.median_hours
+    assert "SHIPPED" not in report.median_hours
+    assert report.failed["process_id"].tolist() == [stuck]
+    assert settled not in report.failed["process_id"].tolist()

@@ -3,6 +3,11 @@
 Where processes stand comes from the audit trail in `process_transitions`, so the funnel can
 be computed for any past instant as well as for now. Time in a status counts only stays that
 had ended by then; processes still in a status do not pull its median down.
+
+What it reads follows the live and recent processes, not the history: a process unchanged for
+RECENT before the instant is *settled* (its stored status is its status then) and is counted
+by the database; only processes changed since, or not finished, are read row by row, and only
+the transitions of processes changed since (so the medians are those of the last RECENT).
 """
 
 from collections.abc import Sequence
@@ -19,6 +24,7 @@ from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.workflows.gifting_process.find import read_frame
 
 CLOSING_HORIZON = timedelta(hours=24)
+RECENT = timedelta(days=7)
 CHUNK = 500
 
 
@@ -124,15 +130,25 @@ def _attention(
 
 
 def build_report(
-    transitions: pd.DataFrame, processes: pd.DataFrame, as_of: datetime
+    transitions: pd.DataFrame,
+    processes: pd.DataFrame,
+    as_of: datetime,
+    settled: pd.Series | None = None,
+    settled_counts: dict[str, int] | None = None,
 ) -> FunnelReport:
-    """The funnel from transitions (id, process_id, to_status, at) and process rows."""
+    """The funnel from transitions (id, process_id, to_status, at) and process rows.
+
+    `settled` is the status of the listed processes that changed before the transitions read
+    (unfinished ones, for the lists); `settled_counts` counts every settled process by status.
+    """
     naive = to_db(as_of)
-    status_now = statuses_at(transitions, naive)
-    counts = status_now.value_counts()
+    moving = statuses_at(transitions, naive)
+    counts = moving.value_counts()
+    status_now = moving if settled is None else pd.concat([settled, moving])
+    settled_counts = settled_counts or {}
     return FunnelReport(
         as_of=as_of,
-        by_status={str(s): int(counts.get(s, 0)) for s in S},
+        by_status={str(s): int(counts.get(s, 0)) + settled_counts.get(str(s), 0) for s in S},
         median_hours=median_hours_in_status(transitions, naive),
         open_windows=open_windows(processes, status_now, naive),
         blocked=_attention(processes, status_now, naive, "blocked_reason"),
@@ -141,29 +157,40 @@ def build_report(
 
 
 def funnel_report(engine: sa.Engine, as_of: datetime) -> FunnelReport:
-    """Read the transitions and processes, and build the funnel as of as_of."""
+    """Read what changed since RECENT before as_of and what is unfinished; build the funnel."""
     pt, gp = process_transitions, gift_processes
+    cutoff = to_db(as_of - RECENT)
+    recent = gp.c.updated_at > cutoff
     with engine.connect() as conn:
+        settled_counts = {
+            str(status): int(n)
+            for status, n in conn.execute(
+                sa.select(gp.c.status, sa.func.count()).where(~recent).group_by(gp.c.status)
+            )
+        }
         transitions = read_frame(
             conn,
-            sa.select(pt.c.id, pt.c.process_id, pt.c.to_status, pt.c.at).where(
-                pt.c.at <= to_db(as_of)
-            ),
+            sa.select(pt.c.id, pt.c.process_id, pt.c.to_status, pt.c.at)
+            .join(gp, gp.c.id == pt.c.process_id)
+            .where(pt.c.at <= to_db(as_of), recent),
         )
         processes = read_frame(
             conn,
             sa.select(
                 gp.c.id.label("process_id"),
+                gp.c.status,
                 gp.c.occasion_id,
                 gp.c.occurrence_date,
                 gp.c.window_closes_at,
                 gp.c.blocked_reason,
                 gp.c.last_error,
                 gp.c.updated_at,
-            ),
+            ).where(sa.or_(recent, gp.c.status.not_in([s.value for s in TERMINAL_STATUSES]))),
         )
     transitions["at"] = pd.to_datetime(transitions["at"])
-    return build_report(transitions, processes, as_of)
+    is_settled = pd.to_datetime(processes["updated_at"]) <= cutoff
+    settled = processes[is_settled].set_index("process_id")["status"].map(str)
+    return build_report(transitions, processes, as_of, settled, settled_counts)
 
 
 def transitions_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
