@@ -303,11 +303,16 @@ class LocalDriver:
                 break
 
     def refresh_views(self, command: str, funnel: bool = True, gaps: bool = True) -> None:
-        """Once per command, after its runs: the funnel as of its instant, the gap audit."""
-        if funnel:
+        """Once per command, after its runs: the funnel as of its instant, the gap audit.
+
+        Each view is refreshed where the definitions hold its sensor (the project's do; a
+        benchmark's or a test's that leave the sensor out leave the view out too).
+        """
+        held = {sensor.name: sensor for sensor in self.defs.sensors or []}
+        if funnel and gifting_funnel_sensor.name in held:
             report_funnel(self.instance, self.engine, self.as_of, f"ivyi {command}")
-        if gaps:
-            sensor = self.defs.resolve_sensor_def(OCCASION_GAPS_SENSOR)
+        if gaps and OCCASION_GAPS_SENSOR in held:
+            sensor = held[OCCASION_GAPS_SENSOR]
             _, cursor = self.evaluate(sensor)
             if cursor is not None:
                 write_state(self.engine, CURSOR.format(sensor.name), cursor)
