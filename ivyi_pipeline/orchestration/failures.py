@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.ops import op_name_of_key, step_of_key
 from ivyi_pipeline.orchestration.partitions import partition_order, process_ids_of
-from ivyi_pipeline.orchestration.run_context import ERRORS_RECORDED
+from ivyi_pipeline.orchestration.run_context import CAUSE, ERRORS_RECORDED
 from ivyi_pipeline.workflows.gifting_process import failure_reasons, redrive
 
 
@@ -45,16 +45,19 @@ def _step_errors(instance, engine, run, covered) -> tuple[dict[str, str], int]:
 def _in_words(op_name: str, data) -> str:
     """The step's failure as the process's story tells it, never Dagster's exception class.
 
-    A `dg.Failure` carries its description (`retry_only_transient` words it); any other error
-    (a transient one that outlived its retries) is worded from its class and message.
+    `retry_only_transient`'s failure carries its cause in words; another `dg.Failure` its
+    description; any other error (a transient one that outlived its retries) is worded from
+    its class and message.
     """
-    described = data.user_failure_data.description if data.user_failure_data else None
-    if described:
-        return described.strip()
+    what = failure_reasons.what_failed(op_name)
+    user = data.user_failure_data
+    if user is not None and CAUSE in user.metadata:
+        return f"{what}: {user.metadata[CAUSE].value}"
+    if user is not None and user.description:
+        return user.description.strip()
     if data.error is None:
-        return f"{failure_reasons.what_failed(op_name)}: the step failed"
-    cause = failure_reasons.cause_of_class(data.error.cls_name, data.error.message)
-    return f"{failure_reasons.what_failed(op_name)}: {cause}"
+        return f"{what}: the step failed"
+    return f"{what}: {failure_reasons.cause_of_class(data.error.cls_name, data.error.message)}"
 
 
 def record_run_failure(

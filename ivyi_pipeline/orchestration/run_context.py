@@ -19,6 +19,8 @@ from ivyi_pipeline.workflows.gifting_process.step_report import StepReport
 DETAIL_LIMIT = 20
 RUNS_REMEMBERED = 8
 
+CAUSE = "cause"
+"""Failure metadata of a step that failed as a whole: why, in the process's words."""
 ERRORS_RECORDED = "errors_recorded"
 """Failure metadata of a step that wrote each failed process's own error before raising."""
 
@@ -185,21 +187,14 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
-def _current_step() -> str | None:
-    """The op being executed, or None outside of one."""
-    try:
-        return dg.OpExecutionContext.get().op.name
-    except dg.DagsterInvariantViolationError:
-        return None
-
-
 @contextmanager
 def retry_only_transient() -> Iterator[None]:
     """Let transient errors reach the op's retry policy; fail at once on anything else.
 
-    The failure says what the step could not do and why, in the process's words (e.g. `order
-    could not be placed: the database refused it (check constraint ...); not retried`); the
-    original exception stays its cause, with its traceback, in the event log.
+    The failure says why in the process's words (`the database refused it (check constraint
+    ...); not retried`, metadata CAUSE), which the failure bookkeeping prefixes with what the
+    step could not do (`order could not be placed: ...`); the original exception stays its
+    cause, with its traceback, in the event log.
     """
     try:
         yield
@@ -208,5 +203,5 @@ def retry_only_transient() -> Iterator[None]:
     except Exception as exc:
         if is_transient(exc):
             raise
-        reason = failure_reasons.reason(_current_step(), exc)
-        raise dg.Failure(description=f"{reason}; not retried", allow_retries=False) from exc
+        cause = f"{failure_reasons.cause_of(exc)}; not retried"
+        raise dg.Failure(description=cause, metadata={CAUSE: cause}, allow_retries=False) from exc

@@ -91,7 +91,8 @@ def test_a_refused_order_reads_in_domain_words_in_status_and_in_the_run(engine, 
         ).records
     step_failure = failure.event_log_entry.dagster_event.step_failure_data
     words = f"order could not be placed: the database refused it (check constraint {CAP})"
-    assert step_failure.user_failure_data.description == f"{words}; not retried"
+    cause = f"the database refused it (check constraint {CAP}); not retried"
+    assert step_failure.user_failure_data.description == cause  # in step place_order
     assert shown["status"] == "CONFIRMED"
     assert shown["last_error"] == (
         f"run {record.dagster_run.run_id[:8]}, step place_order: {words}; not retried"

@@ -149,6 +149,5 @@ def test_an_unexpected_error_is_not_retried(engine, database_url):
     assert not events_of(result, RETRIED)
     (failure,) = events_of(result, dg.DagsterEventType.STEP_FAILURE)
     assert failure.step_failure_data.user_failure_data.description == (
-        "order could not be placed: the database could not run a statement "
-        "(Exception: column does not exist); not retried"
+        "the database could not run a statement (Exception: column does not exist); not retried"
     )

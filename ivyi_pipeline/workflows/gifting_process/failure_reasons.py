@@ -91,8 +91,3 @@ def cause_of_class(class_name: str, message: str) -> str:
     if class_name == "ProviderError":
         return "the fulfilment provider failed"
     return f"an unexpected error ({class_name})"
-
-
-def reason(step: str | None, exc: BaseException) -> str:
-    """`<what failed>: <why>` for one exception in one step."""
-    return f"{what_failed(step)}: {cause_of(exc)}"
