@@ -15,8 +15,10 @@ from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDa
 from ivyi_pipeline.workflows.gifting_process.data_clock import LAST_TICK_AS_OF
 from ivyi_pipeline_tests.factories import make_occasion, make_process
 
-LATER = dt.datetime(2031, 3, 1, 9, 0, tzinfo=dt.UTC)
-"""Ahead of any wall clock these tests run under."""
+LATER = dt.datetime.combine(
+    dt.datetime.now(dt.UTC).date() + dt.timedelta(days=400), dt.time(9), tzinfo=dt.UTC
+)
+"""Ahead of the wall clock, as a simulation ticks."""
 
 
 def _evaluate(instance, name: str, database_url: str, cursor: str | None):
@@ -50,7 +52,7 @@ def test_the_funnel_sensor_reports_once_after_runs_finish_as_of_the_data_clock(
 
     (event,) = first.asset_events
     assert event.asset_key == GIFTING_FUNNEL
-    assert event.metadata["as_of"].value == "2031-03-01 09:00Z"
+    assert event.metadata["as_of"].value == f"{LATER:%Y-%m-%d %H:%M}Z"
     assert event.metadata["processes"].value == 1
     assert isinstance(again, dg.SkipReason)
     # A finished run since then (here the funnel job itself) makes it report again.

@@ -19,14 +19,21 @@ from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.occasion_gaps import MISSED_DATES_CHECK
 from ivyi_pipeline_tests.factories import make_gift, make_occasion, make_preference, make_user
 
-TICK = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)
-"""Ahead of the wall clock when these tests were written (2026-12), as a simulation ticks."""
-MISSED = dt.date(2027, 2, 10)
-"""An occasion recorded in time (2027-01-01) whose occurrence no detection ever covered."""
-RECORDED_TOO_LATE = dt.date(2027, 1, 5)
+TICK = dt.datetime.combine(
+    dt.datetime.now(dt.UTC).date() + dt.timedelta(days=90), dt.time(9), tzinfo=dt.UTC
+)
+"""Ahead of the wall clock, as a simulation ticks."""
+TICKED = f"{TICK:%Y-%m-%d %H:%M}Z"
+MISSED = TICK.date() - dt.timedelta(days=19)
+"""An occasion recorded 40 days before its occurrence, which no detection ever covered."""
+RECORDED_TOO_LATE = TICK.date() - dt.timedelta(days=55)
 """An occasion recorded 51 days after its occurrence: no process was possible; quiet."""
 WINDOWS = 5
 SHOWN = 2
+
+
+def _naive(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(8))
 
 
 def _one_off(engine, day: dt.date, recorded: dt.datetime | None = None) -> str:
@@ -42,8 +49,8 @@ def _tick_scenario(engine, monkeypatch) -> dict:
     for category, price in (("games", 2000), ("books", 3000), ("games", 2500)):
         make_gift(engine, category=category, price_cents=price)
     upcoming = [_one_off(engine, TICK.date() + dt.timedelta(days=4 + i)) for i in range(WINDOWS)]
-    missed = _one_off(engine, MISSED, dt.datetime(2027, 1, 1))
-    _one_off(engine, RECORDED_TOO_LATE, dt.datetime(2027, 2, 25))
+    missed = _one_off(engine, MISSED, _naive(MISSED - dt.timedelta(days=40)))
+    _one_off(engine, RECORDED_TOO_LATE, _naive(RECORDED_TOO_LATE + dt.timedelta(days=51)))
     outcome = CliRunner().invoke(main, ["tick", "--as-of", TICK.isoformat()])
     assert outcome.exit_code == 0, outcome.output
     return {"upcoming": upcoming, "missed": missed}
@@ -82,7 +89,7 @@ def test_after_a_tick_ahead_of_the_wall_clock_the_funnel_and_the_missed_dates_re
     # The tick refreshed the funnel once (not per run or process), listing every open window.
     (record,) = funnel_records
     metadata = record.asset_materialization.metadata
-    assert metadata["as_of"].value == "2027-03-01 09:00Z"
+    assert metadata["as_of"].value == TICKED
     assert metadata["refreshed_by"].value == "ivyi tick"
     assert metadata["processes"].value == WINDOWS
     assert metadata["open_windows"].value == WINDOWS
@@ -114,7 +121,7 @@ def test_after_a_tick_ahead_of_the_wall_clock_the_funnel_and_the_missed_dates_re
 
     # From the UI (no as-of tag) the funnel counts as of the data's clock, not the wall's.
     assert dt.datetime.now(dt.UTC) < TICK
-    assert from_ui["as_of"].value == "2027-03-01 09:00Z"
+    assert from_ui["as_of"].value == TICKED
     assert from_ui["processes"].value == WINDOWS
 
     # A backfill records why the missed date got no process (too old); the check passes.
