@@ -428,5 +428,24 @@ def ui(port: int, seed: int, as_of: str | None) -> None:
     sys.exit(serve(settings, port, click.echo))
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@AS_OF
+@_fail_cleanly
+def serve(host: str, port: int, as_of: str | None) -> None:
+    """Serve the platform's HTTP API (README: Platform developers) until Ctrl-C.
+
+    Needs IVYI_API_TOKENS and IVYI_CARRIER_WEBHOOK_SECRETS; a fixed --as-of is for simulations.
+    """
+    from ivyi_pipeline.api.server import serve as run_server
+    from ivyi_pipeline.clock import parse_as_of
+
+    settings = _settings()
+    fixed = parse_as_of(as_of) if as_of else None
+    _migrated_engine(settings)
+    run_server(settings.database_url, host, port, (lambda: fixed) if fixed else None, click.echo)
+
+
 if __name__ == "__main__":
     main()

@@ -10,10 +10,11 @@ from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import gift_processes, gifts, inbox_events, ranked_decisions
 from ivyi_pipeline.domain.enums import InboxKind
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
-from ivyi_pipeline.errors import ConfirmationRefused, InvalidInput, NotFound
+from ivyi_pipeline.errors import ConfirmationRefused, GiftNotOffered, InvalidInput, NotFound
 
 
-def _uuid(text: str, what: str) -> str:
+def parse_uuid(text: str, what: str) -> str:
+    """The canonical form of a UUID argument; InvalidInput naming `what` otherwise."""
     try:
         return str(uuid.UUID(text))
     except (ValueError, AttributeError, TypeError):
@@ -27,55 +28,60 @@ def record_confirmation(engine: sa.Engine, process_id: str, gift_id: str, at: da
     process's ranked options or is out of stock, a window that is closed or not yet open at
     `at`, or a process already confirmed.
     """
-    process_id, gift_id = _uuid(process_id, "process id"), _uuid(gift_id, "gift id")
     with engine.begin() as conn:
-        query = sa.select(
-            gift_processes.c.status,
-            gift_processes.c.window_opens_at,
-            gift_processes.c.window_closes_at,
-        ).where(gift_processes.c.id == process_id)
-        if is_postgres(engine):
-            query = query.with_for_update()
-        row = conn.execute(query).first()
-        if row is None:
-            raise NotFound(f"gift process {process_id} does not exist")
-        status, opens, closes = row
-        if status != S.DECISION_WINDOW_OPEN or from_db(opens) > at:
-            raise ConfirmationRefused(
-                f"process {process_id} is {status}: its decision window is not open"
-                + (f" at {at:%Y-%m-%d %H:%M}Z" if status == S.DECISION_WINDOW_OPEN else "")
-            )
-        if from_db(closes) <= at:
-            raise ConfirmationRefused(
-                f"the decision window of process {process_id} closed at "
-                f"{from_db(closes):%Y-%m-%d %H:%M}Z"
-            )
-        ranked = conn.execute(
-            sa.select(gifts.c.in_stock)
-            .join(ranked_decisions, ranked_decisions.c.gift_id == gifts.c.id)
-            .where(
-                ranked_decisions.c.process_id == process_id,
-                ranked_decisions.c.gift_id == gift_id,
-            )
-        ).first()
-        if ranked is None:
-            raise ConfirmationRefused(
-                f"gift {gift_id} is not among the ranked options of process {process_id}"
-            )
-        if not ranked.in_stock:
-            raise ConfirmationRefused(f"gift {gift_id} is out of stock; choose another option")
-        try:
-            with conn.begin_nested():
-                result = conn.execute(
-                    inbox_events.insert().values(
-                        process_id=process_id,
-                        kind=InboxKind.CONFIRMATION.value,
-                        gift_id=gift_id,
-                        received_at=to_db(at),
-                    )
+        return record_confirmation_in(conn, process_id, gift_id, at)
+
+
+def record_confirmation_in(conn: sa.Connection, process_id: str, gift_id: str, at: datetime) -> int:
+    """record_confirmation inside the caller's transaction (the HTTP API adds its own row)."""
+    process_id, gift_id = parse_uuid(process_id, "process id"), parse_uuid(gift_id, "gift id")
+    query = sa.select(
+        gift_processes.c.status,
+        gift_processes.c.window_opens_at,
+        gift_processes.c.window_closes_at,
+    ).where(gift_processes.c.id == process_id)
+    if is_postgres(conn.engine):
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"gift process {process_id} does not exist")
+    status, opens, closes = row
+    if status != S.DECISION_WINDOW_OPEN or from_db(opens) > at:
+        raise ConfirmationRefused(
+            f"process {process_id} is {status}: its decision window is not open"
+            + (f" at {at:%Y-%m-%d %H:%M}Z" if status == S.DECISION_WINDOW_OPEN else "")
+        )
+    if from_db(closes) <= at:
+        raise ConfirmationRefused(
+            f"the decision window of process {process_id} closed at "
+            f"{from_db(closes):%Y-%m-%d %H:%M}Z"
+        )
+    ranked = conn.execute(
+        sa.select(gifts.c.in_stock)
+        .join(ranked_decisions, ranked_decisions.c.gift_id == gifts.c.id)
+        .where(
+            ranked_decisions.c.process_id == process_id,
+            ranked_decisions.c.gift_id == gift_id,
+        )
+    ).first()
+    if ranked is None:
+        raise GiftNotOffered(
+            f"gift {gift_id} is not among the ranked options of process {process_id}"
+        )
+    if not ranked.in_stock:
+        raise GiftNotOffered(f"gift {gift_id} is out of stock; choose another option")
+    try:
+        with conn.begin_nested():
+            result = conn.execute(
+                inbox_events.insert().values(
+                    process_id=process_id,
+                    kind=InboxKind.CONFIRMATION.value,
+                    gift_id=gift_id,
+                    received_at=to_db(at),
                 )
-        except sa.exc.IntegrityError:
-            raise ConfirmationRefused(
-                f"process {process_id} already has a confirmation; the first one stands"
-            ) from None
-        return int(result.inserted_primary_key[0])
+            )
+    except sa.exc.IntegrityError:
+        raise ConfirmationRefused(
+            f"process {process_id} already has a confirmation; the first one stands"
+        ) from None
+    return int(result.inserted_primary_key[0])

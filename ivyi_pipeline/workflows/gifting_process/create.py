@@ -31,6 +31,12 @@ def process_id_for(occasion_id: str, occurrence_date: date) -> str:
     return str(uuid.uuid5(PROCESS_NAMESPACE, f"{occasion_id}|{occurrence_date.isoformat()}"))
 
 
+DETECTED_REASON = "occurrence entered the lead window"
+BELATED_REASON = "belated occurrence"
+REQUESTED_REASON = "requested by the platform (POST /occasions/{id}/gifting-process)"
+"""The reason of the CREATED transition of a process the HTTP API started."""
+
+
 def create_processes(
     engine: sa.Engine,
     occurrences: Iterable[Occurrence],
@@ -43,6 +49,23 @@ def create_processes(
     Concurrent callers converge on the same rows: ids are derived from the occurrence and
     conflicts on the primary key or on (occasion_id, occurrence_date) are skipped.
     """
+    found = list(occurrences)
+    # Insert in id order: callers listing the same occurrences differently cannot deadlock.
+    ordered = sorted(found, key=lambda o: process_id_for(o.occasion_id, o.occurrence_date))
+    for start in range(0, len(ordered), chunk_size):
+        with engine.begin() as conn:
+            create_processes_in(conn, ordered[start : start + chunk_size], at, belated)
+    return [process_id_for(o.occasion_id, o.occurrence_date) for o in found]
+
+
+def create_processes_in(
+    conn: sa.Connection,
+    occurrences: Iterable[Occurrence],
+    at: datetime,
+    belated: bool = False,
+    reason: str | None = None,
+) -> list[str]:
+    """create_processes inside the caller's transaction, in the order given."""
     ids: list[str] = []
     rows, history = [], []
     for occ in occurrences:
@@ -67,16 +90,10 @@ def create_processes(
                 "from_status": None,
                 "to_status": GiftProcessStatus.CREATED.value,
                 "event": GiftingProcessEvent.START_WORKFLOW.value,
-                "reason": "belated occurrence" if belated else "occurrence entered the lead window",
+                "reason": reason or (BELATED_REASON if belated else DETECTED_REASON),
                 "at": to_db(at),
             }
         )
-    # Insert in id order: callers listing the same occurrences differently cannot deadlock.
-    rows.sort(key=lambda row: row["id"])
-    history.sort(key=lambda row: row["process_id"])
-    for start in range(0, len(rows), chunk_size):
-        with engine.begin() as conn:
-            end = start + chunk_size
-            insert_ignoring_conflicts(conn, gift_processes, rows[start:end])
-            insert_ignoring_conflicts(conn, process_transitions, history[start:end])
+    insert_ignoring_conflicts(conn, gift_processes, rows)
+    insert_ignoring_conflicts(conn, process_transitions, history)
     return ids

@@ -5,10 +5,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
-from ivyi_pipeline.db.schema import gift_processes, inbox_events
+from ivyi_pipeline.db.schema import gift_processes, inbox_events, process_transitions
 from ivyi_pipeline.domain.enums import InboxKind
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
-from ivyi_pipeline.features.fulfilment import FulfilmentProvider
+from ivyi_pipeline.features.fulfilment import FulfilmentProvider, with_carrier_reports
+from ivyi_pipeline.workflows.gifting_process.create import REQUESTED_REASON
 
 STALL_AFTER = timedelta(minutes=10)
 
@@ -29,6 +30,21 @@ def stalled_in_created(
         gp.c.status == S.CREATED.value,
         gp.c.blocked_reason.is_(None),
         gp.c.updated_at < to_db(now - older_than),
+    )
+    return _by_process(engine, query)
+
+
+def started_on_request(engine: sa.Engine) -> dict[str, tuple[str, str]]:
+    """CREATED processes the platform started over HTTP, to run at the next detection tick."""
+    pt = process_transitions
+    query = (
+        sa.select(gp.c.id, gp.c.occasion_id, gp.c.status)
+        .join(pt, sa.and_(pt.c.process_id == gp.c.id, pt.c.to_status == S.CREATED.value))
+        .where(
+            gp.c.status == S.CREATED.value,
+            gp.c.blocked_reason.is_(None),
+            pt.c.reason == REQUESTED_REASON,
+        )
     )
     return _by_process(engine, query)
 
@@ -78,7 +94,8 @@ def fulfilment_due(
                 gp.c.status.in_([S.ORDERED.value, S.SHIPPED.value])
             )
         ).all()
-    tracking = provider.tracking([pid for pid, _, _ in in_flight], now)
+    ids = [pid for pid, _, _ in in_flight]
+    tracking = with_carrier_reports(engine, provider.tracking(ids, now), ids, now)
     updated = {
         pid: (occasion_id, str(status))
         for pid, occasion_id, status in in_flight

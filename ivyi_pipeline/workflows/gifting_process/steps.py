@@ -23,7 +23,11 @@ from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS, generate_options_f
 from ivyi_pipeline.domain.ranking import DEFAULT_TOP_N, rank_gifts
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.errors import InvalidTransition
-from ivyi_pipeline.features.fulfilment import FulfilmentProvider, ProviderError
+from ivyi_pipeline.features.fulfilment import (
+    FulfilmentProvider,
+    ProviderError,
+    with_carrier_reports,
+)
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.step_report import StepReport
 from ivyi_pipeline.workflows.gifting_process.update import (
@@ -413,7 +417,7 @@ def _apply_fulfilment(engine, process_ids, at, provider, source, target, kind) -
     with engine.connect() as conn:
         procs = find.processes_in(conn, process_ids, source)
     ids = procs["process_id"].tolist()
-    tracking = provider.tracking(ids, at) if ids else {}
+    tracking = with_carrier_reports(engine, provider.tracking(ids, at), ids, at) if ids else {}
     stamp = "shipped_at" if kind == InboxKind.SHIPPED else "delivered_at"
     happened = {
         pid: getattr(tracking[pid], stamp)
