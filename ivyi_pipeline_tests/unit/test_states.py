@@ -177,4 +177,3 @@ def test_step_names_are_unique_and_found_by_name():
         assert step_named(step.name) is step
     assert step_named("send_thank_you_card") is None
     assert step_named(None) is None
-
