@@ -92,5 +92,6 @@ class AccessLog:
             await _send_error(record, error)
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            path = scope.get("path", "")[:300]
+            # Escaped: a path is the client's text, and must not forge or break log lines.
+            path = scope.get("path", "")[:200].encode("unicode_escape").decode("ascii")
             log.info("%s %s %s %.1f ms", scope.get("method"), path, status, elapsed)
