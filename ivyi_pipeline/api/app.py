@@ -120,6 +120,9 @@ def _iso(value: datetime) -> str:
 def create_app(config: ApiConfig) -> FastAPI:
     """The application for `config`; the engine is created on the first request."""
     app = FastAPI(
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         title="ivyi_pipeline platform API",
         version="1",
         description=(
@@ -131,6 +134,11 @@ def create_app(config: ApiConfig) -> FastAPI:
     )
     app.state.config = config
     app.include_router(router)
+
+    @app.get("/openapi.json", include_in_schema=False, **secured)
+    def openapi_document():
+        return app.openapi()
+
     _install_handlers(app)
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
     app.add_middleware(AccessLog)

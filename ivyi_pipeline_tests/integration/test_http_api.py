@@ -111,8 +111,8 @@ def test_healthz_answers_without_a_token_with_the_current_revision(http):
     assert response.json()["status"] == "ok"
 
 
-def test_the_openapi_document_describes_every_endpoint_and_the_bearer_scheme(http):
-    document = http.get("/openapi.json").json()
+def test_the_openapi_document_describes_every_endpoint_and_the_bearer_scheme(http, api):
+    document = http.get("/openapi.json", headers=api.headers()).json()
 
     assert set(document["paths"]) == {
         "/occasions/{occasion_id}/gifting-process",
@@ -122,6 +122,7 @@ def test_the_openapi_document_describes_every_endpoint_and_the_bearer_scheme(htt
         "/healthz",
     }
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert http.get("/docs").status_code == 404
 
 
 # --- start-workflow ---
@@ -347,6 +348,7 @@ def test_every_post_needs_an_idempotency_key(http, api, engine):
 # --- authentication, size limits ---
 
 PROTECTED = [
+    ("GET", "/openapi.json"),
     ("POST", "/occasions/x/gifting-process"),
     ("POST", f"/gifting-processes/{uuid.uuid4()}/confirmation"),
     ("POST", "/fulfilment-events"),
