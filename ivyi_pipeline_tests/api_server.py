@@ -66,11 +66,11 @@ def ivyi_serve(
     port = free_port()
     environment = {
         **os.environ,
-        "IVYI_DATABASE_URL": database_url,
         "IVYI_HOME": str(log.parent / "ivyi_home"),
+        **(env or {}),
+        "IVYI_DATABASE_URL": database_url,
         "IVYI_API_TOKENS": f"{other},{token}",
         "IVYI_CARRIER_WEBHOOK_SECRETS": secret,
-        **(env or {}),
     }
     command = [str(IVYI), "serve", "--port", str(port)]
     command += ["--as-of", as_of] if as_of else []

@@ -33,6 +33,7 @@ from ivyi_pipeline_tests.api_scenes import (
 from ivyi_pipeline_tests.api_server import ivyi_serve
 from ivyi_pipeline_tests.conftest import PG_ADMIN_URL, _pg_url, _truncate_all
 from ivyi_pipeline_tests.factories import make_gift, make_occasion, process_status, race
+from ivyi_pipeline_tests.webserver import free_port
 
 DOMAIN_TABLES = (gift_processes, process_transitions, inbox_events, orders)
 
@@ -628,3 +629,34 @@ def test_a_request_failing_half_way_leaves_nothing_and_a_vanished_database_gives
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --- starting the server ---
+
+
+def test_ivyi_serve_refuses_to_start_without_good_secrets_or_a_current_schema(
+    tmp_path, monkeypatch, ivyi
+):
+    url = f"sqlite:///{tmp_path / 'ivyi.db'}"
+    monkeypatch.setenv("IVYI_DATABASE_URL", url)
+    monkeypatch.setenv("IVYI_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("IVYI_API_TOKENS", raising=False)
+    monkeypatch.setenv("IVYI_CARRIER_WEBHOOK_SECRETS", "s" * 40)
+    port = str(free_port())
+
+    def refused(fragment: str) -> None:
+        result = ivyi("serve", "--port", port, timeout=120)
+        assert result.returncode == 1, result.stdout + result.stderr
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("error: ")
+        assert fragment in line
+
+    refused("no schema yet; run `ivyi db upgrade` first")
+    upgrade(url)
+    refused("IVYI_API_TOKENS is not set")
+    monkeypatch.setenv("IVYI_API_TOKENS", f"{'t' * 40},short")
+    refused("secret number 2 is shorter than 32 characters")
+    monkeypatch.setenv("IVYI_API_TOKENS", "t" * 40)
+    monkeypatch.delenv("IVYI_CARRIER_WEBHOOK_SECRETS")
+    refused("IVYI_CARRIER_WEBHOOK_SECRETS is not set")
+    get_engine(url).dispose()
