@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ivyi_pipeline.api import auth
 from ivyi_pipeline.api.config import RETRY_AFTER_SECONDS, ApiConfig
@@ -408,6 +409,15 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_request, exc: ApiError):
         return respond(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def routing(_request, exc: StarletteHTTPException):
+        messages = {
+            404: ("no_such_endpoint", "no endpoint has this path; see /openapi.json"),
+            405: ("method_not_allowed", "this endpoint does not take this method"),
+        }
+        code, message = messages.get(exc.status_code, ("http_error", str(exc.detail)))
+        return respond(ApiError(exc.status_code, code, message, headers=exc.headers))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request, exc: RequestValidationError):

@@ -123,7 +123,8 @@ def test_the_openapi_document_describes_every_endpoint_and_the_bearer_scheme(htt
         "/healthz",
     }
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    assert http.get("/docs").status_code == 404
+    assert_refused(http.get("/docs"), 404, "no_such_endpoint", None)
+    assert_refused(http.delete("/healthz"), 405, "method_not_allowed", None)
 
 
 # --- start-workflow ---
