@@ -635,9 +635,7 @@ def test_a_request_failing_half_way_leaves_nothing_and_a_vanished_database_gives
 # --- starting the server ---
 
 
-def test_ivyi_serve_refuses_to_start_without_good_secrets_or_a_current_schema(
-    tmp_path, monkeypatch, ivyi
-):
+def test_ivyi_serve_refuses_to_start_without_a_schema_or_a_token(tmp_path, monkeypatch, ivyi):
     url = f"sqlite:///{tmp_path / 'ivyi.db'}"
     monkeypatch.setenv("IVYI_DATABASE_URL", url)
     monkeypatch.setenv("IVYI_HOME", str(tmp_path / "home"))
@@ -655,9 +653,4 @@ def test_ivyi_serve_refuses_to_start_without_good_secrets_or_a_current_schema(
     refused("no schema yet; run `ivyi db upgrade` first")
     upgrade(url)
     refused("IVYI_API_TOKENS is not set")
-    monkeypatch.setenv("IVYI_API_TOKENS", f"{'t' * 40},short")
-    refused("secret number 2 is shorter than 32 characters")
-    monkeypatch.setenv("IVYI_API_TOKENS", "t" * 40)
-    monkeypatch.delenv("IVYI_CARRIER_WEBHOOK_SECRETS")
-    refused("IVYI_CARRIER_WEBHOOK_SECRETS is not set")
     get_engine(url).dispose()

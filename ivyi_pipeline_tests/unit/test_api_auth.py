@@ -3,7 +3,9 @@
 import pytest
 
 from ivyi_pipeline.api.auth import check_bearer, check_signature, signature_of, token_is_known
+from ivyi_pipeline.api.config import ApiConfig
 from ivyi_pipeline.api.errors import ApiError
+from ivyi_pipeline.errors import EnvironmentProblem
 
 TOKENS = ("a" * 40, "b" * 40)
 SECRETS = ("old-secret-" * 4, "new-secret-" * 4)
@@ -60,3 +62,21 @@ def test_a_signature_covers_the_timestamp_and_every_byte_of_the_body():
     for body, when in ((BODY + b" ", stamp), (BODY, "1000001")):
         with pytest.raises(ApiError):
             check_signature(signature, when, body, SECRETS, 300, now=1_000_000)
+
+
+def test_the_server_refuses_missing_or_short_tokens_and_secrets(monkeypatch):
+    monkeypatch.setenv("IVYI_API_TOKENS", f"{'t' * 40}, {'u' * 32}")
+    monkeypatch.setenv("IVYI_CARRIER_WEBHOOK_SECRETS", "s" * 40)
+    config = ApiConfig.from_env("sqlite://")
+    assert (config.tokens, config.webhook_secrets) == (("t" * 40, "u" * 32), ("s" * 40,))
+
+    refusals = [
+        ("IVYI_API_TOKENS", f"{'t' * 40},short", "secret number 2 is shorter than 32"),
+        ("IVYI_API_TOKENS", " , ", "IVYI_API_TOKENS is not set"),
+        ("IVYI_CARRIER_WEBHOOK_SECRETS", "", "IVYI_CARRIER_WEBHOOK_SECRETS is not set"),
+    ]
+    for variable, value, fragment in refusals:
+        with monkeypatch.context() as env:
+            env.setenv(variable, value)
+            with pytest.raises(EnvironmentProblem, match=fragment):
+                ApiConfig.from_env("sqlite://")
