@@ -12,12 +12,18 @@
    the metadata goes straight to the accumulator `add_asset_metadata` would update, all
    partitions of an asset in one update.
 
+3. Check results of retired partitions: `delete_run` and `delete_dynamic_partition` leave the
+   rows of `asset_check_executions`, and the UI rebuilds a partitioned check's status on every
+   page load from every row of the check, with a partition lookup each. Retention deletes the
+   rows of the partitions it retires (`forget_check_results`), as `wipe_assets` deletes the
+   rows of a whole asset; no public call deletes those of some partitions.
+
 `test_dagster_internals.py` fails as soon as the installed Dagster is not the pinned one, and
 checks that both paths still do what the UI needs (a current per-partition check status, and
 each partition's own metadata).
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
@@ -27,6 +33,7 @@ from dagster._core.execution.context.metadata_logging import (
     AssetMetadataHandle,
     OutputMetadataAccumulator,
 )
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 
 PINNED_DAGSTER = "1.13.27"
 
@@ -83,3 +90,27 @@ def add_partition_metadata(
         handle = AssetMetadataHandle(asset_key=asset_key, partition_key=partition)
         merged[handle] = {**merged.get(handle, {}), **values}
     step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=merged)
+
+
+FORGET_CHUNK = 500
+
+
+def forget_check_results(
+    instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey], partitions: Sequence[str]
+) -> int:
+    """Delete every stored result (and planned row) of the checks on these partitions."""
+    storage = instance.event_log_storage
+    table = AssetCheckExecutionsTable
+    deleted = 0
+    with storage.index_connection() as conn:
+        for key in check_keys:
+            for start in range(0, len(partitions), FORGET_CHUNK):
+                chunk = list(partitions[start : start + FORGET_CHUNK])
+                deleted += conn.execute(
+                    table.delete().where(
+                        table.c.asset_key == key.asset_key.to_string(),
+                        table.c.check_name == key.name,
+                        table.c.partition.in_(chunk),
+                    )
+                ).rowcount
+    return deleted

@@ -1,6 +1,6 @@
 """Materialization metadata an analyst reads in the UI, one entry per process partition."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import pandas as pd
@@ -149,8 +149,13 @@ def _cents(value) -> int:
     return 0 if value is None or pd.isna(value) else int(value)
 
 
-def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: Sequence[str]):
-    """Status, occasion, window and choice of every process in the run."""
+def describe_states(
+    context: dg.AssetExecutionContext,
+    engine: sa.Engine,
+    ids: Sequence[str],
+    verdicts: Mapping[str, Mapping[str, object]],
+):
+    """Status, occasion, window, choice and every rule's verdict of every process in the run."""
     with engine.connect() as conn:
         procs = find.processes_in(conn, ids)
         history = transitions_of(conn, procs["process_id"].tolist())
@@ -171,5 +176,6 @@ def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: S
             values["blocked_reason"] = proc.blocked_reason
         if proc.process_id in histories:
             values["history"] = histories[proc.process_id]
+        values |= verdicts.get(proc.process_id, {})
         described[proc.process_id] = values
     _add(context, "gift_process_state", described)

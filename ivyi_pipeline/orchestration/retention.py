@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from ivyi_pipeline.orchestration.checks import GIFTING_CHECK_KEYS
+from ivyi_pipeline.orchestration.dagster_internals import forget_check_results
 from ivyi_pipeline.orchestration.partitions import (
     ensure_process_partitions,
     gift_processes_partitions,
@@ -48,13 +50,16 @@ def retire_completed_partitions(
     ensure_process_partitions(context.instance, moving, engine)
     for key in sorted(retire):
         context.instance.delete_dynamic_partition(name, key)
+    # Their check results would stay, read by every page that shows a check's partitions.
+    forgotten = forget_check_results(context.instance, GIFTING_CHECK_KEYS, sorted(retire))
     context.log.info(
         "retired %d partition(s): %d of completed processes, %d stale key(s), %d moved to "
-        "their current key",
+        "their current key; %d check result row(s) forgotten",
         len(retire),
         len(completed),
         len(retire) - sum(1 for key in retire if process_of[key] in completed),
         len(moving),
+        forgotten,
     )
     return len(retire)
 

@@ -58,7 +58,7 @@ def test_the_run_story_and_the_failure_lookup_follow_the_table():
         S.DECISION_WINDOW_OPEN,
         S.DEFAULT_SELECTED,
     )
-    assert step_of_key("gifting_process.check_gifting_process") is None
+    assert step_of_key("gifting_rules") is None
     assert set(MOVE_ON_AT_ONCE) == set(PASSED_THROUGH) - {S.CREATED}
 
 
