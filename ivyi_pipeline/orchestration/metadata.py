@@ -174,8 +174,8 @@ def describe_states(
             values["selected_gift_id"] = proc.selected_gift_id
         if isinstance(proc.blocked_reason, str):
             values["blocked_reason"] = proc.blocked_reason
+        values |= verdicts.get(proc.process_id, {})
         if proc.process_id in histories:
             values["history"] = histories[proc.process_id]
-        values |= verdicts.get(proc.process_id, {})
         described[proc.process_id] = values
     _add(context, "gift_process_state", described)

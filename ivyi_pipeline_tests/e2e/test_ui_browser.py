@@ -339,6 +339,7 @@ def test_a_healthy_process_partition_shows_every_rule_passing_in_its_state(webse
     assert "ranks are 1..n without gaps: passes." in text
     assert "options are non-empty: passes." in text
     assert "rules_failing" in text
+    page.get_by_text("rule: options_not_empty", exact=True).scroll_into_view_if_needed()
     _shot(page, "gift_process_state_verdicts")
 
 
