@@ -54,7 +54,7 @@ def test_only_long_completed_processes_lose_their_partition_and_keep_their_histo
     assert history == 8  # CREATED .. COMPLETED along the shortest path, all kept
 
 
-def test_retired_partitions_lose_their_check_results_and_live_ones_keep_them(
+def test_retired_partitions_lose_their_check_results_and_asset_events_and_live_ones_keep_them(
     engine, database_url
 ):
     done = make_process(engine, status="COMPLETED")
@@ -63,6 +63,9 @@ def test_retired_partitions_lose_their_check_results_and_live_ones_keep_them(
     with dg.instance_for_test() as instance:
         keys = ensure_process_partitions(instance, [done, live], engine)
         for pid in (done, live):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization("gift_process_state", partition=keys[pid])
+            )
             instance.report_runless_asset_event(
                 dg.AssetCheckEvaluation(
                     asset_key=OPTIONS_NOT_EMPTY.asset_key,
@@ -77,9 +80,11 @@ def test_retired_partitions_lose_their_check_results_and_live_ones_keep_them(
         infos = instance.event_log_storage.get_asset_check_partition_info(
             [OPTIONS_NOT_EMPTY.key]
         )
+        materialized = instance.get_materialized_partitions(dg.AssetKey("gift_process_state"))
 
     assert result.success
     assert [info.partition_key for info in infos] == [keys[live]]
+    assert materialized == {keys[live]}
 
 
 def test_finished_runs_older_than_the_retention_are_purged_and_recent_ones_kept(
