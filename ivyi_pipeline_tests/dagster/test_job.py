@@ -17,6 +17,7 @@ from ivyi_pipeline.db.schema import (
     relationships,
     simulated_provider_orders,
 )
+from ivyi_pipeline.orchestration.checks import GIFTING_CHECK_SPECS
 from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
@@ -206,6 +207,18 @@ def test_a_forbidden_transition_fails_the_step_and_leaves_the_process_unchanged(
     )
     unchanged = {**after._asdict(), "last_error": before.last_error}
     assert unchanged == before._asdict()
+
+
+def test_a_failed_run_turns_no_check_red_and_leaves_none_in_progress(engine, run, instance):
+    process_id = make_process(engine, status="SHIPPED")
+    make_confirmation(engine, process_id, make_gift(engine), to_db(AS_OF))
+
+    result = run(process_id)
+
+    assert not result.success
+    check_keys = [spec.key for spec in GIFTING_CHECK_SPECS]
+    # No run plans a check, so a run that failed leaves no "Execution failed" behind it.
+    assert instance.event_log_storage.get_asset_check_partition_info(check_keys) == []
 
 
 @pytest.mark.usefixtures("catalogue")
