@@ -21,10 +21,12 @@ import os
 import sys
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
 import sqlalchemy as sa
+import yaml
 
 from benchmarks.harness import Env, Stopwatch, count_events, dagster_instance, throwaway_database
 from benchmarks.report import Row
@@ -41,7 +43,7 @@ from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, gifts, ranked_decisions
 from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.partitions import gift_processes_partitions, partition_keys_for
 from ivyi_pipeline.orchestration.resources import GiftingSettings
 from ivyi_pipeline.orchestration.retention import dagster_retention_job
 from ivyi_pipeline.orchestration.sensors import gifting_sensors
@@ -53,6 +55,9 @@ TICKS = (dt.time(6, 0), dt.time(12, 0))
 CONFIRM_AT = dt.time(11, 0)
 RETENTION_AT = dt.time(3, 30)
 CONFIRMING_SHARE = 2  # every second giver confirms
+# Completed processes retire at the next 03:30 (production keeps them 2 days): a 7-day week
+# then retires the processes it completes, and what retirement leaves behind can be counted.
+PARTITION_RETENTION_DAYS = 0
 
 
 @dataclass
@@ -84,6 +89,8 @@ class Week:
     events: dict[str, int] = field(default_factory=dict)
     sampler: StackSampler | None = None
     statuses: dict[str, int] = field(default_factory=dict)
+    retired: int = 0
+    retired_rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -150,13 +157,52 @@ def _retire(instance: dg.DagsterInstance, defs: dg.Definitions, at: dt.datetime)
     job = dg.Definitions(jobs=[dagster_retention_job], resources=defs.resources).resolve_job_def(
         dagster_retention_job.name
     )
+    retention = {"config": {"partition_retention_days": PARTITION_RETENTION_DAYS}}
     job.execute_in_process(
         instance=instance,
         tags={tags.AS_OF: at.isoformat()},
-        run_config=QUIET_CONSOLE,
+        run_config={**QUIET_CONSOLE, "ops": {"retire_completed_partitions": retention}},
         raise_on_error=False,
     )
     return before - len(instance.get_dynamic_partitions(name))
+
+
+RETIRED_ROWS = {
+    "event_logs (asset events of the partition)": (
+        "SELECT count(*) FROM event_logs WHERE partition = ANY(:keys)"
+    ),
+    "asset_check_executions": (
+        "SELECT count(*) FROM asset_check_executions WHERE partition = ANY(:keys)"
+    ),
+    "dynamic_partitions": "SELECT count(*) FROM dynamic_partitions WHERE partition = ANY(:keys)",
+    "runs tagged with the process (single-process runs)": (
+        "SELECT count(*) FROM run_tags WHERE key = 'ivyi/process_id' AND value = ANY(:pids)"
+    ),
+}
+"""What Dagster still holds about retired processes, by table (raw SQL on its database)."""
+
+
+def retired_rows(instance: dg.DagsterInstance, home: str, url: str) -> tuple[int, dict]:
+    """(retired processes, {table: rows about them}) once the retention job has run."""
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        pids = list(conn.execute(sa.select(gift_processes.c.id)).scalars())
+    keys = partition_keys_for(engine, pids)
+    live = set(instance.get_dynamic_partitions(gift_processes_partitions.name))
+    retired = {pid: key for pid, key in keys.items() if key not in live}
+    config = yaml.safe_load(Path(home, "dagster.yaml").read_text())
+    dagster = sa.create_engine(
+        config["storage"]["postgres"]["postgres_url"], poolclass=sa.pool.NullPool
+    )
+    with dagster.connect() as conn:
+        counts = {
+            table: conn.execute(
+                sa.text(query), {"keys": list(retired.values()), "pids": list(retired)}
+            ).scalar()
+            for table, query in RETIRED_ROWS.items()
+        }
+    dagster.dispose()
+    return len(retired), counts
 
 
 def _statuses(url: str) -> dict[str, int]:
@@ -172,7 +218,10 @@ def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
     lead = GiftingSettings().lead_days
     first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)
     offsets = np.repeat(np.arange(days) + lead, daily)
-    with throwaway_database(env, "ivyi_bench_week") as url, dagster_instance(env) as (instance, _):
+    with (
+        throwaway_database(env, "ivyi_bench_week") as url,
+        dagster_instance(env) as (instance, home),
+    ):
         seed(url, offsets, as_of=_at(first, TICKS[0]), age=dt.timedelta(days=days + 30))
         defs = pipeline_definitions(url, batch_size, sensors=gifting_sensors)
         week = Week(days=[])
@@ -220,6 +269,7 @@ def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
         week.sampler = sampler
         week.events = count_events(instance, week.run_ids)
         week.statuses = _statuses(url)
+        week.retired, week.retired_rows = retired_rows(instance, home, url)
     return week
 
 
@@ -378,8 +428,25 @@ def rows(env: Env, daily: int, days: int, batch_size: int) -> list[Row]:
             met=live < 100_000 * daily / 10_000,
             notes=[
                 f"retired over the week: {sum(d.retired for d in ours.days):,}; "
-                "a process completes about 6 days after detection and keeps its partition "
-                "2 more days, so a 7-day week retires only its first days"
+                "a process completes about 6 days after detection and here retires at the "
+                "next 03:30 (production keeps it 2 more days)"
             ],
+        ),
+        *(
+            Row(
+                SCENARIO,
+                f"Dagster rows left per retired process after retention: {table}",
+                rows / (ours.retired or 1),
+                "",
+                target="none read by a page or a run",
+                baseline_label="retired processes",
+                baseline=float(ours.retired),
+                notes=[
+                    f"{rows:,} rows for {ours.retired:,} retired processes; a year at 10,000 "
+                    f"a day leaves {rows / (ours.retired or 1) * 3_650_000:,.0f} until "
+                    "purge_old_runs deletes their runs (90 days)"
+                ],
+            )
+            for table, rows in ours.retired_rows.items()
         ),
     ]
