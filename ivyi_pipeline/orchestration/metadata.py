@@ -14,7 +14,8 @@ from ivyi_pipeline.orchestration.run_context import partition_keys_by_process
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.funnel_report import transitions_of
 
-TABLE_ROWS = 50
+TABLE_ROWS = 10
+"""Rows of a process's options and ranking tables shown (the best first; counts give all)."""
 SCORE_FORMULA = "score = " + " + ".join(f"{w:.2f} × {name}" for name, w in WEIGHTS.items())
 
 OPTIONS_SCHEMA = dg.TableSchema(
@@ -114,7 +115,7 @@ def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids:
         procs = find.processes_in(conn, ids).set_index("process_id")
         ranked = find.rankings_of(conn, list(procs.index))
     ranked = ranked.sort_values(["process_id", "rank"], kind="stable")
-    tables = metadata_tables(ranked, RANKED_SCHEMA, "process_id")
+    tables = metadata_tables(ranked, RANKED_SCHEMA, "process_id", TABLE_ROWS)
     tops = ranked.drop_duplicates("process_id").set_index("process_id")
     counts = ranked.groupby("process_id").size()
     described = {}
