@@ -35,7 +35,7 @@ from benchmarks.seeding import seed
 from benchmarks.throughput import (
     FLOOR_DEFS,
     FLOOR_PARTITIONS,
-    check_results_per_partition,
+    check_results_per_run,
     checked_floor_definitions,
     pipeline_definitions,
 )
@@ -69,7 +69,7 @@ class Day:
     confirm_seconds: float = 0.0
     confirmations: int = 0
     run_sizes: list[int] = field(default_factory=list)
-    run_checks: list[int] = field(default_factory=list)  # per-partition check results a run
+    run_checks: list[int] = field(default_factory=list)  # check results on partitions, a run
     failed_runs: int = 0
     retired: int = 0
     live_after: int = 0
@@ -247,9 +247,7 @@ def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
                     sizes = [_partitions_of(instance, run_id) for run_id in ran]
                     day.run_sizes += sizes
                     day.run_checks += [
-                        check_results_per_partition(
-                            count_events(instance, [run_id]), size, int(size > 1)
-                        )
+                        check_results_per_run(count_events(instance, [run_id]), int(size > 1))
                         for run_id, size in zip(ran, sizes, strict=True)
                     ]
                     day.failed_runs += len(summary.failed)
@@ -304,9 +302,9 @@ def run_floor(env: Env, ours: Week, daily: int, checked: bool = False) -> Week:
                         instance.add_dynamic_partitions(name, fresh)
                         live += fresh
                     checks = theirs.run_checks or [0] * len(theirs.run_sizes)
-                    for size, per_partition in zip(theirs.run_sizes, checks, strict=True):
+                    for size, results in zip(theirs.run_sizes, checks, strict=True):
                         keys = live[: max(1, min(size, len(live)))]
-                        result = job_for(per_partition if checked else 0).execute_in_process(
+                        result = job_for(results if checked else 0).execute_in_process(
                             instance=instance,
                             tags={tags.RANGE_START: keys[0], tags.RANGE_END: keys[-1]},
                             run_config=QUIET_CONSOLE,
@@ -365,7 +363,7 @@ def rows(env: Env, daily: int, days: int, batch_size: int) -> list[Row]:
         baseline_label=f"Dagster floor with checks, same {runs} runs",
         baseline=checked_ms_step,
         notes=[
-            f"check results per partition, by run: {[c for d in ours.days for c in d.run_checks]}",
+            f"check results on partitions, by run: {[c for d in ours.days for c in d.run_checks]}",
             f"checked floor: {checked.sampler.summary(checked.seconds)}" if checked.sampler else "",
             "checked floor events per process: "
             + ", ".join(
