@@ -6,7 +6,7 @@ For each number of live keys L and range size B, on throwaway PostgreSQL databas
 through pgbouncer with batched events, like `python -m benchmarks`): L - B filler keys are added
 to `gift_processes` (then `ANALYZE`), then B due occasions are seeded and one detection tick
 runs them as one ranged run of B processes (detection -> DECISION_WINDOW_OPEN). Every full read
-of the live keys (`get_dynamic_partitions` on the instance's event log storage) is counted
+of the live keys (`get_dynamic_partitions` of the instance) is counted
 during the tick, with the seconds it took. The baseline is the same tick at the smallest L.
 Printed as a table: reads per run, seconds in them, ms per process and its ratio to the
 baseline.
@@ -35,11 +35,11 @@ FILLER_CHUNK = 50_000
 
 
 class ReadCounter:
-    """Counts and times the full reads of a partitions definition's keys on one storage."""
+    """Counts and times the full reads of a partitions definition's keys by an instance."""
 
-    def __init__(self, storage):
-        self.storage, self.calls, self.seconds = storage, 0, 0.0
-        self.original = storage.get_dynamic_partitions
+    def __init__(self, instance):
+        self.instance, self.calls, self.seconds = instance, 0, 0.0
+        self.original = instance.get_dynamic_partitions
 
     def __enter__(self) -> "ReadCounter":
         def counted(partitions_def_name: str):
@@ -50,11 +50,11 @@ class ReadCounter:
                 self.calls += 1
                 self.seconds += time.perf_counter() - start
 
-        self.storage.get_dynamic_partitions = counted
+        self.instance.get_dynamic_partitions = counted
         return self
 
     def __exit__(self, *exc) -> None:
-        self.storage.get_dynamic_partitions = self.original
+        self.instance.get_dynamic_partitions = self.original
 
 
 def analyze(home: str) -> None:
@@ -81,7 +81,7 @@ def measure(env, live: int, batch: int) -> dict:
         seed(url, due_offsets(batch, GiftingSettings().lead_days))
         analyze(home)
         defs = pipeline_definitions(url, batch)
-        with ReadCounter(inst.event_log_storage) as reads, Stopwatch() as watch:
+        with ReadCounter(inst) as reads, Stopwatch() as watch:
             summary = tick(inst, defs, AS_OF, sensor_names=[occasion_detection_sensor.name])
         runs = len(summary.succeeded) + len(summary.failed)
         return {
