@@ -11,6 +11,7 @@ from ivyi_pipeline.db.reads import rows_in
 from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.domain.states import (
     PASSED_THROUGH,
+    START_WORKFLOW,
     TERMINAL_STATUSES,
     WAITS_IN,
     Step,
@@ -23,9 +24,10 @@ from ivyi_pipeline.workflows.gifting_process.find import Due, by_process
 STUCK_AFTER = timedelta(hours=1)
 """How long a process may sit in a state that the next run should have left at once."""
 
-MOVE_ON_AT_ONCE = tuple(s for s in PASSED_THROUGH if s is not S.CREATED)
-"""States a healthy run never leaves a process in (unless blocked on data). CREATED has its own,
-shorter deadline: the detection sensor re-requests it after `due.STALL_AFTER`."""
+MOVE_ON_AT_ONCE = tuple(s for s in PASSED_THROUGH if s not in START_WORKFLOW.acts_on)
+"""States a healthy run never leaves a process in (unless blocked on data). Where the run that
+starts a process finds it (CREATED) has its own, shorter deadline: the detection sensor
+re-requests it after `due.STALL_AFTER`."""
 
 WAIT_FOR_THE_WINDOW = tuple(s for s, wait in WAITS_IN.items() if wait is Wait.GIVER_OR_WINDOW_CLOSE)
 """States that are late once their decision window has closed (and no run moved them on)."""
