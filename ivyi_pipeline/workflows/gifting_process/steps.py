@@ -225,8 +225,7 @@ def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetim
     step = states.CONFIRM_SELECTION
     # The giver's choice moves a process along the edge from where it stands; a default still
     # standing when no choice came is confirmed as it is.
-    by_giver = {states.GIVER_CONFIRMED.source: states.GIVER_CONFIRMED}
-    by_giver[states.GIVER_OVERRODE_DEFAULT.source] = states.GIVER_OVERRODE_DEFAULT
+    by_giver = {e.source: e for e in (states.GIVER_CONFIRMED, states.GIVER_OVERRODE_DEFAULT)}
     report = StepReport(step.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids).set_index("process_id")
@@ -260,7 +259,7 @@ def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetim
             if pid not in chosen.get(default.source, {})
         ]
         defaulted = transition_along(conn, default, defaults, at)
-        for pid in {pid for picks in chosen.values() for pid in picks} - set(moved):
+        for pid in [pid for picks in chosen.values() for pid in picks if pid not in set(moved)]:
             # Its history holds a later instant than `at`; the event stays in the inbox.
             del outcomes[pending[pid][0]]
             report.waiting[pid] = f"its history already has a change after {at:%Y-%m-%d %H:%M}Z"
