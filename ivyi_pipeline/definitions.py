@@ -9,6 +9,7 @@ import dagster as dg
 
 from ivyi_pipeline.orchestration.assets import gifting_process
 from ivyi_pipeline.orchestration.celery_job import gifting_process_celery_job
+from ivyi_pipeline.orchestration.checks import gifting_rules
 from ivyi_pipeline.orchestration.funnel import (
     gifting_funnel,
     gifting_funnel_job,
@@ -35,6 +36,7 @@ def build_definitions() -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[gifting_process, occasion_detection, gifting_funnel],
+        asset_checks=[gifting_rules],
         jobs=[
             gifting_process_job,
             gifting_process_celery_job,

@@ -89,7 +89,7 @@ def test_the_failure_lookup_follows_the_table():
         S.DECISION_WINDOW_OPEN,
         S.DEFAULT_SELECTED,
     )
-    assert step_of_key("gifting_process.check_gifting_process") is None
+    assert step_of_key("gifting_rules") is None
 
 
 def test_redrive_finds_a_process_left_where_a_run_passes_through_but_not_where_it_waits(tmp_path):

@@ -75,6 +75,31 @@ class QualityReport:
         )
 
 
+RULES = (
+    "options_not_empty",
+    "options_affordable_and_in_stock",
+    "ranks_without_gaps",
+    "selected_gift_is_ranked",
+)
+"""The rules by the name of their asset check, in the order the UI lists them."""
+
+
+def judge(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> dict[str, QualityReport]:
+    """Every rule's report on the listed processes as of `at`, by rule name."""
+    return dict(
+        zip(
+            RULES,
+            (
+                options_present(engine, process_ids),
+                options_affordable_and_in_stock(engine, process_ids, at),
+                ranks_without_gaps(engine, process_ids),
+                selected_gift_ranked(engine, process_ids),
+            ),
+            strict=True,
+        )
+    )
+
+
 def generated_at(conn: sa.Connection, process_ids: Sequence[str], at: datetime) -> list[str]:
     """The listed processes whose options were generated at exactly this instant."""
     pt = process_transitions
