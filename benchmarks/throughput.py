@@ -12,20 +12,19 @@ import warnings
 from dataclasses import dataclass, field
 
 import dagster as dg
-import sqlalchemy as sa
 
 from benchmarks.harness import Env, Stopwatch, count_events, dagster_instance, throwaway_database
 from benchmarks.report import Row
 from benchmarks.sampler import StackSampler
 from benchmarks.seeding import AS_OF, due_offsets, seed
 from ivyi_pipeline.db.engine import get_engine
-from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.checks import GIFTING_CHECK_SPECS
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.orchestration.sensors import occasion_detection_sensor
+from ivyi_pipeline.workflows.gifting_process.status import funnel
 
 SCENARIO = "2 batch throughput"
 TARGET_RATIO = 2.0  # issue 16, target 1
@@ -216,14 +215,6 @@ def check_results_per_run(events: dict[str, int], ranged_runs: int) -> int:
     return max(0, events.get("ASSET_CHECK_EVALUATION", 0) - summaries)
 
 
-def _statuses(url: str) -> dict[str, int]:
-    with get_engine(url).connect() as conn:
-        rows = conn.execute(
-            sa.select(gift_processes.c.status, sa.func.count()).group_by(gift_processes.c.status)
-        )
-        return {str(status): count for status, count in rows}
-
-
 def measure_pipeline(env: Env, processes: int, batch_size: int) -> Measurement:
     """Seed `processes` due occasions, then time one detection tick that runs them all."""
     defaults = GiftingSettings()
@@ -240,7 +231,7 @@ def measure_pipeline(env: Env, processes: int, batch_size: int) -> Measurement:
             failed_runs=len(summary.failed),
             events=count_events(instance, run_ids),
             sampler=sampler,
-            reached=_statuses(url),
+            reached=funnel(get_engine(url)),
         )
 
 

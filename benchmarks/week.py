@@ -48,6 +48,7 @@ from ivyi_pipeline.orchestration.resources import GiftingSettings
 from ivyi_pipeline.orchestration.retention import dagster_retention_job
 from ivyi_pipeline.orchestration.sensors import gifting_sensors
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
+from ivyi_pipeline.workflows.gifting_process.status import funnel
 
 SCENARIO = "7 steady-state week"
 TARGET_RATIO = 2.0
@@ -205,14 +206,6 @@ def retired_rows(instance: dg.DagsterInstance, home: str, url: str) -> tuple[int
     return len(retired), counts
 
 
-def _statuses(url: str) -> dict[str, int]:
-    with get_engine(url).connect() as conn:
-        rows = conn.execute(
-            sa.select(gift_processes.c.status, sa.func.count()).group_by(gift_processes.c.status)
-        )
-        return {str(status): count for status, count in rows}
-
-
 def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
     """Seed `days` x `daily` occurrences entering the lead window a day apart; run the week."""
     lead = GiftingSettings().lead_days
@@ -266,7 +259,7 @@ def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
         )
         week.sampler = sampler
         week.events = count_events(instance, week.run_ids)
-        week.statuses = _statuses(url)
+        week.statuses = funnel(get_engine(url))
         week.retired, week.retired_rows = retired_rows(instance, home, url)
     return week
 

@@ -30,7 +30,10 @@ from ivyi_pipeline.orchestration.sensors import all_sensors
 
 def build_definitions() -> dg.Definitions:
     """The definitions, with the configuration the environment holds now."""
-    occasion_detection = build_occasion_detection(first_occasion_date())
+    resources = resources_from_environment()
+    occasion_detection = build_occasion_detection(
+        first_occasion_date(), resources["gifting"].lead_days
+    )
     return dg.Definitions(
         assets=[gifting_process, occasion_detection, gifting_funnel],
         asset_checks=[gifting_rules],
@@ -47,7 +50,7 @@ def build_definitions() -> dg.Definitions:
             dagster_retention_schedule,
         ],
         sensors=all_sensors,
-        resources=resources_from_environment(),
+        resources=resources,
     )
 
 

@@ -5,12 +5,12 @@ import datetime as dt
 import dagster as dg
 import sqlalchemy as sa
 
+from ivyi_pipeline.db import reads
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.orchestration.checks import OPTIONS_NOT_EMPTY
 from ivyi_pipeline.orchestration.partitions import ensure_process_partitions, partition_keys_for
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
-from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline_tests.factories import make_process
 
 
@@ -28,7 +28,7 @@ def _age(engine, pid: str, days: int) -> None:
 def test_only_long_completed_processes_lose_their_partition_and_keep_their_history(
     engine, database_url, monkeypatch
 ):
-    monkeypatch.setattr(find, "CHUNK", 1)  # one live key per lookup: every chunk is read
+    monkeypatch.setattr(reads, "IN_CHUNK", 1)  # one live key per lookup: every chunk is read
     old_done = make_process(engine, status="COMPLETED")
     new_done = make_process(engine, status="COMPLETED")
     old_open = make_process(engine, status="DECISION_WINDOW_OPEN")
