@@ -20,9 +20,10 @@ from ivyi_pipeline.db.schema import (
     orders,
     process_transitions,
 )
+from ivyi_pipeline.domain.states import CREATED_ON_REQUEST
 from ivyi_pipeline.features.fulfilment import SimulatedFulfilmentProvider
 from ivyi_pipeline.workflows.gifting_process import due, steps
-from ivyi_pipeline.workflows.gifting_process.create import REQUESTED_REASON, process_id_for
+from ivyi_pipeline.workflows.gifting_process.create import process_id_for
 from ivyi_pipeline_tests.api_scenes import (
     SERVER_AS_OF,
     SERVER_NOW,
@@ -154,7 +155,7 @@ def test_start_workflow_gives_the_sensors_process_id_and_the_same_process_the_se
                 process_transitions.c.process_id == expected
             )
         ).all()
-    assert tuple(history) == ("CREATED", REQUESTED_REASON)
+    assert tuple(history) == ("CREATED", CREATED_ON_REQUEST.reason)
     assert expected in due.started_on_request(engine)
     shown = http.get(f"/occasions/{occasion}/gifting-process", headers=api.headers())
     assert shown.status_code == 200

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
-from ivyi_pipeline.domain.events import GiftingProcessEvent
-from ivyi_pipeline.domain.states import GiftProcessStatus
+from ivyi_pipeline.domain.states import CREATED_BELATED, CREATED_IN_LEAD_WINDOW, Edge
 
 PROCESS_NAMESPACE = uuid.UUID("6f1d8a52-3c1b-4f0e-9a57-2d9c0b7e4a11")
 
@@ -31,12 +31,6 @@ def process_id_for(occasion_id: str, occurrence_date: date) -> str:
     return str(uuid.uuid5(PROCESS_NAMESPACE, f"{occasion_id}|{occurrence_date.isoformat()}"))
 
 
-DETECTED_REASON = "occurrence entered the lead window"
-BELATED_REASON = "belated occurrence"
-REQUESTED_REASON = "requested by the platform (POST /occasions/{id}/gifting-process)"
-"""The reason of the CREATED transition of a process the HTTP API started."""
-
-
 def create_processes(
     engine: sa.Engine,
     occurrences: Iterable[Occurrence],
@@ -49,23 +43,34 @@ def create_processes(
     Concurrent callers converge on the same rows: ids are derived from the occurrence and
     conflicts on the primary key or on (occasion_id, occurrence_date) are skipped.
     """
-    found = list(occurrences)
+    edge = CREATED_BELATED if belated else CREATED_IN_LEAD_WINDOW
+    ids, rows, history = _rows(occurrences, at, edge)
     # Insert in id order: callers listing the same occurrences differently cannot deadlock.
-    ordered = sorted(found, key=lambda o: process_id_for(o.occasion_id, o.occurrence_date))
-    for start in range(0, len(ordered), chunk_size):
+    rows.sort(key=lambda row: row["id"])
+    history.sort(key=lambda row: row["process_id"])
+    for processes, entries in zip(
+        chunks(rows, chunk_size), chunks(history, chunk_size), strict=True
+    ):
         with engine.begin() as conn:
-            create_processes_in(conn, ordered[start : start + chunk_size], at, belated)
-    return [process_id_for(o.occasion_id, o.occurrence_date) for o in found]
+            insert_ignoring_conflicts(conn, gift_processes, processes)
+            insert_ignoring_conflicts(conn, process_transitions, entries)
+    return ids
 
 
 def create_processes_in(
-    conn: sa.Connection,
-    occurrences: Iterable[Occurrence],
-    at: datetime,
-    belated: bool = False,
-    reason: str | None = None,
+    conn: sa.Connection, occurrences: Iterable[Occurrence], at: datetime, edge: Edge
 ) -> list[str]:
-    """create_processes inside the caller's transaction, in the order given."""
+    """create_processes inside the caller's transaction, recorded with `edge` (one of
+    states.CREATION): the HTTP API's start-workflow writes its idempotency record beside it."""
+    ids, rows, history = _rows(occurrences, at, edge)
+    insert_ignoring_conflicts(conn, gift_processes, rows)
+    insert_ignoring_conflicts(conn, process_transitions, history)
+    return ids
+
+
+def _rows(
+    occurrences: Iterable[Occurrence], at: datetime, edge: Edge
+) -> tuple[list[str], list[dict], list[dict]]:
     ids: list[str] = []
     rows, history = [], []
     for occ in occurrences:
@@ -78,8 +83,8 @@ def create_processes_in(
                 "occurrence_date": occ.occurrence_date,
                 "recipient_id": occ.recipient_id,
                 "relationship_id": occ.relationship_id,
-                "status": GiftProcessStatus.CREATED.value,
-                "belated": belated,
+                "status": edge.target.value,
+                "belated": edge == CREATED_BELATED,
                 "created_at": to_db(at),
                 "updated_at": to_db(at),
             }
@@ -87,13 +92,11 @@ def create_processes_in(
         history.append(
             {
                 "process_id": pid,
-                "from_status": None,
-                "to_status": GiftProcessStatus.CREATED.value,
-                "event": GiftingProcessEvent.START_WORKFLOW.value,
-                "reason": reason or (BELATED_REASON if belated else DETECTED_REASON),
+                "from_status": edge.source,
+                "to_status": edge.target.value,
+                "event": edge.event.value,
+                "reason": edge.reason,
                 "at": to_db(at),
             }
         )
-    insert_ignoring_conflicts(conn, gift_processes, rows)
-    insert_ignoring_conflicts(conn, process_transitions, history)
-    return ids
+    return ids, rows, history

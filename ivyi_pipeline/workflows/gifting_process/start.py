@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes, occasions
 from ivyi_pipeline.domain.occurrences import occurrences_between
+from ivyi_pipeline.domain.states import CREATED_ON_REQUEST
 from ivyi_pipeline.errors import InvalidInput, NotDue, NotFound
 from ivyi_pipeline.workflows.gifting_process.create import (
-    REQUESTED_REASON,
     Occurrence,
     create_processes_in,
     process_id_for,
@@ -78,5 +78,5 @@ def start_for_occasion(
     pid = process_id_for(occasion_id, dates[0])
     exists = conn.execute(sa.select(gift_processes.c.id).where(gift_processes.c.id == pid)).first()
     if exists is None:
-        create_processes_in(conn, [occurrence], at, reason=REQUESTED_REASON)
+        create_processes_in(conn, [occurrence], at, CREATED_ON_REQUEST)
     return Started(pid, occasion_id, dates[0].isoformat(), created=exists is None)
