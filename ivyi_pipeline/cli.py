@@ -414,18 +414,21 @@ def ui(port: int, seed: int, as_of: str | None) -> None:
     On an empty database the demo data is first driven through the pipeline and the daily
     funnel materialized, as `ivyi demo` would; otherwise the data is shown as it is.
     SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the webserver, the daemon and every process they
-    started; the exit status is 128 + the signal (130 for Ctrl-C).
+    started; the exit status is 128 + the signal (130 for Ctrl-C). They stop too when ivyi is
+    killed. A second `ivyi ui` on the same DAGSTER_HOME is refused: one daemon per instance.
     """
     from ivyi_pipeline.clock import parse_as_of
-    from ivyi_pipeline.ui import check_port_free, prepare, serve
+    from ivyi_pipeline.ui import check_port_free, daemon_lock, prepare, serve
 
     settings = _settings()
     when = parse_as_of(as_of)
     check_port_free(port)
-    upgrade(settings.database_url)
-    with _instance(settings) as instance:
-        prepare(settings, instance, when, click.echo, seed=seed)
-    sys.exit(serve(settings, port, click.echo))
+    with daemon_lock(settings.dagster_home) as lock:
+        upgrade(settings.database_url)
+        with _instance(settings) as instance:
+            prepare(settings, instance, when, click.echo, seed=seed)
+        status = serve(settings, port, click.echo, lock_fd=lock)
+    sys.exit(status)
 
 
 if __name__ == "__main__":
