@@ -21,12 +21,24 @@ def _database_where() -> str:
         return "IVYI_DATABASE_URL"
 
 
+def _dagster_home():
+    """The DAGSTER_HOME the command uses (the embedded default's when unset)."""
+    return Settings.from_env().dagster_home
+
+
 def _describe(exc: Exception) -> str | None:
     """The one line for an exception no ivyi code turned into an IvyiError; None for click's."""
-    from ivyi_pipeline.faults import describe_database_error, describe_os_error
+    from ivyi_pipeline.faults import (
+        describe_database_error,
+        describe_instance_error,
+        describe_os_error,
+    )
 
     if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort):
         return None
+    message = describe_instance_error(exc, _dagster_home())
+    if message is not None:
+        return message
     message = describe_database_error(exc, _database_where())
     if message is not None:
         return message

@@ -22,6 +22,7 @@ STARTED in Dagster's run history: no public API marks it failed, and it is never
 
 import fcntl
 import json
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -47,8 +48,18 @@ from ivyi_pipeline.orchestration.sensors import occasion_backfill_sensor
 from ivyi_pipeline.workflows.gifting_process import redrive as redrive_rules
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import Outcome
 
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-"""The event log keeps everything; the terminal only hears about problems."""
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+"""The event log keeps everything; the terminal hears only the command's own lines (a failed
+step's error and traceback are in the run's event log, its one-line reason in the process's
+last_error). IVYI_DEBUG=1 lets Dagster's warnings and errors through (debug_console)."""
+
+
+def debug_console() -> dict | None:
+    """With IVYI_DEBUG set, Dagster's console logger at WARNING (the event log's problems)."""
+    if os.environ.get("IVYI_DEBUG"):
+        return {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    return None
+
 
 MAX_ROUNDS = 12
 CURSOR = "local_runs/cursor/{}"
@@ -213,7 +224,7 @@ class LocalDriver:
             instance=self.instance,
             partition_key=partition_key,
             tags={**run_tags, tags.LOCAL_RUN: self.id},
-            run_config=QUIET_CONSOLE,
+            run_config=debug_console() or QUIET_CONSOLE,
             raise_on_error=False,
         )
         (self.summary.succeeded if result.success else self.summary.failed).append(result.run_id)
