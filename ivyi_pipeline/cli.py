@@ -101,6 +101,17 @@ def _migrated_engine(settings: Settings):
     return get_engine(settings.database_url)
 
 
+def _not_empty(_ctx, param, value: str | None) -> str | None:
+    """Refuse an empty value: left out means now, an empty one is a mistake (an unset variable)."""
+    if value is not None and not value.strip():
+        raise click.BadParameter(
+            "the value is empty; give an ISO-8601 instant such as 2026-06-01T09:00Z, or leave "
+            f"{param.opts[0]} out to act now",
+            param=param,
+        )
+    return value
+
+
 class _OneLineErrors(click.Group):
     """A group whose usage errors are one `error:` line too (exit 2), and Ctrl-C exits 130."""
 
@@ -181,7 +192,12 @@ def load(directory: str) -> None:
 @click.option("--users", type=click.IntRange(min=2), help="[default: occasions / 2]")
 @click.option("--gifts", type=click.IntRange(min=0), default=300, show_default=True)
 @click.option("--seed", "seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--as-of", "as_of", help="YYYY-MM-DD the dates are spread around [default: today]")
+@click.option(
+    "--as-of",
+    "as_of",
+    callback=_not_empty,
+    help="YYYY-MM-DD the dates are spread around [default: today]",
+)
 @click.option(
     "--csv",
     "csv_dir",
@@ -235,7 +251,11 @@ def _instance(settings: Settings):
 
 
 AS_OF = click.option(
-    "--as-of", "as_of", default=None, help="ISO-8601 instant to act at (default now)."
+    "--as-of",
+    "as_of",
+    default=None,
+    callback=_not_empty,
+    help="ISO-8601 instant to act at (default now).",
 )
 DAY = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -324,14 +344,20 @@ def backfill_missed(start, end, as_of: str | None) -> None:
 @AS_OF
 @_fail_cleanly
 def confirm(process_id: str, gift_id: str, as_of: str | None) -> None:
-    """Record the giver's choice of GIFT_ID for PROCESS_ID while its decision window is open."""
+    """Record the giver's choice of GIFT_ID for PROCESS_ID while its decision window is open.
+
+    Repeating the same choice (a retry after a timeout) changes nothing and exits 0.
+    """
     from ivyi_pipeline.clock import parse_as_of
-    from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
+    from ivyi_pipeline.workflows.gifting_process.confirm import confirm_once
 
     settings = _settings()
     when = parse_as_of(as_of)
-    record_confirmation(_migrated_engine(settings), process_id, gift_id, when)
-    click.echo(f"confirmation of gift {gift_id} recorded for process {process_id}")
+    _, recorded = confirm_once(_migrated_engine(settings), process_id, gift_id, when)
+    if recorded:
+        click.echo(f"confirmation of gift {gift_id} recorded for process {process_id}")
+    else:
+        click.echo(f"gift {gift_id} already confirmed for process {process_id}; nothing changed")
 
 
 @main.command()

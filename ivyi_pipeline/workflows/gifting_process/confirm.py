@@ -25,7 +25,30 @@ def record_confirmation(engine: sa.Engine, process_id: str, gift_id: str, at: da
 
     Refused, with nothing written, for an unknown process, a gift that is not among the
     process's ranked options or is out of stock, a window that is closed or not yet open at
-    `at`, or a process already confirmed.
+    `at`, or a process already confirmed with another gift. The same confirmation repeated
+    (a client retrying) writes nothing and returns the first one's id.
+    """
+    return confirm_once(engine, process_id, gift_id, at)[0]
+
+
+def _earlier_confirmation(conn: sa.Connection, process_id: str) -> tuple[int, str] | None:
+    """(event id, gift id) of the process's recorded confirmation, if it has one."""
+    row = conn.execute(
+        sa.select(inbox_events.c.id, inbox_events.c.gift_id).where(
+            inbox_events.c.process_id == process_id,
+            inbox_events.c.kind == InboxKind.CONFIRMATION.value,
+        )
+    ).first()
+    return None if row is None else (int(row.id), str(row.gift_id))
+
+
+def confirm_once(
+    engine: sa.Engine, process_id: str, gift_id: str, at: datetime
+) -> tuple[int, bool]:
+    """record_confirmation's work: (inbox event id, True when this call recorded it).
+
+    A confirmation of the gift already confirmed for the process returns (its id, False)
+    whatever the process's state and the clock are now: the first one was accepted.
     """
     process_id, gift_id = _uuid(process_id, "process id"), _uuid(gift_id, "gift id")
     with engine.begin() as conn:
@@ -39,31 +62,11 @@ def record_confirmation(engine: sa.Engine, process_id: str, gift_id: str, at: da
         row = conn.execute(query).first()
         if row is None:
             raise NotFound(f"gift process {process_id} does not exist")
-        status, opens, closes = row
-        if status != S.DECISION_WINDOW_OPEN or from_db(opens) > at:
-            raise ConfirmationRefused(
-                f"process {process_id} is {status}: its decision window is not open"
-                + (f" at {at:%Y-%m-%d %H:%M}Z" if status == S.DECISION_WINDOW_OPEN else "")
-            )
-        if from_db(closes) <= at:
-            raise ConfirmationRefused(
-                f"the decision window of process {process_id} closed at "
-                f"{from_db(closes):%Y-%m-%d %H:%M}Z"
-            )
-        ranked = conn.execute(
-            sa.select(gifts.c.in_stock)
-            .join(ranked_decisions, ranked_decisions.c.gift_id == gifts.c.id)
-            .where(
-                ranked_decisions.c.process_id == process_id,
-                ranked_decisions.c.gift_id == gift_id,
-            )
-        ).first()
-        if ranked is None:
-            raise ConfirmationRefused(
-                f"gift {gift_id} is not among the ranked options of process {process_id}"
-            )
-        if not ranked.in_stock:
-            raise ConfirmationRefused(f"gift {gift_id} is out of stock; choose another option")
+        earlier = _earlier_confirmation(conn, process_id)
+        if earlier is not None and earlier[1] == gift_id:
+            return earlier[0], False
+        _check_open(process_id, row, at)
+        _check_ranked_in_stock(conn, process_id, gift_id)
         try:
             with conn.begin_nested():
                 result = conn.execute(
@@ -75,7 +78,41 @@ def record_confirmation(engine: sa.Engine, process_id: str, gift_id: str, at: da
                     )
                 )
         except sa.exc.IntegrityError:
+            earlier = _earlier_confirmation(conn, process_id)
+            if earlier is not None and earlier[1] == gift_id:
+                return earlier[0], False
             raise ConfirmationRefused(
                 f"process {process_id} already has a confirmation; the first one stands"
             ) from None
-        return int(result.inserted_primary_key[0])
+        return int(result.inserted_primary_key[0]), True
+
+
+def _check_open(process_id: str, row: sa.Row, at: datetime) -> None:
+    status, opens, closes = row
+    if status != S.DECISION_WINDOW_OPEN or from_db(opens) > at:
+        raise ConfirmationRefused(
+            f"process {process_id} is {status}: its decision window is not open"
+            + (f" at {at:%Y-%m-%d %H:%M}Z" if status == S.DECISION_WINDOW_OPEN else "")
+        )
+    if from_db(closes) <= at:
+        raise ConfirmationRefused(
+            f"the decision window of process {process_id} closed at "
+            f"{from_db(closes):%Y-%m-%d %H:%M}Z"
+        )
+
+
+def _check_ranked_in_stock(conn: sa.Connection, process_id: str, gift_id: str) -> None:
+    ranked = conn.execute(
+        sa.select(gifts.c.in_stock)
+        .join(ranked_decisions, ranked_decisions.c.gift_id == gifts.c.id)
+        .where(
+            ranked_decisions.c.process_id == process_id,
+            ranked_decisions.c.gift_id == gift_id,
+        )
+    ).first()
+    if ranked is None:
+        raise ConfirmationRefused(
+            f"gift {gift_id} is not among the ranked options of process {process_id}"
+        )
+    if not ranked.in_stock:
+        raise ConfirmationRefused(f"gift {gift_id} is out of stock; choose another option")
