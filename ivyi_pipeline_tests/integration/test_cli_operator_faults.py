@@ -1024,6 +1024,8 @@ def test_dagster_home_removed_during_a_tick_is_one_line_and_the_next_tick_rebuil
 ):
     """The tick opens the instance, waits for the driver lock (held here), and meanwhile its
     DAGSTER_HOME is deleted: its first use of Dagster's storage fails."""
+    from ivyi_pipeline.instance import EMBEDDED_CONFIG
+
     dagster_home = ivyi_env["dagster_home"]
     command = [str(IVYI_COMMAND), "tick", "--as-of", "2026-06-02T00:00:00Z"]
     with _driver_lock_held(ivyi_env["database_url"]) as waits:
@@ -1046,7 +1048,9 @@ def test_dagster_home_removed_during_a_tick_is_one_line_and_the_next_tick_rebuil
     assert "this is a bug" not in line
     assert AGAIN in line
     assert again.returncode == 0, again.stderr
-    assert (dagster_home / "dagster.yaml").is_file()
+    # An explicit DAGSTER_HOME without dagster.yaml gets the embedded one, as the default does.
+    assert "dagster.yaml" not in again.stderr  # "No dagster instance configuration ... found"
+    assert (dagster_home / "dagster.yaml").read_text() == EMBEDDED_CONFIG.read_text()
 
 
 def test_a_full_disk_under_dagster_home_says_so_in_one_line(tmp_path, shared_sqlite):
@@ -1087,32 +1091,26 @@ def test_a_full_disk_under_dagster_home_says_so_in_one_line(tmp_path, shared_sql
     assert "unreachable" not in line
 
 
-def test_a_new_dagster_home_gets_the_embedded_configuration_and_an_existing_one_is_kept(
-    tmp_path, shared_sqlite
-):
-    from ivyi_pipeline.instance import EMBEDDED_CONFIG
-
+def test_an_existing_dagster_yaml_in_dagster_home_is_never_replaced(tmp_path, shared_sqlite):
+    """(A new DAGSTER_HOME getting the embedded one: the DAGSTER_HOME-removed test above.)"""
     shutil.copy(shared_sqlite.removeprefix("sqlite:///"), tmp_path / "ivyi.db")
     own = "# the operator's own\nrun_retries:\n  enabled: false\ntelemetry:\n  enabled: false\n"
     (tmp_path / "kept").mkdir()
     (tmp_path / "kept" / "dagster.yaml").write_text(own)
+    env = {
+        **os.environ,
+        "IVYI_HOME": str(tmp_path / "home"),
+        "DAGSTER_HOME": str(tmp_path / "kept"),
+        "IVYI_DATABASE_URL": f"sqlite:///{tmp_path / 'ivyi.db'}",
+    }
 
-    def status(home: str) -> subprocess.CompletedProcess:
-        env = {
-            **os.environ,
-            "IVYI_HOME": str(tmp_path / "home"),
-            "DAGSTER_HOME": str(tmp_path / home),
-            "IVYI_DATABASE_URL": f"sqlite:///{tmp_path / 'ivyi.db'}",
-        }
-        command = [str(IVYI_COMMAND), "batch", "--as-of", "2026-06-01T06:00:00Z"]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-
-    new, kept = status("new/dagster_home"), status("kept")
-
-    assert new.returncode == 0, new.stderr
-    assert "dagster.yaml" not in new.stderr  # "No dagster instance configuration ... found"
-    assert (tmp_path / "new" / "dagster_home" / "dagster.yaml").read_text() == (
-        EMBEDDED_CONFIG.read_text()
+    result = subprocess.run(
+        [str(IVYI_COMMAND), "tick", "--as-of", "2026-06-01T06:00:00Z"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    assert kept.returncode == 0, kept.stderr
+
+    assert result.returncode == 0, result.stderr
     assert (tmp_path / "kept" / "dagster.yaml").read_text() == own
