@@ -176,11 +176,17 @@ def load(directory: str) -> None:
 
     from ivyi_pipeline.data.csv_import import load_parsed, parse_directory
     from ivyi_pipeline.db.engine import get_engine
+    from ivyi_pipeline.progress import Progress
 
-    parsed = parse_directory(Path(directory))
-    settings = _settings()
-    upgrade(settings.database_url)
-    summary = load_parsed(get_engine(settings.database_url), parsed)
+    with Progress("load") as progress:
+        progress.set_stage("checking the files")
+        parsed = parse_directory(Path(directory))
+        settings = _settings()
+        progress.set_stage("upgrading the schema")
+        upgrade(settings.database_url)
+        rows = sum(len(frame) for frame in parsed.frames.values())
+        progress.set_stage(f"checking {rows:,} rows against the database and writing the new ones")
+        summary = load_parsed(get_engine(settings.database_url), parsed)
     click.echo(f"loaded {directory} into {redact_url(settings.database_url)}")
     for name, written in summary.written.items():
         present = summary.already_present[name]
@@ -268,13 +274,14 @@ def tick(as_of: str | None) -> None:
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.local_runs import tick as run_tick
+    from ivyi_pipeline.progress import Progress
     from ivyi_pipeline.workflows.gifting_process.status import funnel
 
     settings = _settings()
     when = parse_as_of(as_of)
     engine = _migrated_engine(settings)
-    with _instance(settings) as instance:
-        summary = run_tick(instance, defs, when)
+    with _instance(settings) as instance, Progress("tick") as progress:
+        summary = run_tick(instance, defs, when, progress=progress)
     counts = funnel(engine)
     statuses = ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no processes"
     _report(summary, f"tick as of {when:%Y-%m-%d %H:%M}Z:", details=(statuses,))
@@ -299,12 +306,13 @@ def batch(as_of: str | None) -> None:
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.local_runs import batch as run_batch
+    from ivyi_pipeline.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
     _migrated_engine(settings)
-    with _instance(settings) as instance:
-        summary = run_batch(instance, defs, when)
+    with _instance(settings) as instance, Progress("batch") as progress:
+        summary = run_batch(instance, defs, when, progress=progress)
     _report(summary, f"daily batch as of {when:%Y-%m-%d %H:%M}Z:")
 
 
@@ -324,13 +332,14 @@ def backfill_missed(start, end, as_of: str | None) -> None:
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.local_runs import backfill as run_backfill
     from ivyi_pipeline.local_runs import check_backfill_range
+    from ivyi_pipeline.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
     check_backfill_range(defs, start.date(), end.date(), when)
     _migrated_engine(settings)
-    with _instance(settings) as instance:
-        summary = run_backfill(instance, defs, start.date(), end.date(), when)
+    with _instance(settings) as instance, Progress("backfill") as progress:
+        summary = run_backfill(instance, defs, start.date(), end.date(), when, progress=progress)
     counts = ", ".join(f"{outcome}={n}" for outcome, n in summary.counts.items())
     _report(
         summary,
@@ -427,12 +436,14 @@ def demo(days: int, seed: int, reset: bool, as_of: str | None) -> None:
     """
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.demo import run_demo
+    from ivyi_pipeline.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
     upgrade(settings.database_url)
-    with _instance(settings) as instance:
-        run_demo(settings, instance, when, days, seed, click.echo, fresh=reset)
+    with _instance(settings) as instance, Progress("demo") as progress:
+        echo = progress.echo(click.echo)
+        run_demo(settings, instance, when, days, seed, echo, fresh=reset, progress=progress)
 
 
 @main.command()
