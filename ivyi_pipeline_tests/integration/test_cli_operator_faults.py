@@ -1114,3 +1114,75 @@ def test_an_existing_dagster_yaml_in_dagster_home_is_never_replaced(tmp_path, sh
 
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "kept" / "dagster.yaml").read_text() == own
+
+
+# --- issue 21: progress of long commands on a terminal, nothing new anywhere else ---
+
+
+def _under_a_terminal(command: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run the command with stdout and stderr on a pseudo-terminal; its exit status and all it
+    wrote there (both streams, as a terminal shows them)."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        command, env=env, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal
+    )
+    os.close(terminal)
+    written = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: every writer closed the terminal
+            break
+        if not chunk:
+            break
+        written += chunk
+    os.close(controller)
+    return process.wait(timeout=300), written.decode()
+
+
+ERASE = "\r\x1b[K"
+
+
+@pytest.mark.parametrize(
+    ("args", "progress"),
+    [
+        (("tick", "--as-of", "2026-06-01"), "processes done"),
+        (("load", "{csv}"), "rows against the database"),
+    ],
+    ids=["tick", "load"],
+)
+def test_a_long_command_shows_progress_on_a_terminal_and_prints_only_its_summary_elsewhere(
+    tmp_path, shared_sqlite, csv_template, args, progress
+):
+    """The same command on two copies of one database: under a pseudo-terminal and with pipes."""
+    args = [arg.format(csv=csv_template) for arg in args]
+
+    def env(name: str) -> dict[str, str]:
+        shutil.copy(shared_sqlite.removeprefix("sqlite:///"), tmp_path / f"{name}.db")
+        return {
+            **os.environ,
+            "IVYI_HOME": str(tmp_path / f"{name}_home"),
+            "DAGSTER_HOME": str(tmp_path / f"{name}_dagster_home"),
+            "IVYI_DATABASE_URL": f"sqlite:///{tmp_path / f'{name}.db'}",
+            "COLUMNS": "200",
+        }
+
+    code, shown = _under_a_terminal([str(IVYI_COMMAND), *args], env("terminal"))
+    piped = subprocess.run(
+        [str(IVYI_COMMAND), *args], env=env("pipe"), capture_output=True, text=True, timeout=300
+    )
+
+    assert code == piped.returncode == 0, shown + piped.stderr
+    assert piped.stderr == ""
+    assert ERASE not in piped.stdout
+    lines = [line for line in shown.split(ERASE) if line]
+    drawn, summary = lines[:-1], lines[-1]
+    assert drawn, shown
+    assert all(line.startswith(f"{args[0]}: ") for line in drawn), drawn
+    assert any(progress in line for line in drawn), drawn
+    # After the progress line is erased, the terminal shows exactly what a pipe gets.
+    assert summary.replace("\r\n", "\n") == piped.stdout.replace(
+        str(tmp_path / "pipe"), str(tmp_path / "terminal")
+    )
