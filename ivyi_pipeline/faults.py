@@ -140,7 +140,8 @@ DAGSTER_STORAGE = (
 """Where Dagster's instance storage code lives: a database error raised there is the instance's."""
 
 LOW_SPACE_BYTES = 1 << 20
-LOST = ("no such table", "unable to open database file", "disk i/o error")
+SQLITE_GONE = ("unable to open database file", "disk i/o error")
+"""What SQLite says when its file or folder was deleted under an open instance."""
 
 
 def _chain(exc: BaseException | None):
@@ -190,7 +191,7 @@ def describe_instance_error(exc: BaseException, dagster_home: Path) -> str | Non
             f"{where} cannot write: the disk is full ({reason}); free disk space there, "
             "then run it again"
         )
-    if not Path(dagster_home).is_dir() or any(sign in text for sign in LOST):
+    if _storage_gone(Path(dagster_home), text):
         return (
             f"{where} lost its storage during the command ({reason}; was the folder removed "
             "or replaced?); run the command again: the instance is rebuilt from the domain "
@@ -199,6 +200,14 @@ def describe_instance_error(exc: BaseException, dagster_home: Path) -> str | Non
     if found and found[1]:
         return f"{where} is unreachable ({reason}); run the command again when it is back"
     return (
-        f"{where} failed ({reason}); it holds only state derived from the domain database: "
-        f"move it aside (mv {dagster_home} {dagster_home}.broken) and run the command again"
+        f"{where} failed ({reason}); check the storage its dagster.yaml names; it holds only "
+        "state derived from the domain database, so an embedded one can be moved aside "
+        f"(mv {dagster_home} {dagster_home}.broken) and is rebuilt by the next command"
     )
+
+
+def _storage_gone(home: Path, text: str) -> bool:
+    """True when the instance's SQLite storage was deleted under the command."""
+    if not home.is_dir() or "no such table" in text:
+        return True
+    return any(sign in text for sign in SQLITE_GONE) and not (home / "history").is_dir()

@@ -117,13 +117,18 @@ def _child_setup(parent: int, die_with_parent: bool = True) -> Callable[[], None
     blocks them while it starts children, and the mask is inherited), and on Linux SIGTERM
     when ivyi dies, even by SIGKILL (PR_SET_PDEATHSIG), or no start at all if it already has."""
 
+    prctl = None
+    if die_with_parent:
+        with contextlib.suppress(OSError, AttributeError):
+            prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not after fork
+
     def setup() -> None:
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, ())
         if die_with_parent:
-            with contextlib.suppress(OSError, AttributeError):
-                ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+            if prctl is not None:
+                prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
             if os.getppid() != parent:
                 os.kill(os.getpid(), signal.SIGKILL)
 
