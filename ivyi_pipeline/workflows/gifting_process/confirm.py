@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import from_db, to_db
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import gift_processes, gifts, inbox_events, ranked_decisions
+from ivyi_pipeline.domain.decision_window import window_open
 from ivyi_pipeline.domain.enums import InboxKind
-from ivyi_pipeline.domain.states import GiftProcessStatus as S
+from ivyi_pipeline.domain.states import GIVER_CONFIRMED
 from ivyi_pipeline.errors import ConfirmationRefused, InvalidInput, NotFound
 
 
@@ -88,13 +89,15 @@ def confirm_once(
 
 
 def _check_open(process_id: str, row: sa.Row, at: datetime) -> None:
-    status, opens, closes = row
-    if status != S.DECISION_WINDOW_OPEN or from_db(opens) > at:
+    status = row.status
+    opens, closes = from_db(row.window_opens_at), from_db(row.window_closes_at)
+    awaits_choice = status == GIVER_CONFIRMED.source
+    if not awaits_choice or at < opens:
         raise ConfirmationRefused(
             f"process {process_id} is {status}: its decision window is not open"
-            + (f" at {at:%Y-%m-%d %H:%M}Z" if status == S.DECISION_WINDOW_OPEN else "")
+            + (f" at {at:%Y-%m-%d %H:%M}Z" if awaits_choice else "")
         )
-    if from_db(closes) <= at:
+    if not window_open(opens, closes, at):
         raise ConfirmationRefused(
             f"the decision window of process {process_id} closed at "
             f"{from_db(closes):%Y-%m-%d %H:%M}Z"
