@@ -9,6 +9,7 @@ import dagster as dg
 
 from ivyi_pipeline.orchestration.assets import gifting_process
 from ivyi_pipeline.orchestration.celery_job import gifting_process_celery_job
+from ivyi_pipeline.orchestration.checks import gifting_rules
 from ivyi_pipeline.orchestration.funnel import (
     gifting_funnel,
     gifting_funnel_job,
@@ -34,11 +35,12 @@ from ivyi_pipeline.orchestration.sensors import all_sensors
 
 def build_definitions() -> dg.Definitions:
     """The definitions, with the configuration the environment holds now."""
+    resources = resources_from_environment()
     first = first_occasion_date()
-    occasion_detection = build_occasion_detection(first)
+    occasion_detection = build_occasion_detection(first, resources["gifting"].lead_days)
     return dg.Definitions(
         assets=[gifting_process, occasion_detection, gifting_funnel],
-        asset_checks=[build_missed_dates_check(first)],
+        asset_checks=[gifting_rules, build_missed_dates_check(first)],
         jobs=[
             gifting_process_job,
             gifting_process_celery_job,
@@ -52,7 +54,7 @@ def build_definitions() -> dg.Definitions:
             dagster_retention_schedule,
         ],
         sensors=[*all_sensors, gifting_funnel_sensor, build_occasion_gaps_sensor(first)],
-        resources=resources_from_environment(),
+        resources=resources,
     )
 
 

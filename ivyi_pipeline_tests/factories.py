@@ -18,10 +18,10 @@ from ivyi_pipeline.db.schema import (
     relationships,
     users,
 )
-from ivyi_pipeline.domain.events import GiftingProcessEvent
 from ivyi_pipeline.domain.states import (
     GIFT_PROCESS_TRANSITIONS,
     GiftProcessStatus,
+    edges_between,
 )
 from ivyi_pipeline.workflows.gifting_process.create import Occurrence, create_processes
 from ivyi_pipeline.workflows.gifting_process.update import transition
@@ -30,18 +30,6 @@ AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 """The default instant at which factory rows are created and moved."""
 
 DEFAULT_OCCASION_DATE = dt.date(1990, 6, 15)
-
-EVENT_INTO: dict[GiftProcessStatus, GiftingProcessEvent] = {
-    GiftProcessStatus.OCCASION_DETECTED: GiftingProcessEvent.OCCASION_DETECTED,
-    GiftProcessStatus.OPTIONS_GENERATED: GiftingProcessEvent.OPTIONS_GENERATED,
-    GiftProcessStatus.DECISION_WINDOW_OPEN: GiftingProcessEvent.DECISION_WINDOW_OPEN,
-    GiftProcessStatus.DEFAULT_SELECTED: GiftingProcessEvent.OPTION_SELECTED,
-    GiftProcessStatus.CONFIRMED: GiftingProcessEvent.OPTION_CONFIRMED,
-    GiftProcessStatus.ORDERED: GiftingProcessEvent.FULFILMENT_UPDATED,
-    GiftProcessStatus.SHIPPED: GiftingProcessEvent.FULFILMENT_UPDATED,
-    GiftProcessStatus.COMPLETED: GiftingProcessEvent.FULFILMENT_UPDATED,
-}
-"""The event that moves a process into each status, as the factories record it."""
 
 
 def new_id() -> str:
@@ -181,14 +169,16 @@ def make_process(
     at: dt.datetime = AT,
     belated: bool = False,
 ) -> str:
-    """Create a process with create_processes and walk it, with history, to status."""
+    """Create a process with create_processes and walk it, with history, to status: each move
+    along the step table's first edge between the two statuses (its event and reason)."""
     occasion_id = occasion_id or make_occasion(engine)
     occurrence = occurrence_of(engine, occasion_id, occurrence_date)
     (process_id,) = create_processes(engine, [occurrence], at, belated=belated)
     path = path_to(status)
     with engine.begin() as conn:
         for current, target in zip(path, path[1:], strict=False):
-            transition(conn, process_id, current, target, EVENT_INTO[target].value, at)
+            edge = edges_between(current, target)[0]
+            transition(conn, process_id, current, target, edge.event.value, at, edge.reason)
     return process_id
 
 

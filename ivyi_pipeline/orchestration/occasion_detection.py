@@ -42,8 +42,9 @@ def _describe_day(result: BackfillResult, day: date) -> dict[str, object]:
     return values
 
 
-def build_occasion_detection(first: date) -> dg.AssetsDefinition:
-    """The asset over the calendar that starts at `first` and reaches the data's clock."""
+def build_occasion_detection(first: date, lead_days: int) -> dg.AssetsDefinition:
+    """The asset over the calendar that starts at `first` and reaches as far as detection
+    looks with `lead_days`, from the data's clock when it is ahead (see occasion_dates)."""
 
     @dg.multi_asset(
         name="occasion_detection",
@@ -57,7 +58,7 @@ def build_occasion_detection(first: date) -> dg.AssetsDefinition:
                 ),
             )
         ],
-        partitions_def=occasion_dates_partitions(first, days_ahead()),
+        partitions_def=occasion_dates_partitions(first, lead_days, days_ahead()),
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def occasion_detection(

@@ -75,6 +75,33 @@ def test_a_database_refusal_names_its_constraint_and_never_a_value(message, cons
     assert failure_reasons.constraint_of(message) == constraint
 
 
+@pytest.mark.parametrize(
+    ("message", "words"),
+    [
+        ("orders are closed", "orders are closed"),
+        (
+            "sqlalchemy.exc.IntegrityError: (psycopg2.errors.CheckViolation) orders are closed\n"
+            "CONTEXT:  PL/pgSQL function refuse() line 1 at RAISE",
+            "orders are closed",
+        ),
+        (
+            "(sqlite3.IntegrityError) orders are closed\n[SQL: INSERT INTO orders ...]\n"
+            "[parameters: ('secret', 2500)]",
+            "orders are closed",
+        ),
+        (
+            'duplicate key value violates unique constraint "orders_idempotency_key_key"\n'
+            "DETAIL:  Key (idempotency_key)=(secret) already exists.",
+            "unique constraint orders_idempotency_key_key",
+        ),
+        ("", "a constraint"),
+    ],
+)
+def test_a_refusal_a_trigger_raises_keeps_its_first_line_and_never_a_later_one(message, words):
+    assert failure_reasons.refusal_of(message) == words
+    assert "secret" not in failure_reasons.cause_of_class("IntegrityError", message)
+
+
 def test_a_refused_order_reads_in_domain_words_in_status_and_in_the_run(engine, ivyi_env):
     (pid,) = confirmed_processes(engine, 1)
     _refuse_orders(engine)

@@ -2,8 +2,9 @@
 
 An analyst reads these in `last_error` (`ivyi status`, the funnel's failed table) and in the
 run's step failure, e.g. `order could not be placed: the database refused it (check
-constraint orders_price_cap)`. Only schema names and exception classes are kept; values a
-database message may quote (a key, a row) are left out.
+constraint orders_price_cap)`. Only schema names, exception classes and the words a schema's
+own trigger raises are kept; values a database message may quote (a key, a row: its DETAIL
+line, the statement's parameters) are left out.
 """
 
 import re
@@ -33,6 +34,9 @@ _PG_CONSTRAINT = re.compile(r'violates (?:(\S+(?: key)?) )?constraint "([^"]+)"'
 _PG_NOT_NULL = re.compile(r'column "([^"]+)" of relation "([^"]+)" violates not-null')
 # SQLite: `UNIQUE constraint failed: orders.idempotency_key`, `CHECK constraint failed: name`.
 _SQLITE_CONSTRAINT = re.compile(r"(UNIQUE|CHECK|NOT NULL|FOREIGN KEY) constraint failed(?:: (.+))?")
+# What a recorded error's first line starts with before the database's own words:
+# `sqlalchemy.exc.IntegrityError: (psycopg2.errors.CheckViolation) `.
+_ERROR_PREFIX = re.compile(r"^(?:[\w.]+Error: )?(?:\([\w.]+\) )?")
 
 
 def what_failed(step: str | None) -> str:
@@ -60,6 +64,17 @@ def constraint_of(message: str) -> str | None:
     return None
 
 
+def refusal_of(message: str) -> str:
+    """What a database refusal says, in its schema's words: the constraint it names, else the
+    first line a trigger raised (`orders are closed`), never a later line (DETAIL, parameters)."""
+    constraint = constraint_of(message)
+    if constraint:
+        return constraint
+    first = (message.strip().splitlines() or [""])[0]
+    words = _ERROR_PREFIX.sub("", first, count=1).strip()
+    return words[:DETAIL_LIMIT] or "a constraint"
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [""])[0][:DETAIL_LIMIT]
 
@@ -69,8 +84,7 @@ def cause_of(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     name = type(original).__name__
     if isinstance(exc, sa.exc.IntegrityError) or name.endswith("IntegrityError"):
-        constraint = constraint_of(str(original))
-        return f"the database refused it ({constraint or 'a constraint'})"
+        return f"the database refused it ({refusal_of(str(original))})"
     if isinstance(exc, ProviderError):
         return f"the fulfilment provider failed ({_first_line(exc)})"
     if isinstance(exc, sa.exc.OperationalError | sa.exc.TimeoutError):
@@ -85,7 +99,7 @@ def cause_of(exc: BaseException) -> str:
 def cause_of_class(class_name: str, message: str) -> str:
     """`cause_of` from a recorded error: its class name and message, as the event log keeps them."""
     if class_name.endswith("IntegrityError"):
-        return f"the database refused it ({constraint_of(message) or 'a constraint'})"
+        return f"the database refused it ({refusal_of(message)})"
     if class_name in ("OperationalError", "TimeoutError"):
         return f"the database was unavailable ({class_name})"
     if class_name == "ProviderError":
