@@ -9,6 +9,17 @@ import dagster as dg
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import partition_keys_for, process_ids_of
 
+LIVE_KEYS_PER_RANGE = 40
+"""A range spans at least 1/40 of the live keys: a ranged run reads every live key 7 times
+(Dagster 6, `process_ids` 1; benchmarks.range_reads), so the reads a process pays stay the
+same as the live keys grow (BENCHMARKS.md, issue 20)."""
+MAX_RANGE = 5_000
+
+
+def range_size(batch_size: int, live_keys: int) -> int:
+    """Partitions a ranged run may span: `batch_size`, widened as the live keys grow."""
+    return min(max(batch_size, -(-live_keys // LIVE_KEYS_PER_RANGE)), max(batch_size, MAX_RANGE))
+
 
 def plan_runs(
     process_ids: Sequence[str],
@@ -24,7 +35,8 @@ def plan_runs(
 
     Up to `single_runs_up_to` processes (or any number when `partition_order` is None) get a
     run each, tagged with the process and occasion ids; more are grouped into runs of at
-    most `batch_size` partitions, each a contiguous range of `partition_order`. A run also
+    most `range_size(batch_size, live keys)` partitions, each a contiguous range of
+    `partition_order`. A run also
     advances the other processes inside its range, which is harmless: every step acts only
     on processes in its own source state. `due` maps a process id to its (occasion id,
     status); the status is part of the run key, so a process that moved on is run again.
@@ -39,7 +51,7 @@ def plan_runs(
     ordered = sorted((keys[pid] for pid in ids if keys[pid] in position), key=position.__getitem__)
     pid_of = dict(zip(ordered, process_ids_of(ordered), strict=True))
     requests = []
-    for batch in _ranges(ordered, position, batch_size):
+    for batch in _ranges(ordered, position, range_size(batch_size, len(partition_order))):
         states = "|".join(f"{key}:{due.get(pid_of[key], ('', ''))[1]}" for key in batch)
         digest = hashlib.sha1(states.encode()).hexdigest()[:12]
         requests.append(

@@ -10,7 +10,7 @@ from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.orchestration.resources import GiftingSettings, IvyiDatabase
-from ivyi_pipeline.orchestration.run_requests import plan_runs
+from ivyi_pipeline.orchestration.run_requests import MAX_RANGE, plan_runs, range_size
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
 from ivyi_pipeline_tests.factories import make_gift, make_occasion
 
@@ -69,3 +69,16 @@ def test_a_ranged_run_never_spans_more_partitions_than_the_batch_size():
 
     ranges = [(r.tags[tags.RANGE_START], r.tags[tags.RANGE_END]) for r in requests]
     assert ranges == [("p000", "p004"), ("p005", "p006"), ("p050", "p052"), ("p099", "p099")]
+
+
+def test_ranges_widen_with_the_live_keys_so_the_reads_a_process_pays_stay_the_same():
+    order = [f"p{i:05d}" for i in range(8_000)]
+
+    requests = plan_runs(order, "daily-batch", SIX_AM, order, 100, 0, keys={p: p for p in order})
+
+    # 8,000 live keys: a range spans 8,000 / 40 = 200 of them, not the configured 100.
+    assert {r.tags[tags.BATCH_SIZE] for r in requests} == {"200"}
+    assert len(requests) == 40
+    assert range_size(100, 8_000) == 200
+    assert range_size(500, 10_000) == 500
+    assert range_size(500, 200_000) == MAX_RANGE

@@ -323,7 +323,10 @@ def _pg_port(port: str) -> Callable[[Scene], None]:
     return prepare
 
 
-NEWER = ("database is at revision 0099_from_a_newer_ivyi, newer than this code's 0002",)
+NEWER = (
+    "database is at revision 0099_from_a_newer_ivyi, newer than this code's "
+    + known_revisions()[1],
+)
 COMMANDS_ON_A_NEWER_DATABASE = {
     "status": ("status",),
     "tick": ("tick", "--as-of", "2026-06-02"),
