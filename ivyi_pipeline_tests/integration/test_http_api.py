@@ -373,6 +373,17 @@ def test_requests_without_a_known_bearer_token_are_refused(http, api, engine, me
     assert rows(engine) == before
 
 
+def test_a_body_that_is_not_json_is_refused_as_invalid_input_naming_the_body(http, api, engine):
+    ((pid, _ranked),) = open_windows(engine)
+    headers = {**api.headers(), "Content-Type": "application/json"}
+
+    response = http.post(
+        f"/gifting-processes/{pid}/confirmation", content=b"\x8c\xdbK", headers=headers
+    )
+
+    assert_refused(response, 422, "invalid_input", "body")
+
+
 def test_a_body_over_the_limit_is_refused_before_it_is_parsed_declared_or_streamed(
     http, api, engine
 ):
