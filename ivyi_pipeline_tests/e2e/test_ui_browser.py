@@ -22,7 +22,7 @@ from ivyi_pipeline_tests.factories import (
     make_relationship,
     make_user,
 )
-from ivyi_pipeline_tests.webserver import dagster_webserver, post_graphql
+from benchmarks.webserver import dagster_webserver, post_graphql
 
 pytestmark = pytest.mark.browser
 
