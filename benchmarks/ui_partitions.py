@@ -487,6 +487,37 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def combined_table(reports: list[dict]) -> str:
+    """Markdown over several runs' JSON: each case's median slowest response with its ratio to
+    its own run's baseline, and for L+K its ratio to L alone in the same run."""
+    columns = []
+    for report in reports:
+        results = report["results"]
+        alone = {r["live"]: r for r in results if not r["retired"]}
+        for index, result in enumerate(results):
+            if index == 0 and columns:
+                continue  # one baseline column is enough; the ratios use each run's own
+            against = alone.get(result["live"]) if result["retired"] else None
+            columns.append((result, results[0] if index else None, against))
+    head = ["page"] + [r["case"] for r, _, _ in columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in columns[0][0]["pages"]:
+        cells = [name]
+        for result, baseline, against in columns:
+            value = result["pages"][name]["median_slowest_s"]
+            text = f"{value:.2f} s"
+            if baseline:
+                text += f" ({value / baseline['pages'][name]['median_slowest_s']:.2f}x"
+                if against:
+                    text += f"; {value / against['pages'][name]['median_slowest_s']:.2f}x alone"
+                text += ")"
+            cells.append(text)
+        lines.append("| " + " | ".join(cells) + " |")
+    loads = [f"{r['load_1m']['before_pages']}-{r['load_1m']['after']}" for r, _, _ in columns]
+    lines.append("| load 1m (pages) | " + " | ".join(loads) + " |")
+    return "\n".join(lines)
+
+
 def _commit() -> str:
     try:
         return subprocess.run(
@@ -510,7 +541,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=int, default=100, help="live processes, no retired")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--report", type=Path, nargs="+", help="print one table over these runs' JSON and stop"
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        print(combined_table([json.loads(path.read_text()) for path in args.report]))
+        return 0
     try:
         cases = [Case.parse(text) for text in args.cases.split(",")]
         baseline = Case(args.baseline)
