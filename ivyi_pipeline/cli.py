@@ -349,6 +349,52 @@ def redrive(process_id: str, as_of: str | None) -> None:
         sys.exit(1)
 
 
+@main.group()
+def clock() -> None:
+    """Read, or move back, the clock the ticks recorded (recovery from a wrong --as-of)."""
+
+
+@clock.command("show")
+@_fail_cleanly
+def clock_show() -> None:
+    """The last tick's --as-of, the wall clock, and processes last changed after the wall clock."""
+    from ivyi_pipeline.clock_reset import clock_state
+
+    for line in clock_state(_migrated_engine(_settings())).lines():
+        click.echo(line)
+
+
+@clock.command("reset")
+@click.option("--to", "to", required=True, help="ISO-8601 instant to record as the last tick's.")
+@_fail_cleanly
+def clock_reset(to: str) -> None:
+    """Move the last tick's recorded --as-of back to --to, so ticks at that time run again.
+
+    No process history changes: processes a wrong tick created or moved keep their rows and
+    are listed. Refused while another ivyi command runs on the database.
+    """
+    from ivyi_pipeline.clock import parse_as_of
+    from ivyi_pipeline.clock_reset import reset_clock
+
+    when = parse_as_of(to, "--to")
+    outcome = reset_clock(_migrated_engine(_settings()), when)
+    if outcome.changed:
+        click.echo(
+            f"clock reset: the last tick's --as-of moved from {outcome.moved_from.isoformat()} "
+            f"to {when.isoformat()}; the detection cursor is rebuilt at the next tick; "
+            "no process history changed"
+        )
+    elif outcome.moved_from is None:
+        click.echo("no tick recorded yet; nothing changed")
+    else:
+        click.echo(
+            f"the last tick's --as-of is already {outcome.moved_from.isoformat()}, not later "
+            f"than {when.isoformat()}; nothing changed"
+        )
+    for line in outcome.state.lines()[2:]:
+        click.echo(line)
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per process, in a list.")
 @_fail_cleanly

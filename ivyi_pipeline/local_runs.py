@@ -32,7 +32,7 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import parse_as_of, to_db, utcnow
+from ivyi_pipeline.clock import parse_instant, to_db, utcnow
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import pipeline_state
 from ivyi_pipeline.errors import IvyiError
@@ -112,17 +112,33 @@ def write_state(engine: sa.Engine, name: str, value: str) -> None:
             conn.execute(pipeline_state.insert().values(name=name, **row))
 
 
+class DriverBusy(IvyiError):
+    """Another `ivyi` run command holds the driver lock of this domain database."""
+
+
+BUSY = (
+    "another ivyi command (tick, batch, backfill-missed, redrive or demo) is running on this "
+    "database; nothing changed: wait for it to end, then run this command again"
+)
+
+
 @contextmanager
-def driver_lock(engine: sa.Engine) -> Iterator[None]:
+def driver_lock(engine: sa.Engine, wait: bool = True) -> Iterator[None]:
     """One local command at a time on this domain database; released when the process dies.
 
     PostgreSQL: a transaction-level advisory lock held by a connection of its own (it also
     works through pgbouncer in transaction mode). SQLite: an exclusive flock on a file beside
-    the database file (an in-memory database has nobody to share with).
+    the database file (an in-memory database has nobody to share with). Without `wait`, a
+    lock another command holds raises DriverBusy at once.
     """
     if is_postgres(engine):
         with engine.connect() as conn, conn.begin():
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            if wait:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            elif not conn.execute(
+                sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}
+            ).scalar():
+                raise DriverBusy(BUSY)
             yield
         return
     database = engine.url.database
@@ -131,7 +147,10 @@ def driver_lock(engine: sa.Engine) -> Iterator[None]:
             yield
         return
     with open(Path(f"{database}.local-runs.lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DriverBusy(BUSY) from None
         try:
             yield
         finally:
@@ -170,10 +189,11 @@ class LocalDriver:
 
     def _move_clock_forward(self) -> None:
         last = read_state(self.engine, LAST_TICK_AS_OF)
-        if last and self.as_of < parse_as_of(last):
+        if last and self.as_of < parse_instant(last):
             raise ClockWentBack(
                 f"tick as of {self.as_of.isoformat()} is earlier than the last tick's {last}; "
-                "nothing changed (ticks only move forward: give a later --as-of)"
+                "nothing changed (ticks only move forward: give a later --as-of, or, if that "
+                "tick's clock was wrong, move it back with `ivyi clock reset --to INSTANT`)"
             )
         write_state(self.engine, LAST_TICK_AS_OF, self.as_of.isoformat())
 

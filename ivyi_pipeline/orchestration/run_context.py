@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import parse_as_of, utcnow
+from ivyi_pipeline.clock import parse_instant, utcnow
 from ivyi_pipeline.domain.states import STEPS
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration import tags
@@ -64,7 +64,7 @@ def as_of(context: dg.OpExecutionContext) -> datetime:
     """The instant the run acts at: the `ivyi/as_of` tag its sensor set, else its start."""
     tagged = context.run.tags.get(tags.AS_OF)
     if tagged:
-        return parse_as_of(tagged)
+        return parse_instant(tagged)
     record = context.instance.get_run_record_by_id(context.run_id)
     if record is not None and record.start_time:
         return datetime.fromtimestamp(record.start_time, UTC)
