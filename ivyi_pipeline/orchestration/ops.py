@@ -44,11 +44,13 @@ def step_of_key(step_key: str | None) -> Step | None:
 
 
 @step_op(states.START_WORKFLOW, out={"done": DONE})
-def start_workflow(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> None:
+def start_workflow(
+    context: dg.OpExecutionContext, ivyi_db: IvyiDatabase, gifting: GiftingSettings
+) -> None:
     """start-workflow: attach occasion context; CREATED -> OCCASION_DETECTED."""
     with retry_only_transient():
-        engine = ivyi_db.get_engine()
-        record(context, steps.start_workflow(engine, process_ids(context), as_of(context)))
+        engine, ids, at = ivyi_db.get_engine(), process_ids(context), as_of(context)
+        record(context, steps.start_workflow(engine, ids, at, gifting.grace_days))
 
 
 @step_op(
@@ -106,11 +108,13 @@ def open_decision_window(
 
 
 @step_op(states.SELECT_DEFAULT, ins=AFTER, out={"done": DONE})
-def select_default(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> None:
+def select_default(
+    context: dg.OpExecutionContext, ivyi_db: IvyiDatabase, gifting: GiftingSettings
+) -> None:
     """decision-window-open: when the window expires, take the top option; -> DEFAULT_SELECTED."""
     with retry_only_transient():
-        engine = ivyi_db.get_engine()
-        record(context, steps.select_default(engine, process_ids(context), as_of(context)))
+        engine, ids, at = ivyi_db.get_engine(), process_ids(context), as_of(context)
+        record(context, steps.select_default(engine, ids, at, gifting.grace_days))
 
 
 @step_op(states.CONFIRM_SELECTION, ins=AFTER, out={"done": DONE})
@@ -123,13 +127,16 @@ def confirm_selection(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> 
 
 @step_op(states.PLACE_ORDER, ins=AFTER, out={"done": DONE})
 def place_order(
-    context: dg.OpExecutionContext, ivyi_db: IvyiDatabase, fulfilment: FulfilmentService
+    context: dg.OpExecutionContext,
+    ivyi_db: IvyiDatabase,
+    fulfilment: FulfilmentService,
+    gifting: GiftingSettings,
 ) -> None:
     """Order the chosen gift once per process (idempotency key); -> ORDERED."""
     with retry_only_transient():
-        engine = ivyi_db.get_engine()
+        engine, ids, at = ivyi_db.get_engine(), process_ids(context), as_of(context)
         provider = fulfilment.provider(engine)
-        record(context, steps.place_order(engine, process_ids(context), as_of(context), provider))
+        record(context, steps.place_order(engine, ids, at, provider, gifting.grace_days))
 
 
 @step_op(states.RECORD_SHIPMENT, ins=AFTER, out={"done": DONE})
