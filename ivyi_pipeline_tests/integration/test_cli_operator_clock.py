@@ -1,0 +1,154 @@
+"""Issue 21, part B, through the real `ivyi` command on both backends: the clock's horizon and
+its recovery (`ivyi clock show` / `ivyi clock reset`), and catch-up under the belated rule."""
+
+import datetime as dt
+import json
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from ivyi_pipeline.clock import HORIZON_YEARS, utcnow
+from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.schema import gift_processes, orders, pipeline_state, process_transitions
+from ivyi_pipeline.local_runs import driver_lock
+from ivyi_pipeline_tests.factories import make_gift, make_occasion
+from ivyi_pipeline_tests.reliability import Deployment
+
+
+def _history(engine: sa.Engine) -> dict[str, list[tuple]]:
+    """Every process row, transition and order: what no clock command may change."""
+    with engine.connect() as conn:
+        return {
+            table.name: sorted(map(tuple, conn.execute(sa.select(table)).all()), key=repr)
+            for table in (gift_processes, process_transitions, orders)
+        }
+
+
+def _state(engine: sa.Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(pipeline_state.c.name, pipeline_state.c.value)).all())
+
+
+def _one_error(done) -> str:
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: "), lines
+    assert done.returncode == 1, done
+    return lines[0]
+
+
+def _ok(done) -> str:
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_a_wrong_clock_is_refused_beyond_the_horizon_and_recovered_by_clock_reset(
+    database_url, engine, tmp_path
+):
+    today = utcnow().date()
+    t0 = dt.datetime.combine(today, dt.time(9), tzinfo=dt.UTC)
+    wrong = t0.replace(year=t0.year + HORIZON_YEARS - 1)  # a simulation run on the real data
+    make_gift(engine, price_cents=1000)
+    make_occasion(engine, date=today + dt.timedelta(days=5))  # yearly: one in the wrong year too
+    entering = make_occasion(engine, date=today + dt.timedelta(days=25), recurs_yearly=False)
+    ivyi = Deployment(database_url, tmp_path / "d")
+
+    _ok(ivyi.run("tick", "--as-of", t0.isoformat()))
+    before = _history(engine)
+    typo = _one_error(ivyi.run("tick", "--as-of", "9000-12-31T00:00Z"))
+    assert f"is more than {HORIZON_YEARS} years after the wall clock" in typo, typo
+    assert "is the year a typo?" in typo
+    assert _history(engine) == before
+    _ok(ivyi.run("tick", "--as-of", wrong.isoformat()))
+    later = _one_error(ivyi.run("tick", "--as-of", (t0 + dt.timedelta(hours=1)).isoformat()))
+    assert "is earlier than the last tick's" in later
+    assert "ivyi clock reset --to INSTANT" in later
+
+    shown = _ok(ivyi.run("clock", "show"))
+    assert f"last tick as of: {wrong.isoformat()}" in shown, shown
+    assert "process(es) last changed after" in shown, shown
+    history, state = _history(engine), _state(engine)
+    with driver_lock(get_engine(database_url)):
+        busy = _one_error(ivyi.run("clock", "reset", "--to", t0.isoformat()))
+    assert "another ivyi command" in busy and "nothing changed" in busy, busy
+    assert _state(engine) == state
+
+    reset = _ok(ivyi.run("clock", "reset", "--to", t0.isoformat()))
+    assert f"moved from {wrong.isoformat()} to {t0.isoformat()}" in reset, reset
+    assert "no process history changed" in reset
+    assert _history(engine) == history
+    assert json.loads(_state(engine)["local_runs/last_clock_reset"])["to"] == t0.isoformat()
+    again = _ok(ivyi.run("clock", "reset", "--to", t0.isoformat()))
+    assert "nothing changed" in again
+    assert _history(engine) == history
+
+    # Real ticks run again, and the detection cursor (dropped) no longer holds the wrong year's
+    # lead window: an occasion entering the real lead window gets its process.
+    _ok(ivyi.run("tick", "--as-of", (t0 + dt.timedelta(days=10)).isoformat()))
+    with engine.connect() as conn:
+        created = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(gift_processes)
+            .where(gift_processes.c.occasion_id == entering)
+        ).scalar()
+    assert created == 1
+    # The wrong year's process rows are still there, unchanged.
+    after = {row[0]: row for row in _history(engine)["gift_processes"]}
+    for row in history["gift_processes"]:
+        if row[0] in after and row[0] not in {r[0] for r in before["gift_processes"]}:
+            assert after[row[0]] == row
+
+
+def test_a_catch_up_orders_nothing_for_an_occasion_past_the_grace_period(
+    database_url, engine, tmp_path
+):
+    start = dt.datetime(2027, 2, 20, 9, tzinfo=dt.UTC)
+    make_gift(engine, price_cents=1000)
+    old = make_occasion(engine, date=start.date() + dt.timedelta(days=6), recurs_yearly=False)
+    recent = make_occasion(engine, date=start.date() + dt.timedelta(days=20), recurs_yearly=False)
+    ivyi = Deployment(database_url, tmp_path / "d")
+    _ok(ivyi.run("tick", "--as-of", start.isoformat()))
+    with engine.connect() as conn:
+        waiting = conn.execute(sa.select(gift_processes.c.status)).scalars().all()
+    assert waiting == ["DECISION_WINDOW_OPEN"] * 2
+
+    # Both wait in an open window. 25 days later: `recent` passed 5 days ago (within the 14-day
+    # grace period), `old` 19 days ago.
+    catch_up = start + dt.timedelta(days=25)
+    _ok(ivyi.run("tick", "--as-of", catch_up.isoformat()))
+
+    status = {e["occasion_id"]: e for e in json.loads(_ok(ivyi.run("status", "--json")))}
+    assert status[recent]["status"] == "ORDERED"
+    assert status[recent]["blocked_reason"] is None
+    blocked = status[old]
+    assert blocked["status"] == "DECISION_WINDOW_OPEN"
+    reason = (
+        "too late: the occasion on 2027-02-26 passed 19 days before 2027-03-17, beyond the "
+        "14-day grace period; no gift is ordered"
+    )
+    assert blocked["blocked_reason"] == reason
+    with engine.connect() as conn:
+        ordered = set(conn.execute(sa.select(orders.c.process_id)).scalars())
+    assert ordered == {status[recent]["process_id"]}
+
+    with dg.DagsterInstance.from_config(str(tmp_path / "d" / "dagster_home")) as instance:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                dg.AssetKey("gift_process_state"), asset_partitions=[blocked["partition_key"]]
+            ),
+            limit=1,
+        ).records
+    assert records, "the blocked process's state was not materialized"
+    assert records[0].asset_materialization.metadata["blocked_reason"].value == reason
+
+    # Later ticks and the daily batch keep it blocked, without an order or a failure.
+    _ok(ivyi.run("batch", "--as-of", (catch_up + dt.timedelta(days=1)).isoformat()))
+    with engine.connect() as conn:
+        assert set(conn.execute(sa.select(orders.c.process_id)).scalars()) == ordered
+
+
+@pytest.fixture(autouse=True)
+def _sensible_env(monkeypatch):
+    monkeypatch.delenv("IVYI_BELATED_GRACE_DAYS", raising=False)
