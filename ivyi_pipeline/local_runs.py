@@ -42,6 +42,7 @@ from ivyi_pipeline.orchestration.jobs import OCCASION_DETECTION_JOB, gifting_pro
 from ivyi_pipeline.orchestration.occasion_dates import check_range
 from ivyi_pipeline.orchestration.partitions import ensure_process_partitions
 from ivyi_pipeline.orchestration.resources import Clock
+from ivyi_pipeline.orchestration.run_context import NO_RUN_RETRY
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
 from ivyi_pipeline.orchestration.sensors import occasion_backfill_sensor
 from ivyi_pipeline.workflows.gifting_process import redrive as redrive_rules
@@ -246,7 +247,8 @@ class LocalDriver:
         """True when a run with this key succeeded, is running, or failed past the run retries.
 
         A failed run is executed again, like the daemon's run retries (`run_retries` in
-        dagster.yaml); an unfinished run of another local command is dead and counts as failed.
+        dagster.yaml), unless it failed on a permanent fault (`NO_RUN_RETRY`); an unfinished
+        run of another local command is dead and counts as failed.
         """
         records = self.instance.get_run_records(
             filters=dg.RunsFilter(
@@ -256,6 +258,10 @@ class LocalDriver:
         failures = 0
         for record in records:
             run = record.dagster_run
+            if run.status == dg.DagsterRunStatus.FAILURE and all(
+                run.tags.get(k) == v for k, v in NO_RUN_RETRY.items()
+            ):
+                return True  # a permanent fault: it waits for `ivyi redrive`
             if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
                 failures += 1
             elif run.is_finished or tags.LOCAL_RUN not in run.tags:

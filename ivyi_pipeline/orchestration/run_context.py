@@ -22,6 +22,12 @@ ERROR_LIMIT = 500
 
 ERRORS_RECORDED = "errors_recorded"
 """Failure metadata of a step that wrote each failed process's own error before raising."""
+PERMANENT_FAULT = "permanent_fault"
+"""Failure metadata of a step that failed on a fault no retry cures: its processes wait for a
+re-drive (`redrive.PERMANENT`)."""
+NO_RUN_RETRY = {"dagster/retry_on_asset_or_op_failure": "false"}
+"""Run tag Dagster's run retries read when a run fails: a permanent step failure is not
+retried by the daemon either (the op's retry policy already did not retry it)."""
 
 RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=0.5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -153,6 +159,8 @@ def record(context: dg.OpExecutionContext, report: StepReport) -> None:
     if errors:
         failed = _errors_by_process(context, report)
         final = bool(report.refused) or context.retry_number >= RETRY_POLICY.max_retries
+        if report.refused:
+            context.instance.add_run_tags(context.run_id, NO_RUN_RETRY)
         if final:
             # Each process's own error goes to the domain database here, whatever their number;
             # the failure bookkeeping then skips this step (ERRORS_RECORDED).
@@ -171,7 +179,7 @@ def _errors_by_process(context: dg.OpExecutionContext, report: StepReport) -> di
     """{process id: `run <id>, step <step>: <why>`} of every process the step failed."""
     where = f"run {context.run_id[:8]}, step {report.step}"
     errors = {
-        e.process_id: f"{where}: {e.current} -> {e.target} is not allowed"
+        e.process_id: redrive.permanent(f"{where}: {e.current} -> {e.target} is not allowed")
         for e in report.refused
         if e.process_id
     }
@@ -194,8 +202,12 @@ def describe_error(exc: BaseException) -> str:
 
 
 @contextmanager
-def retry_only_transient() -> Iterator[None]:
-    """Let transient errors reach the op's retry policy; fail at once on anything else."""
+def retry_only_transient(context: dg.OpExecutionContext | None = None) -> Iterator[None]:
+    """Let transient errors reach the op's retry policy; fail at once on anything else.
+
+    A permanent fault fails the step once: the run is tagged so that Dagster's run retries
+    leave it, and the failure bookkeeping marks its processes as waiting for a re-drive.
+    """
     try:
         yield
     except dg.Failure:
@@ -203,6 +215,10 @@ def retry_only_transient() -> Iterator[None]:
     except Exception as exc:
         if is_transient(exc):
             raise
+        if context is not None:
+            context.instance.add_run_tags(context.run_id, NO_RUN_RETRY)
         raise dg.Failure(
-            description=f"not retried: {describe_error(exc)}", allow_retries=False
+            description=f"not retried: {describe_error(exc)}",
+            allow_retries=False,
+            metadata={PERMANENT_FAULT: True},
         ) from exc

@@ -72,7 +72,8 @@ def test_a_wrong_clock_is_refused_beyond_the_horizon_and_recovered_by_clock_rese
     history, state = _history(engine), _state(engine)
     with driver_lock(get_engine(database_url)):
         busy = _one_error(ivyi.run("clock", "reset", "--to", t0.isoformat()))
-    assert "another ivyi command" in busy and "nothing changed" in busy, busy
+    assert "another ivyi command" in busy, busy
+    assert "nothing changed" in busy, busy
     assert _state(engine) == state
 
     reset = _ok(ivyi.run("clock", "reset", "--to", t0.isoformat()))
@@ -152,3 +153,65 @@ def test_a_catch_up_orders_nothing_for_an_occasion_past_the_grace_period(
 @pytest.fixture(autouse=True)
 def _sensible_env(monkeypatch):
     monkeypatch.delenv("IVYI_BELATED_GRACE_DAYS", raising=False)
+
+
+def _refuse_orders(engine: sa.Engine, refuse: bool) -> None:
+    """A constraint the database enforces on every new order (a permanent fault), or none."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(
+                sa.text(
+                    "ALTER TABLE orders ADD CONSTRAINT test_refuses_orders "
+                    "CHECK (price_cents < 0) NOT VALID"
+                    if refuse
+                    else "ALTER TABLE orders DROP CONSTRAINT test_refuses_orders"
+                )
+            )
+        else:
+            conn.execute(
+                sa.text(
+                    "CREATE TRIGGER test_refuses_orders BEFORE INSERT ON orders BEGIN "
+                    "SELECT RAISE(ABORT, 'CHECK constraint failed: test_refuses_orders'); END"
+                    if refuse
+                    else "DROP TRIGGER test_refuses_orders"
+                )
+            )
+
+
+def test_a_permanent_fault_fails_once_per_process_and_waits_for_a_redrive(
+    database_url, engine, tmp_path
+):
+    start = dt.datetime(2027, 2, 20, 9, tzinfo=dt.UTC)
+    make_gift(engine, price_cents=1000)
+    make_occasion(engine, date=start.date() + dt.timedelta(days=6), recurs_yearly=False)
+    ivyi = Deployment(database_url, tmp_path / "d")
+    _ok(ivyi.run("tick", "--as-of", start.isoformat()))
+    _refuse_orders(engine, True)
+
+    expired = start + dt.timedelta(days=4)  # the window closed; the default is ordered
+    failed = ivyi.run("tick", "--as-of", expired.isoformat())
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "run(s) succeeded, 1 failed" in failed.stdout, failed.stdout
+    # Later ticks (the reconciler re-drives failures an hour old) and the next daily batch
+    # leave it: a permanent fault waits for `ivyi redrive`.
+    _ok(ivyi.run("tick", "--as-of", (expired + dt.timedelta(hours=2)).isoformat()))
+    _ok(ivyi.run("batch", "--as-of", (expired + dt.timedelta(days=1)).isoformat()))
+
+    (entry,) = json.loads(_ok(ivyi.run("status", "--json")))
+    assert entry["status"] == "CONFIRMED"
+    assert entry["last_error"].startswith("permanent fault, not retried until `ivyi redrive`: ")
+    assert "step place_order" in entry["last_error"]
+    with dg.DagsterInstance.from_config(str(tmp_path / "d" / "dagster_home")) as instance:
+        runs = [
+            r.dagster_run
+            for r in instance.get_run_records(
+                filters=dg.RunsFilter(tags={"ivyi/process_id": entry["process_id"]})
+            )
+        ]
+    failures = [run for run in runs if run.status == dg.DagsterRunStatus.FAILURE]
+    assert len(failures) == 1, [(run.run_id, run.status) for run in runs]
+    assert failures[0].tags["dagster/will_retry"] == "false"  # nor by Dagster's run retries
+
+    _refuse_orders(engine, False)
+    redriven = _ok(ivyi.run("redrive", entry["process_id"], "--as-of", expired.isoformat()))
+    assert "now ORDERED" in redriven

@@ -15,6 +15,7 @@ from ivyi_pipeline.workflows.gifting_process.detection import (
     DEFAULT_LEAD_DAYS,
     detect_due_occurrences,
 )
+from ivyi_pipeline.workflows.gifting_process.redrive import not_awaiting_redrive
 
 # States a run passes through without waiting; a process resting in one was interrupted.
 # CONFIRMED processes are listed as due for fulfilment instead (`due.fulfilment_due`).
@@ -62,7 +63,9 @@ def _by_process(engine: sa.Engine, query: sa.Select) -> Due:
 def interrupted(engine: sa.Engine) -> Due:
     """Unblocked processes resting in a state a run only passes through."""
     query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
-        gp.c.status.in_([s.value for s in PASS_THROUGH]), gp.c.blocked_reason.is_(None)
+        gp.c.status.in_([s.value for s in PASS_THROUGH]),
+        gp.c.blocked_reason.is_(None),
+        not_awaiting_redrive(),
     )
     return _by_process(engine, query)
 
@@ -72,6 +75,7 @@ def blocked(engine: sa.Engine) -> Due:
     query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
         gp.c.blocked_reason.is_not(None),
         gp.c.status.not_in([s.value for s in TERMINAL_STATUSES]),
+        not_awaiting_redrive(),
     )
     return _by_process(engine, query)
 

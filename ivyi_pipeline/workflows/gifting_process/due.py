@@ -9,6 +9,7 @@ from ivyi_pipeline.db.schema import gift_processes, inbox_events
 from ivyi_pipeline.domain.enums import InboxKind
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider
+from ivyi_pipeline.workflows.gifting_process.redrive import not_awaiting_redrive
 
 STALL_AFTER = timedelta(minutes=10)
 
@@ -28,6 +29,7 @@ def stalled_in_created(
     query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
         gp.c.status == S.CREATED.value,
         gp.c.blocked_reason.is_(None),
+        not_awaiting_redrive(),
         gp.c.updated_at < to_db(now - older_than),
     )
     return _by_process(engine, query)
@@ -39,6 +41,7 @@ def expired_windows(engine: sa.Engine, now: datetime) -> dict[str, tuple[str, st
         gp.c.status == S.DECISION_WINDOW_OPEN.value,
         gp.c.window_closes_at <= to_db(now),
         gp.c.blocked_reason.is_(None),
+        not_awaiting_redrive(),
     )
     return _by_process(engine, query)
 
@@ -57,6 +60,7 @@ def pending_confirmations(
         .where(
             inbox_events.c.kind == InboxKind.CONFIRMATION.value,
             inbox_events.c.processed_at.is_(None),
+            not_awaiting_redrive(),
         )
     )
     if now is not None:
@@ -70,12 +74,14 @@ def fulfilment_due(
     """Confirmed gifts to order, and orders whose provider reports a shipment or delivery."""
     confirmed = _by_process(
         engine,
-        sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(gp.c.status == S.CONFIRMED.value),
+        sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
+            gp.c.status == S.CONFIRMED.value, not_awaiting_redrive()
+        ),
     )
     with engine.connect() as conn:
         in_flight = conn.execute(
             sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
-                gp.c.status.in_([S.ORDERED.value, S.SHIPPED.value])
+                gp.c.status.in_([S.ORDERED.value, S.SHIPPED.value]), not_awaiting_redrive()
             )
         ).all()
     tracking = provider.tracking([pid for pid, _, _ in in_flight], now)
