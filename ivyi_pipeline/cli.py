@@ -1,8 +1,11 @@
 """The `ivyi` command line: thin entry points over the service functions."""
 
 import functools
+import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 
 import click
@@ -57,8 +60,16 @@ def _fail_cleanly(fn):
             return fn(*args, **kwargs)
         except IvyiError as exc:
             message = str(exc)
-        except KeyboardInterrupt:
-            message, status = "interrupted (Ctrl-C); nothing after the last finished step ran", 130
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            status = 128 + (signum or signal.SIGTERM)
+            by = signal.Signals(signum).name if signum else "a signal during a run"
+            message = (
+                "interrupted (Ctrl-C); nothing after the last finished step ran"
+                if signum == signal.SIGINT and not hasattr(exc, "signum")
+                else f"stopped by {by}; its unfinished runs were marked FAILED, and the next "
+                "ivyi command executes them again"
+            )
         except Exception as exc:
             message = _describe(exc)
             if message is None:
@@ -68,6 +79,23 @@ def _fail_cleanly(fn):
         sys.exit(status)
 
     return wrapper
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and Ctrl-C end a run command's run in flight FAILED, then the command (128 + n)."""
+    from ivyi_pipeline.local_runs import request_stop
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # called in process by a caller's thread: its signals are its own
+
+    def stop(number: int, _frame) -> None:
+        # The interrupt may land while SQLAlchemy closes a connection, which logs it with a
+        # traceback and goes on; the driver stops after the run anyway (`local_runs._STOP`).
+        logging.getLogger("sqlalchemy.pool").disabled = True
+        request_stop(number)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
 
 
 def _settings() -> Settings:
@@ -233,6 +261,7 @@ DAY = click.DateTime(formats=["%Y-%m-%d"])
 @_fail_cleanly
 def tick(as_of: str | None) -> None:
     """Evaluate every sensor as of --as-of, execute the runs they request, until nothing is due."""
+    _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.local_runs import tick as run_tick
@@ -253,6 +282,11 @@ def _report(summary, what: str, details: tuple[str, ...] = ()) -> None:
     click.echo(f"{what} {len(summary.succeeded)} run(s) succeeded, {len(summary.failed)} failed")
     for line in details:
         click.echo(f"  {line}")
+    if getattr(summary, "recovered", 0):
+        click.echo(
+            f"  {summary.recovered} of them finished what an interrupted or killed ivyi command "
+            f"left ({summary.ended_dead} of its runs left unfinished were marked FAILED)"
+        )
     for run_id in summary.failed:
         click.echo(f"  failed run: {run_id}", err=True)
     if not summary.ok:
@@ -264,6 +298,7 @@ def _report(summary, what: str, details: tuple[str, ...] = ()) -> None:
 @_fail_cleanly
 def batch(as_of: str | None) -> None:
     """Do the daily schedule's work as of --as-of, in this process: detect, expire, order, sync."""
+    _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.local_runs import batch as run_batch
@@ -288,6 +323,7 @@ def backfill_missed(start, end, as_of: str | None) -> None:
     in this process on the configured instance, so it works where no daemon runs. Past
     occurrences within the grace period get a belated process; older ones are skipped.
     """
+    _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.local_runs import backfill as run_backfill
@@ -328,6 +364,7 @@ def confirm(process_id: str, gift_id: str, as_of: str | None) -> None:
 @_fail_cleanly
 def redrive(process_id: str, as_of: str | None) -> None:
     """Clear PROCESS_ID's last error and run the gifting job on it now, on this instance."""
+    _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.local_runs import redrive as redrive_process
@@ -433,6 +470,7 @@ def demo(days: int, seed: int, reset: bool, as_of: str | None) -> None:
     set, which it deletes first (with that data set's runs and partitions in the Dagster
     instance). A database holding data the demo did not write is refused, untouched.
     """
+    _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.demo import run_demo
 

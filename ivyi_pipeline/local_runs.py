@@ -22,6 +22,7 @@ STARTED in Dagster's run history: no public API marks it failed, and it is never
 
 import fcntl
 import json
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -35,16 +36,19 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import parse_instant, to_db, utcnow
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import pipeline_state
+from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.errors import IvyiError
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.jobs import OCCASION_DETECTION_JOB, gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import check_range
-from ivyi_pipeline.orchestration.partitions import ensure_process_partitions
+from ivyi_pipeline.orchestration.partitions import ensure_process_partitions, partition_order
 from ivyi_pipeline.orchestration.resources import Clock
 from ivyi_pipeline.orchestration.run_context import NO_RUN_RETRY
+from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
 from ivyi_pipeline.orchestration.sensors import occasion_backfill_sensor
+from ivyi_pipeline.workflows.gifting_process import due
 from ivyi_pipeline.workflows.gifting_process import redrive as redrive_rules
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import Outcome
 
@@ -75,6 +79,49 @@ class ClockWentBack(IvyiError):
     """A tick whose --as-of is earlier than the last tick's."""
 
 
+class DatabaseFileGone(IvyiError):
+    """The SQLite file was deleted or replaced while a command wrote to it."""
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGINT asked the command to stop (a KeyboardInterrupt, so it unwinds alike).
+
+    `signum` is None when the signal reached Dagster's own handler inside a run.
+    """
+
+    def __init__(self, signum: int | None):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    """True when a signal interrupted one of the run's steps."""
+    return any(
+        event.is_step_failure
+        and event.step_failure_data.error is not None
+        and event.step_failure_data.error.cls_name == "DagsterExecutionInterruptedError"
+        for event in result.all_events
+    )
+
+
+_STOP: list[int] = []
+"""The signal that asked this process to stop; Dagster may swallow the interrupt it raised
+inside a run (the run ends FAILED), so the driver checks it after every run."""
+
+
+def request_stop(signum: int) -> None:
+    """Called by the CLI's signal handler: stop after (or inside) the current run."""
+    _STOP.append(signum)
+    raise Stopped(signum)
+
+
+INTERRUPTED = "ivyi/interrupted"
+RECOVERED_BY = "ivyi/recovered_by"
+NO_DAGSTER_RETRY = {"dagster/max_retries": "0"}
+"""The local driver executes a dead command's runs again itself; Dagster's run retries leave
+the runs it marks FAILED."""
+
+
 @dataclass
 class LocalRunSummary:
     """What one local command did: its counts and the runs it executed."""
@@ -84,6 +131,7 @@ class LocalRunSummary:
     failed: list[str] = field(default_factory=list)
     skipped_run_keys: int = 0
     recovered: int = 0
+    ended_dead: int = 0
 
     @property
     def ok(self) -> bool:
@@ -92,6 +140,18 @@ class LocalRunSummary:
 
 
 # --- what the driver keeps in the domain database ---
+
+
+def _file_identity(engine: sa.Engine) -> tuple[int, int] | None:
+    """(device, inode) of a SQLite database file; None for PostgreSQL or an in-memory one."""
+    database = engine.url.database
+    if is_postgres(engine) or not database or database == ":memory:":
+        return None
+    try:
+        found = os.stat(database)
+    except FileNotFoundError:
+        return (-1, -1)
+    return found.st_dev, found.st_ino
 
 
 def read_state(engine: sa.Engine, name: str) -> str | None:
@@ -178,15 +238,47 @@ class LocalDriver:
         last tick's, and remember this tick's.
         """
         with driver_lock(self.engine), dg.partition_loading_context(effective_dt=self.as_of):
+            self._file = _file_identity(self.engine)
             if forward_only:
                 self._move_clock_forward()
             self._start()
             try:
                 yield self
-            except Exception:
-                self._finish()  # its runs have ended; an interrupt or a kill leaves them to recover
+                self.check_database_file()
+            except BaseException as exc:
+                # Interrupted (SIGTERM, Ctrl-C) or failed (a full disk, a lost database): its
+                # runs in flight end FAILED now, and, the command not being marked finished,
+                # the next one executes them again.
+                self._end_unfinished(exc)
                 raise
             self._finish()
+
+    def check_database_file(self) -> None:
+        """Refuse to go on when the SQLite file was deleted or replaced since the start."""
+        if self._file is not None and _file_identity(self.engine) != self._file:
+            raise DatabaseFileGone(
+                f"the database file {self.engine.url.database} was deleted or replaced while "
+                "this command ran, so what it wrote since is lost; restore the file (or run "
+                "`ivyi db upgrade` for a new one), then run the command again"
+            )
+
+    def _end_unfinished(self, exc: BaseException) -> None:
+        """Mark this command's unfinished runs FAILED, best effort (the fault may persist)."""
+        why = "was stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
+        try:
+            records = self.instance.get_run_records(
+                filters=dg.RunsFilter(tags={tags.LOCAL_RUN: self.id}, statuses=UNFINISHED)
+            )
+            for record in records:
+                run = record.dagster_run
+                self.instance.add_run_tags(run.run_id, {INTERRUPTED: "true", **NO_DAGSTER_RETRY})
+                self.instance.report_run_failed(
+                    run,
+                    f"the ivyi command that executed this run {why} before the run ended; "
+                    "the next ivyi command executes it again",
+                )
+        except Exception:  # noqa: BLE001, S110 - the command's own error is the one to report
+            pass
 
     def _move_clock_forward(self) -> None:
         last = read_state(self.engine, LAST_TICK_AS_OF)
@@ -209,22 +301,75 @@ class LocalDriver:
         write_state(self.engine, DRIVER, json.dumps({"id": self.id, "dead": dead}))
         for command in dead:
             self._recover(command)
+        if dead:
+            self._start_left_in_created()
         write_state(self.engine, DRIVER, json.dumps({"id": self.id}))
 
+    def _start_left_in_created(self) -> None:
+        """Run the processes a dead command created but never ran (it died between the two).
+
+        Detection does not find them again (they have a process) and the sensor re-requests
+        CREATED processes only after `due.STALL_AFTER`; a command repeated at once with the
+        same --as-of would otherwise leave them until a later tick.
+        """
+        waiting = due.left_in_created(self.engine, self.as_of)
+        if not waiting:
+            return
+        gifting = self.defs.resources["gifting"]
+        ids = sorted(waiting)
+        keys = ensure_process_partitions(self.instance, ids, self.engine)
+        order = partition_order(self.instance) if len(ids) > gifting.single_runs_up_to else None
+        requests = plan_runs(
+            ids,
+            Event.START_WORKFLOW,
+            self.as_of,
+            order,
+            gifting.batch_size,
+            gifting.single_runs_up_to,
+            waiting,
+            keys,
+        )
+        for request in requests:
+            self.execute(gifting_process_job.name, dict(request.tags), request.partition_key)
+            self.summary.recovered += 1
+
     def _recover(self, command: str) -> None:
-        """Execute again each run a dead command left unfinished, with its own tags."""
-        records = self.instance.get_run_records(
+        """Mark FAILED each run a dead command left unfinished, and execute it again.
+
+        Also the runs it marked FAILED itself while it was being stopped. The old run is
+        tagged with the command that recovered it, so a recovery that dies too is not
+        executed twice; Dagster's run retries leave it (`dagster/max_retries` 0).
+        """
+        unfinished = self.instance.get_run_records(
             filters=dg.RunsFilter(tags={tags.LOCAL_RUN: command}, statuses=UNFINISHED)
         )
-        for record in reversed(records):
+        interrupted = self.instance.get_run_records(
+            filters=dg.RunsFilter(
+                tags={tags.LOCAL_RUN: command, INTERRUPTED: "true"},
+                statuses=[dg.DagsterRunStatus.FAILURE],
+            )
+        )
+        records = sorted(unfinished + interrupted, key=lambda r: r.create_timestamp)
+        for record in records:
             run = record.dagster_run
+            if run.tags.get(RECOVERED_BY):
+                continue
+            self.instance.add_run_tags(run.run_id, {RECOVERED_BY: self.id, **NO_DAGSTER_RETRY})
+            if run.status in UNFINISHED:
+                self.instance.report_run_failed(
+                    run,
+                    "the ivyi command that executed this run ended (killed) before the run "
+                    f"did; ivyi command {self.id[:8]} executes it again",
+                )
             kept = {
                 k: v
                 for k, v in run.tags.items()
-                if not k.startswith("dagster/") or k in KEPT_DAGSTER_TAGS
+                if (not k.startswith("dagster/") or k in KEPT_DAGSTER_TAGS)
+                and k not in (INTERRUPTED, RECOVERED_BY)
             }
             self.execute(run.job_name, kept, run.tags.get("dagster/partition"))
             self.summary.recovered += 1
+        self.summary.ended_dead += len(unfinished)
 
     def execute(
         self, job_name: str, run_tags: dict[str, str], partition_key: str | None = None
@@ -237,10 +382,15 @@ class LocalDriver:
             run_config=QUIET_CONSOLE,
             raise_on_error=False,
         )
+        if _STOP or _interrupted(result):
+            # Dagster turned the signal into a failure of the run (its own handler) and
+            # returned; stop here, as the signal asked.
+            raise Stopped(_STOP[0] if _STOP else None)
         (self.summary.succeeded if result.success else self.summary.failed).append(result.run_id)
         if not result.success and job_name == gifting_process_job.name:
             # What the failure sensor does for the daemon's runs.
             record_run_failure(self.instance, self.engine, result.dagster_run)
+        self.check_database_file()
         return result
 
     def already_ran(self, sensor_name: str, run_key: str) -> bool:

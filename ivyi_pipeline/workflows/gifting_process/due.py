@@ -35,6 +35,17 @@ def stalled_in_created(
     return _by_process(engine, query)
 
 
+def left_in_created(engine: sa.Engine, at: datetime) -> dict[str, tuple[str, str]]:
+    """Every unblocked CREATED process created by `at`: what a command that died left unrun."""
+    query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
+        gp.c.status == S.CREATED.value,
+        gp.c.blocked_reason.is_(None),
+        not_awaiting_redrive(),
+        gp.c.updated_at <= to_db(at),
+    )
+    return _by_process(engine, query)
+
+
 def expired_windows(engine: sa.Engine, now: datetime) -> dict[str, tuple[str, str]]:
     """Open decision windows that have closed by now."""
     query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
