@@ -37,14 +37,14 @@ from ivyi_pipeline.clock import parse_instant, to_db, utcnow
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import pipeline_state
 from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
-from ivyi_pipeline.errors import IvyiError
+from ivyi_pipeline.errors import EnvironmentProblem, IvyiError
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.jobs import OCCASION_DETECTION_JOB, gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import check_range
 from ivyi_pipeline.orchestration.partitions import ensure_process_partitions, partition_order
 from ivyi_pipeline.orchestration.resources import Clock
-from ivyi_pipeline.orchestration.run_context import NO_RUN_RETRY
+from ivyi_pipeline.orchestration.run_context import ENVIRONMENT_FAULT, NO_RUN_RETRY
 from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
 from ivyi_pipeline.orchestration.sensors import occasion_backfill_sensor
@@ -92,6 +92,16 @@ class Stopped(KeyboardInterrupt):
     def __init__(self, signum: int | None):
         super().__init__(signum)
         self.signum = signum
+
+
+def _environment_fault(result: dg.ExecuteInProcessResult) -> str | None:
+    """What to fix when a step failed on a fault of the environment (`ENVIRONMENT_FAULT`)."""
+    for event in result.all_events:
+        data = event.step_failure_data if event.is_step_failure else None
+        values = data.user_failure_data.metadata if data and data.user_failure_data else {}
+        if ENVIRONMENT_FAULT in values:
+            return str(values[ENVIRONMENT_FAULT].value)
+    return None
 
 
 def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
@@ -387,6 +397,14 @@ class LocalDriver:
             # returned; stop here, as the signal asked.
             raise Stopped(_STOP[0] if _STOP else None)
         (self.summary.succeeded if result.success else self.summary.failed).append(result.run_id)
+        fault = None if result.success else _environment_fault(result)
+        if fault is not None:
+            # Every later run would fail alike: stop, and leave this run to the next command.
+            self.instance.add_run_tags(result.run_id, {INTERRUPTED: "true", **NO_DAGSTER_RETRY})
+            raise EnvironmentProblem(
+                f"the database refused a step of run {result.run_id[:8]}: {fault}, then run "
+                "the command again (it finishes what this one left)"
+            )
         if not result.success and job_name == gifting_process_job.name:
             # What the failure sensor does for the daemon's runs.
             record_run_failure(self.instance, self.engine, result.dagster_run)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import parse_instant, utcnow
 from ivyi_pipeline.domain.states import STEPS
+from ivyi_pipeline.faults import database_error, is_permanent, what_to_fix
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import process_ids_of
@@ -25,6 +26,11 @@ ERRORS_RECORDED = "errors_recorded"
 PERMANENT_FAULT = "permanent_fault"
 """Failure metadata of a step that failed on a fault no retry cures: its processes wait for a
 re-drive (`redrive.PERMANENT`)."""
+ENVIRONMENT_FAULT = "environment_fault"
+"""Failure metadata of a step the database refused for a reason no retry cures until someone
+fixes it (a full disk, a read-only file, a missing table): the line that says what to fix.
+The local driver stops its command on it; the processes are not marked (nothing is wrong
+with them)."""
 NO_RUN_RETRY = {"dagster/retry_on_asset_or_op_failure": "false"}
 """Run tag Dagster's run retries read when a run fails: a permanent step failure is not
 retried by the daemon either (the op's retry policy already did not retry it)."""
@@ -213,6 +219,13 @@ def retry_only_transient(context: dg.OpExecutionContext | None = None) -> Iterat
     except dg.Failure:
         raise
     except Exception as exc:
+        fault = database_error(exc)
+        if fault is not None and is_permanent(fault[0]):
+            raise dg.Failure(
+                description=f"not retried: {describe_error(exc)}",
+                allow_retries=False,
+                metadata={ENVIRONMENT_FAULT: f"{fault[0]}; {what_to_fix(fault[0])}"},
+            ) from exc
         if is_transient(exc):
             raise
         if context is not None:
