@@ -83,7 +83,7 @@ def _fail_cleanly(fn):
 
 def _stop_on_signals() -> None:
     """SIGTERM and Ctrl-C end a run command's run in flight FAILED, then the command (128 + n)."""
-    from ivyi_pipeline.local_runs import request_stop
+    from ivyi_pipeline.local_runs import request_stop, watch_signals
 
     if threading.current_thread() is not threading.main_thread():
         return  # called in process by a caller's thread: its signals are its own
@@ -96,6 +96,12 @@ def _stop_on_signals() -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
+    if watch_signals():
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        os.set_blocking(write_fd, False)
+        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        watch_signals(read_fd)
 
 
 def _settings() -> Settings:

@@ -119,6 +119,28 @@ _STOP: list[int] = []
 inside a run (the run ends FAILED), so the driver checks it after every run."""
 
 
+_SIGNALS: list[int] = []
+"""A pipe the CLI asks Python to write each received signal's number to (`set_wakeup_fd`),
+whichever handler runs: inside a run Dagster's own handler takes the signal."""
+
+
+def watch_signals(read_fd: int | None = None) -> bool:
+    """Read received signal numbers from this (non-blocking) pipe; True while none is set."""
+    if read_fd is not None and not _SIGNALS:
+        _SIGNALS.append(read_fd)
+    return not _SIGNALS
+
+
+def _received_signal() -> int | None:
+    if not _SIGNALS:
+        return None
+    try:
+        received = os.read(_SIGNALS[0], 64)
+    except BlockingIOError:
+        return None
+    return received[-1] if received else None
+
+
 def request_stop(signum: int) -> None:
     """Called by the CLI's signal handler: stop after (or inside) the current run."""
     _STOP.append(signum)
@@ -395,7 +417,7 @@ class LocalDriver:
         if _STOP or _interrupted(result):
             # Dagster turned the signal into a failure of the run (its own handler) and
             # returned; stop here, as the signal asked.
-            raise Stopped(_STOP[0] if _STOP else None)
+            raise Stopped(_STOP[0] if _STOP else _received_signal())
         (self.summary.succeeded if result.success else self.summary.failed).append(result.run_id)
         fault = None if result.success else _environment_fault(result)
         if fault is not None:

@@ -1,14 +1,22 @@
 """Issue 21, part B, through the real `ivyi` command on both backends: the clock's horizon and
-its recovery (`ivyi clock show` / `ivyi clock reset`), and catch-up under the belated rule."""
+its recovery (`ivyi clock show` / `ivyi clock reset`), catch-up under the belated rule, and a
+command that says it succeeded only when its work is done (permanent faults, signals, kills,
+a full disk, a deleted database file)."""
 
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import HORIZON_YEARS, utcnow
+from ivyi_pipeline.data import generate_dataset, seed_database
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, orders, pipeline_state, process_transitions
 from ivyi_pipeline.local_runs import driver_lock
@@ -150,11 +158,6 @@ def test_a_catch_up_orders_nothing_for_an_occasion_past_the_grace_period(
         assert set(conn.execute(sa.select(orders.c.process_id)).scalars()) == ordered
 
 
-@pytest.fixture(autouse=True)
-def _sensible_env(monkeypatch):
-    monkeypatch.delenv("IVYI_BELATED_GRACE_DAYS", raising=False)
-
-
 def _refuse_orders(engine: sa.Engine, refuse: bool) -> None:
     """A constraint the database enforces on every new order (a permanent fault), or none."""
     with engine.begin() as conn:
@@ -215,3 +218,145 @@ def test_a_permanent_fault_fails_once_per_process_and_waits_for_a_redrive(
     _refuse_orders(engine, False)
     redriven = _ok(ivyi.run("redrive", entry["process_id"], "--as-of", expired.isoformat()))
     assert "now ORDERED" in redriven
+
+
+# --- a command says it succeeded only when its work is done ---
+
+BUSY_DAY = dt.datetime(2026, 12, 2, 8, tzinfo=dt.UTC)
+UNFINISHED = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+LEFT_BEHIND = ("CREATED", "OCCASION_DETECTED", "OPTIONS_GENERATED", "DEFAULT_SELECTED")
+
+
+def _busy(engine: sa.Engine, occasions: int = 600) -> None:
+    """Enough occasions in the lead window of BUSY_DAY for a tick of several seconds."""
+    seed_database(
+        engine,
+        generate_dataset(as_of=BUSY_DAY.date(), occasions=occasions, gifts=100, seed=21),
+    )
+
+
+def _runs(home: Path) -> list[dg.DagsterRun]:
+    with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:
+        return [r.dagster_run for r in instance.get_run_records()]
+
+
+def _left_behind(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.count())
+            .select_from(gift_processes)
+            .where(
+                gift_processes.c.status.in_(LEFT_BEHIND), gift_processes.c.blocked_reason.is_(None)
+            )
+        ).scalar()
+
+
+def _when_a_run_has_moved_a_process(engine: sa.Engine, command: subprocess.Popen) -> None:
+    """Wait until the tick's first run has moved a process (so the command is inside a run)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert command.poll() is None, command.communicate()
+        with engine.connect() as conn:
+            if conn.execute(sa.select(process_transitions.c.id).limit(1)).first():
+                return
+        time.sleep(0.05)
+    pytest.fail("the tick moved no process within 2 minutes")
+
+
+def _error_line(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_a_stopped_or_killed_tick_leaves_no_run_started_and_the_next_one_finishes_its_work(
+    sig, database_url, engine, tmp_path
+):
+    _busy(engine)
+    ivyi = Deployment(database_url, tmp_path / "d")
+    command = ivyi.start("tick", "--as-of", BUSY_DAY.isoformat())
+    _when_a_run_has_moved_a_process(engine, command)
+    os.kill(command.pid, sig)
+    _, stderr = command.communicate(timeout=120)
+
+    assert command.returncode == 128 + sig if sig == signal.SIGTERM else -sig
+    if sig == signal.SIGTERM:
+        line = _error_line(stderr)
+        assert line.startswith("error: stopped by SIGTERM; its unfinished runs were marked FAILED")
+        assert not [run for run in _runs(tmp_path / "d") if run.status in UNFINISHED]
+
+    again = ivyi.run("tick", "--as-of", BUSY_DAY.isoformat())
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "finished what an interrupted or killed ivyi command left" in again.stdout
+    runs = _runs(tmp_path / "d")
+    assert not [run.run_id for run in runs if run.status in UNFINISHED]
+    # The run the signal ended (or the kill left) was executed again by the second tick.
+    ended = [run for run in runs if run.status == dg.DagsterRunStatus.FAILURE]
+    assert all(run.tags.get("ivyi/recovered_by") for run in ended), ended
+    assert _left_behind(engine) == 0
+
+
+def test_a_tick_whose_sqlite_file_is_deleted_fails_with_one_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ivyi.db'}"
+    from ivyi_pipeline.db.migrate import upgrade
+
+    upgrade(url)
+    engine = get_engine(url)
+    _busy(engine)
+    ivyi = Deployment(url, tmp_path / "d")
+    command = ivyi.start("tick", "--as-of", BUSY_DAY.isoformat())
+    _when_a_run_has_moved_a_process(engine, command)
+    (tmp_path / "ivyi.db").unlink()
+    stdout, stderr = command.communicate(timeout=120)
+    engine.dispose()
+
+    assert command.returncode == 1, stdout + stderr
+    line = _error_line(stderr)
+    assert f"the database file {tmp_path / 'ivyi.db'} was deleted or replaced" in line, line
+    assert "succeeded" not in stdout
+
+
+def test_a_tick_that_fills_the_disk_fails_and_the_same_tick_after_freeing_it_finishes(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small file system")
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)")
+    try:
+        url = f"sqlite:///{mount / 'ivyi.db'}"
+        from ivyi_pipeline.db.migrate import upgrade
+
+        upgrade(url)
+        engine = get_engine(url)
+        _busy(engine)
+        engine.dispose()
+        used = sum(f.stat().st_size for f in mount.iterdir())
+        subprocess.run(
+            ["mount", "-o", f"remount,size={used // 1024 + 320}k", str(mount)], check=True
+        )
+        ivyi = Deployment(url, tmp_path / "d")
+
+        full = ivyi.run("tick", "--as-of", BUSY_DAY.isoformat())
+        assert full.returncode == 1, full.stdout + full.stderr
+        assert "database or disk is full; free disk space" in _error_line(full.stderr)
+
+        subprocess.run(["mount", "-o", "remount,size=64m", str(mount)], check=True)
+        freed = ivyi.run("tick", "--as-of", BUSY_DAY.isoformat())
+        assert freed.returncode == 0, freed.stdout + freed.stderr
+        assert "finished what an interrupted or killed ivyi command left" in freed.stdout
+        assert _left_behind(get_engine(url)) == 0
+        assert not [run for run in _runs(tmp_path / "d") if run.status in UNFINISHED]
+        get_engine(url).dispose()
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
