@@ -274,7 +274,11 @@ def _error_line(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+@pytest.mark.parametrize(
+    "sig",
+    [signal.SIGTERM, pytest.param(signal.SIGKILL, marks=pytest.mark.slow)],
+    ids=["sigterm", "sigkill"],
+)
 def test_a_stopped_or_killed_tick_leaves_no_run_started_and_the_next_one_finishes_its_work(
     sig, database_url, engine, tmp_path
 ):
