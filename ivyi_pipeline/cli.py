@@ -384,10 +384,12 @@ def redrive(process_id: str, as_of: str | None) -> None:
     with _instance(settings) as instance:
         summary = redrive_process(instance, defs, pid, when)
     status, last_error = standing_of(engine, pid)
-    outcome = "succeeded" if summary.ok else "failed"
-    (run_id,) = summary.succeeded + summary.failed
-    click.echo(f"re-drive of process {pid} {outcome} (run {run_id}): now {status}")
-    if not summary.ok:
+    run_id = summary.last_run  # the re-drive's own run (after any a killed command left)
+    ok = run_id in summary.succeeded
+    click.echo(
+        f"re-drive of process {pid} {'succeeded' if ok else 'failed'} (run {run_id}): now {status}"
+    )
+    if not ok:
         click.echo(f"error: {last_error}", err=True)
         sys.exit(1)
 

@@ -164,6 +164,7 @@ class LocalRunSummary:
     skipped_run_keys: int = 0
     recovered: int = 0
     ended_dead: int = 0
+    last_run: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -419,6 +420,7 @@ class LocalDriver:
             # returned; stop here, as the signal asked.
             raise Stopped(_STOP[0] if _STOP else _received_signal())
         (self.summary.succeeded if result.success else self.summary.failed).append(result.run_id)
+        self.summary.last_run = result.run_id
         fault = None if result.success else _environment_fault(result)
         if fault is not None:
             # Every later run would fail alike: stop, and leave this run to the next command.
