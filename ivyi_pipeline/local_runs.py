@@ -14,10 +14,12 @@ about itself lives in the domain database (`pipeline_state`), so a new DAGSTER_H
 One command runs at a time per domain database (`driver_lock`: a PostgreSQL advisory lock,
 or a file lock beside a SQLite file; both die with the process). Every run a command executes
 carries its id (tag `ivyi/local_run`). So, under the lock, a run that is unfinished and carries
-another command's id belongs to a command that died: it is executed again with its own tags
-(as Dagster's run retries would) and, for run keys, counts as failed. Steps are idempotent
-(guarded writes, one order per process), so nothing is done twice. The dead run itself stays
-STARTED in Dagster's run history: no public API marks it failed, and it is never read again.
+another command's id belongs to a command that died: it is marked FAILED
+(`instance.report_run_failed`) and executed again with its own tags (as Dagster's run retries
+would), and, for run keys, counts as failed. A command that is stopped (SIGTERM, Ctrl-C) or
+fails marks its own unfinished runs FAILED (`ivyi/interrupted`) and is not marked finished, so
+the next command executes them again too, and runs the CREATED processes it left. Steps are
+idempotent (guarded writes, one order per process), so nothing is done twice.
 """
 
 import fcntl
@@ -417,7 +419,8 @@ class LocalDriver:
         )
         if _STOP or _interrupted(result):
             # Dagster turned the signal into a failure of the run (its own handler) and
-            # returned; stop here, as the signal asked.
+            # returned; stop here, as the signal asked, and leave the run to the next command.
+            self.instance.add_run_tags(result.run_id, {INTERRUPTED: "true", **NO_DAGSTER_RETRY})
             raise Stopped(_STOP[0] if _STOP else _received_signal())
         (self.summary.succeeded if result.success else self.summary.failed).append(result.run_id)
         self.summary.last_run = result.run_id
