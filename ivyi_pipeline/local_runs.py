@@ -15,7 +15,7 @@ One command runs at a time per domain database (`driver_lock`: a PostgreSQL advi
 or a file lock beside a SQLite file; both die with the process). Every run a command executes
 carries its id (tag `ivyi/local_run`). So, under the lock, a run that is unfinished and carries
 another command's id belongs to a command that died: it is marked FAILED
-(`instance.report_run_failed`) and executed again with its own tags (as Dagster's run retries
+(`dagster_internals.mark_run_failed`) and executed again with its own tags (as Dagster's run retries
 would), and, for run keys, counts as failed. A command that is stopped (SIGTERM, Ctrl-C) or
 fails marks its own unfinished runs FAILED (`ivyi/interrupted`) and is not marked finished, so
 the next command executes them again too, and runs the CREATED processes it left. Steps are
@@ -41,6 +41,7 @@ from ivyi_pipeline.db.schema import pipeline_state
 from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.errors import EnvironmentProblem, IvyiError
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.dagster_internals import mark_run_failed
 from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.jobs import OCCASION_DETECTION_JOB, gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import check_range
@@ -307,7 +308,8 @@ class LocalDriver:
             for record in records:
                 run = record.dagster_run
                 self.instance.add_run_tags(run.run_id, {INTERRUPTED: "true", **NO_DAGSTER_RETRY})
-                self.instance.report_run_failed(
+                mark_run_failed(
+                    self.instance,
                     run,
                     f"the ivyi command that executed this run {why} before the run ended; "
                     "the next ivyi command executes it again",
@@ -391,7 +393,8 @@ class LocalDriver:
                 continue
             self.instance.add_run_tags(run.run_id, {RECOVERED_BY: self.id, **NO_DAGSTER_RETRY})
             if run.status in UNFINISHED:
-                self.instance.report_run_failed(
+                mark_run_failed(
+                    self.instance,
                     run,
                     "the ivyi command that executed this run ended (killed) before the run "
                     f"did; ivyi command {self.id[:8]} executes it again",

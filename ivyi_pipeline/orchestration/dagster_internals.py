@@ -11,6 +11,9 @@
    one event per process unbatched (measured in BENCHMARKS.md, "Per-partition metadata"). So
    the metadata goes straight to the accumulator `add_asset_metadata` would update, all
    partitions of an asset in one update.
+3. A run whose process died (a killed or stopped `ivyi` command executing it in process) must
+   end FAILED rather than stay STARTED in the UI for good; `DagsterInstance.report_run_failed`
+   is what Dagster's own run monitoring calls for that, but it is not in the documented API.
 
 `test_dagster_internals.py` fails as soon as the installed Dagster is not the pinned one, and
 checks that both paths still do what the UI needs (a current per-partition check status, and
@@ -83,3 +86,8 @@ def add_partition_metadata(
         handle = AssetMetadataHandle(asset_key=asset_key, partition_key=partition)
         merged[handle] = {**merged.get(handle, {}), **values}
     step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=merged)
+
+
+def mark_run_failed(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:
+    """End a run whose process died FAILED, with the reason, as Dagster's run monitoring does."""
+    instance.report_run_failed(run, message)
