@@ -9,14 +9,12 @@ number of processes, scaled, when scenario 2 ran in the same invocation.
 
 import datetime as dt
 
-import sqlalchemy as sa
-
 from benchmarks.harness import Env, Stopwatch, dagster_instance, throwaway_database
 from benchmarks.report import Row, unavailable
 from benchmarks.seeding import AS_OF, due_offsets, seed
 from ivyi_pipeline.db.engine import get_engine
-from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.orchestration.resources import GiftingSettings
+from ivyi_pipeline.workflows.gifting_process.status import funnel
 
 SCENARIO = "5 backfill"
 TARGET_SECONDS_PER_10K = 180.0
@@ -56,15 +54,7 @@ def rows(env: Env, occasions: int, batch_size: int, sensor_ms: float | None) -> 
         defs = pipeline_definitions(url, batch_size, sensors=[backfill_sensor])
         with Stopwatch() as watch:
             summary = run_backfill(instance, defs, start, end, AS_OF)
-        with get_engine(url).connect() as conn:
-            statuses = {
-                str(status): count
-                for status, count in conn.execute(
-                    sa.select(gift_processes.c.status, sa.func.count()).group_by(
-                        gift_processes.c.status
-                    )
-                )
-            }
+        statuses = funnel(get_engine(url))
     runs = len(summary.succeeded) + len(summary.failed)
     seconds_target = TARGET_SECONDS_PER_10K * occasions / 10_000
     baseline = sensor_ms * occasions / 1000 if sensor_ms else None

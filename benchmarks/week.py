@@ -21,10 +21,12 @@ import os
 import sys
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
 import sqlalchemy as sa
+import yaml
 
 from benchmarks.harness import Env, Stopwatch, count_events, dagster_instance, throwaway_database
 from benchmarks.report import Row
@@ -33,7 +35,7 @@ from benchmarks.seeding import seed
 from benchmarks.throughput import (
     FLOOR_DEFS,
     FLOOR_PARTITIONS,
-    check_results_per_partition,
+    check_results_per_run,
     checked_floor_definitions,
     pipeline_definitions,
 )
@@ -41,11 +43,12 @@ from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, gifts, ranked_decisions
 from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.partitions import gift_processes_partitions, partition_keys_for
 from ivyi_pipeline.orchestration.resources import GiftingSettings
 from ivyi_pipeline.orchestration.retention import dagster_retention_job
 from ivyi_pipeline.orchestration.sensors import gifting_sensors
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
+from ivyi_pipeline.workflows.gifting_process.status import funnel
 
 SCENARIO = "7 steady-state week"
 TARGET_RATIO = 2.0
@@ -53,6 +56,9 @@ TICKS = (dt.time(6, 0), dt.time(12, 0))
 CONFIRM_AT = dt.time(11, 0)
 RETENTION_AT = dt.time(3, 30)
 CONFIRMING_SHARE = 2  # every second giver confirms
+# Completed processes retire at the next 03:30 (production keeps them 2 days): a 7-day week
+# then retires the processes it completes, and what retirement leaves behind can be counted.
+PARTITION_RETENTION_DAYS = 0
 
 
 @dataclass
@@ -64,7 +70,7 @@ class Day:
     confirm_seconds: float = 0.0
     confirmations: int = 0
     run_sizes: list[int] = field(default_factory=list)
-    run_checks: list[int] = field(default_factory=list)  # per-partition check results a run
+    run_checks: list[int] = field(default_factory=list)  # check results on partitions, a run
     failed_runs: int = 0
     retired: int = 0
     live_after: int = 0
@@ -84,6 +90,8 @@ class Week:
     events: dict[str, int] = field(default_factory=dict)
     sampler: StackSampler | None = None
     statuses: dict[str, int] = field(default_factory=dict)
+    retired: int = 0
+    retired_rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -150,21 +158,52 @@ def _retire(instance: dg.DagsterInstance, defs: dg.Definitions, at: dt.datetime)
     job = dg.Definitions(jobs=[dagster_retention_job], resources=defs.resources).resolve_job_def(
         dagster_retention_job.name
     )
+    retention = {"config": {"partition_retention_days": PARTITION_RETENTION_DAYS}}
     job.execute_in_process(
         instance=instance,
         tags={tags.AS_OF: at.isoformat()},
-        run_config=QUIET_CONSOLE,
+        run_config={**QUIET_CONSOLE, "ops": {"retire_completed_partitions": retention}},
         raise_on_error=False,
     )
     return before - len(instance.get_dynamic_partitions(name))
 
 
-def _statuses(url: str) -> dict[str, int]:
-    with get_engine(url).connect() as conn:
-        rows = conn.execute(
-            sa.select(gift_processes.c.status, sa.func.count()).group_by(gift_processes.c.status)
-        )
-        return {str(status): count for status, count in rows}
+RETIRED_ROWS = {
+    "event_logs (asset events of the partition)": (
+        "SELECT count(*) FROM event_logs WHERE partition = ANY(:keys)"
+    ),
+    "asset_check_executions": (
+        "SELECT count(*) FROM asset_check_executions WHERE partition = ANY(:keys)"
+    ),
+    "dynamic_partitions": "SELECT count(*) FROM dynamic_partitions WHERE partition = ANY(:keys)",
+    "runs tagged with the process (single-process runs)": (
+        "SELECT count(*) FROM run_tags WHERE key = 'ivyi/process_id' AND value = ANY(:pids)"
+    ),
+}
+"""What Dagster still holds about retired processes, by table (raw SQL on its database)."""
+
+
+def retired_rows(instance: dg.DagsterInstance, home: str, url: str) -> tuple[int, dict]:
+    """(retired processes, {table: rows about them}) once the retention job has run."""
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        pids = list(conn.execute(sa.select(gift_processes.c.id)).scalars())
+    keys = partition_keys_for(engine, pids)
+    live = set(instance.get_dynamic_partitions(gift_processes_partitions.name))
+    retired = {pid: key for pid, key in keys.items() if key not in live}
+    config = yaml.safe_load(Path(home, "dagster.yaml").read_text())
+    dagster = sa.create_engine(
+        config["storage"]["postgres"]["postgres_url"], poolclass=sa.pool.NullPool
+    )
+    with dagster.connect() as conn:
+        counts = {
+            table: conn.execute(
+                sa.text(query), {"keys": list(retired.values()), "pids": list(retired)}
+            ).scalar()
+            for table, query in RETIRED_ROWS.items()
+        }
+    dagster.dispose()
+    return len(retired), counts
 
 
 def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
@@ -172,7 +211,10 @@ def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
     lead = GiftingSettings().lead_days
     first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)
     offsets = np.repeat(np.arange(days) + lead, daily)
-    with throwaway_database(env, "ivyi_bench_week") as url, dagster_instance(env) as (instance, _):
+    with (
+        throwaway_database(env, "ivyi_bench_week") as url,
+        dagster_instance(env) as (instance, home),
+    ):
         seed(url, offsets, as_of=_at(first, TICKS[0]), age=dt.timedelta(days=days + 30))
         defs = pipeline_definitions(url, batch_size, sensors=gifting_sensors)
         week = Week(days=[])
@@ -198,9 +240,7 @@ def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
                     sizes = [_partitions_of(instance, run_id) for run_id in ran]
                     day.run_sizes += sizes
                     day.run_checks += [
-                        check_results_per_partition(
-                            count_events(instance, [run_id]), size, int(size > 1)
-                        )
+                        check_results_per_run(count_events(instance, [run_id]), int(size > 1))
                         for run_id, size in zip(ran, sizes, strict=True)
                     ]
                     day.failed_runs += len(summary.failed)
@@ -219,7 +259,8 @@ def run_week(env: Env, daily: int, days: int, batch_size: int) -> Week:
         )
         week.sampler = sampler
         week.events = count_events(instance, week.run_ids)
-        week.statuses = _statuses(url)
+        week.statuses = funnel(get_engine(url))
+        week.retired, week.retired_rows = retired_rows(instance, home, url)
     return week
 
 
@@ -254,9 +295,9 @@ def run_floor(env: Env, ours: Week, daily: int, checked: bool = False) -> Week:
                         instance.add_dynamic_partitions(name, fresh)
                         live += fresh
                     checks = theirs.run_checks or [0] * len(theirs.run_sizes)
-                    for size, per_partition in zip(theirs.run_sizes, checks, strict=True):
+                    for size, results in zip(theirs.run_sizes, checks, strict=True):
                         keys = live[: max(1, min(size, len(live)))]
-                        result = job_for(per_partition if checked else 0).execute_in_process(
+                        result = job_for(results if checked else 0).execute_in_process(
                             instance=instance,
                             tags={tags.RANGE_START: keys[0], tags.RANGE_END: keys[-1]},
                             run_config=QUIET_CONSOLE,
@@ -315,7 +356,7 @@ def rows(env: Env, daily: int, days: int, batch_size: int) -> list[Row]:
         baseline_label=f"Dagster floor with checks, same {runs} runs",
         baseline=checked_ms_step,
         notes=[
-            f"check results per partition, by run: {[c for d in ours.days for c in d.run_checks]}",
+            f"check results on partitions, by run: {[c for d in ours.days for c in d.run_checks]}",
             f"checked floor: {checked.sampler.summary(checked.seconds)}" if checked.sampler else "",
             "checked floor events per process: "
             + ", ".join(
@@ -378,8 +419,25 @@ def rows(env: Env, daily: int, days: int, batch_size: int) -> list[Row]:
             met=live < 100_000 * daily / 10_000,
             notes=[
                 f"retired over the week: {sum(d.retired for d in ours.days):,}; "
-                "a process completes about 6 days after detection and keeps its partition "
-                "2 more days, so a 7-day week retires only its first days"
+                "a process completes about 6 days after detection and here retires at the "
+                "next 03:30 (production keeps it 2 more days)"
             ],
+        ),
+        *(
+            Row(
+                SCENARIO,
+                f"Dagster rows left per retired process after retention: {table}",
+                rows / (ours.retired or 1),
+                "",
+                target="none read by a page or a run",
+                baseline_label="retired processes",
+                baseline=float(ours.retired),
+                notes=[
+                    f"{rows:,} rows for {ours.retired:,} retired processes; a year at 10,000 "
+                    f"a day leaves {rows / (ours.retired or 1) * 3_650_000:,.0f} until "
+                    "purge_old_runs deletes their runs (90 days)"
+                ],
+            )
+            for table, rows in ours.retired_rows.items()
         ),
     ]

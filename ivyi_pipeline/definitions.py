@@ -9,6 +9,7 @@ import dagster as dg
 
 from ivyi_pipeline.orchestration.assets import gifting_process
 from ivyi_pipeline.orchestration.celery_job import gifting_process_celery_job
+from ivyi_pipeline.orchestration.checks import gifting_rules
 from ivyi_pipeline.orchestration.funnel import (
     gifting_funnel,
     gifting_funnel_job,
@@ -29,9 +30,13 @@ from ivyi_pipeline.orchestration.sensors import all_sensors
 
 def build_definitions() -> dg.Definitions:
     """The definitions, with the configuration the environment holds now."""
-    occasion_detection = build_occasion_detection(first_occasion_date())
+    resources = resources_from_environment()
+    occasion_detection = build_occasion_detection(
+        first_occasion_date(), resources["gifting"].lead_days
+    )
     return dg.Definitions(
         assets=[gifting_process, occasion_detection, gifting_funnel],
+        asset_checks=[gifting_rules],
         jobs=[
             gifting_process_job,
             gifting_process_celery_job,
@@ -45,7 +50,7 @@ def build_definitions() -> dg.Definitions:
             dagster_retention_schedule,
         ],
         sensors=all_sensors,
-        resources=resources_from_environment(),
+        resources=resources,
     )
 
 

@@ -21,6 +21,7 @@ from ivyi_pipeline.data.origin import (
 )
 from ivyi_pipeline.data.synthetic import generate_dataset
 from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import gift_processes, pipeline_state
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.domain.occurrences import occurrences_between
@@ -133,8 +134,7 @@ def forget_processes(instance: dg.DagsterInstance, names: list[str]) -> None:
     """Delete the runs that name one of these processes (id or partition key) and their
     dynamic partitions."""
     known = set(instance.get_dynamic_partitions("gift_processes"))
-    for start in range(0, len(names), 500):
-        chunk = list(names[start : start + 500])
+    for chunk in chunks(names):
         for tag in (tags.PROCESS_ID, tags.RANGE_START, tags.RANGE_END, "dagster/partition"):
             for run_id in instance.get_run_ids(dg.RunsFilter(tags={tag: chunk})):
                 instance.delete_run(run_id)

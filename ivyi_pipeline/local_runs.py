@@ -563,7 +563,8 @@ def batch(instance: dg.DagsterInstance, defs: dg.Definitions, as_of: datetime) -
 def check_backfill_range(defs: dg.Definitions, start: date, end: date, as_of: datetime) -> None:
     """Refuse a range that is empty or outside the occasion-date calendar as of `as_of`."""
     job = defs.resolve_job_def(OCCASION_DETECTION_JOB)
-    check_range(start, end, as_of, job.partitions_def.start.date())
+    lead_days = defs.resources["gifting"].lead_days
+    check_range(start, end, as_of, job.partitions_def.start.date(), lead_days)
 
 
 def backfill(

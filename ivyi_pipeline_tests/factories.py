@@ -18,11 +18,11 @@ from ivyi_pipeline.db.schema import (
     relationships,
     users,
 )
-from ivyi_pipeline.domain.events import GiftingProcessEvent
 from ivyi_pipeline.domain.occurrences import occurrences_between
 from ivyi_pipeline.domain.states import (
     GIFT_PROCESS_TRANSITIONS,
     GiftProcessStatus,
+    edges_between,
 )
 from ivyi_pipeline.workflows.gifting_process.create import Occurrence, create_processes
 from ivyi_pipeline.workflows.gifting_process.update import transition
@@ -31,18 +31,6 @@ AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 """The default instant at which factory rows are created and moved."""
 
 DEFAULT_OCCASION_DATE = dt.date(1990, 6, 15)
-
-EVENT_INTO: dict[GiftProcessStatus, GiftingProcessEvent] = {
-    GiftProcessStatus.OCCASION_DETECTED: GiftingProcessEvent.OCCASION_DETECTED,
-    GiftProcessStatus.OPTIONS_GENERATED: GiftingProcessEvent.OPTIONS_GENERATED,
-    GiftProcessStatus.DECISION_WINDOW_OPEN: GiftingProcessEvent.DECISION_WINDOW_OPEN,
-    GiftProcessStatus.DEFAULT_SELECTED: GiftingProcessEvent.OPTION_SELECTED,
-    GiftProcessStatus.CONFIRMED: GiftingProcessEvent.OPTION_CONFIRMED,
-    GiftProcessStatus.ORDERED: GiftingProcessEvent.FULFILMENT_UPDATED,
-    GiftProcessStatus.SHIPPED: GiftingProcessEvent.FULFILMENT_UPDATED,
-    GiftProcessStatus.COMPLETED: GiftingProcessEvent.FULFILMENT_UPDATED,
-}
-"""The event that moves a process into each status, as the factories record it."""
 
 
 def new_id() -> str:
@@ -182,7 +170,8 @@ def make_process(
     at: dt.datetime = AT,
     belated: bool = False,
 ) -> str:
-    """Create a process with create_processes and walk it, with history, to status.
+    """Create a process with create_processes and walk it, with history, to status: each move
+    along the step table's first edge between the two statuses (its event and reason).
 
     Its occurrence defaults to the occasion's next one on or after `at` (a yearly occasion
     dated in 1990 is gifted this year, not 36 years late, which the belated rule refuses).
@@ -203,7 +192,8 @@ def make_process(
     path = path_to(status)
     with engine.begin() as conn:
         for current, target in zip(path, path[1:], strict=False):
-            transition(conn, process_id, current, target, EVENT_INTO[target].value, at)
+            edge = edges_between(current, target)[0]
+            transition(conn, process_id, current, target, edge.event.value, at, edge.reason)
     return process_id
 
 

@@ -8,6 +8,7 @@ from ivyi_pipeline.data.csv_source import CsvSource
 from ivyi_pipeline.data.dataset import CSV_COLUMNS, KEYS
 from ivyi_pipeline.data.db_write import TABLES
 from ivyi_pipeline.data.problems import Problems, show
+from ivyi_pipeline.db.reads import chunks
 
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "relationships": (("giver_id", "users"), ("recipient_id", "users")),
@@ -51,8 +52,8 @@ def fetch_rows(
         table.c[key].in_(sa.bindparam("keys", expanding=True))
     )
     rows = []
-    for start in range(0, len(values), chunk):
-        rows.extend(conn.execute(query, {"keys": values[start : start + chunk]}).all())
+    for part in chunks(values, chunk):
+        rows.extend(conn.execute(query, {"keys": part}).all())
     if not rows:
         return empty
     # Columns from transposed rows: much faster than a frame built from Row objects.

@@ -6,6 +6,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
+from ivyi_pipeline.db.reads import chunks
 
 UNNEST_ROWS = 50_000
 """Rows sent in one INSERT ... SELECT FROM unnest(...) (a few MB of SQL text)."""
@@ -117,9 +118,7 @@ def update_rows(
             [{"_key": k, **{f"_{n}": v.get(n) for n in names}} for k, v in rows.items()],
         )
         return
-    items = list(rows.items())
-    for start in range(0, len(items), 1000):
-        part = items[start : start + 1000]
+    for part in chunks(list(rows.items()), 1000):
         values = sa.values(
             sa.column("_key", table.c[key].type),
             *(sa.column(name, table.c[name].type) for name in names),

@@ -17,3 +17,19 @@ class WindowPolicy:
         cutoff_day = occurrence_date - timedelta(days=self.days_before)
         by_occurrence = datetime.combine(cutoff_day, time.min, tzinfo=UTC)
         return max(opened_at, min(by_length, by_occurrence))
+
+
+def window_closed(closes_at: datetime, t: datetime) -> bool:
+    """The decision window has closed by t: it is open up to, not including, closes_at."""
+    return closes_at <= t
+
+
+def window_open(opens_at: datetime, closes_at: datetime, t: datetime) -> bool:
+    """The decision window is open at t: it has opened and not yet closed."""
+    return opens_at <= t and not window_closed(closes_at, t)
+
+
+def confirmation_counts(received_at: datetime, at: datetime) -> bool:
+    """A giver's confirmation counts at `at` once received, at or before `at`: an inbox event
+    is never applied at an instant before it was received."""
+    return received_at <= at

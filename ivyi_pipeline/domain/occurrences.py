@@ -44,3 +44,9 @@ def month_day_ranges(start: date, end: date) -> list[tuple[int, int]]:
     if start.year == end.year:
         return [(lo, hi)]
     return [(lo, 1231), (101, hi)]
+
+
+def lead_window_end(today: date, lead_days: int) -> date:
+    """The last occurrence date the lead window reaches on `today`: detection looks at
+    [today, today + lead_days]."""
+    return today + timedelta(days=lead_days)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import from_db, to_db
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import simulated_provider_orders
 from ivyi_pipeline.errors import IvyiError
 
@@ -93,8 +94,7 @@ class SimulatedFulfilmentProvider(FulfilmentProvider):
         table = simulated_provider_orders
         found: dict[str, Tracking] = {}
         with self.engine.connect() as conn:
-            for start in range(0, len(idempotency_keys), 500):
-                chunk = list(idempotency_keys[start : start + 500])
+            for chunk in chunks(idempotency_keys):
                 rows = conn.execute(
                     sa.select(
                         table.c.idempotency_key, table.c.provider_order_id, table.c.placed_at

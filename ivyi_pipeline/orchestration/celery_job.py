@@ -63,7 +63,7 @@ gifting_celery_executor = celery_executor.configured(celery_executor_config(), n
 
 gifting_process_celery_job = dg.define_asset_job(
     "gifting_process_celery_job",
-    selection=dg.AssetSelection.assets(gifting_process),
+    selection=dg.AssetSelection.assets(gifting_process).without_checks(),
     partitions_def=gift_processes_partitions,
     executor_def=gifting_celery_executor,
     description="The gifting job with each step executed by a dagster-celery worker.",

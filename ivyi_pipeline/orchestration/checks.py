@@ -1,19 +1,29 @@
-"""Asset checks on each process's options, ranking and choice, recorded on its own partition.
+"""The data-quality rules as the UI shows them: every verdict on the process's own partition,
+a check result only where a rule fails.
 
-The checks are partitioned like their assets (one partition per process; a preview feature of
-Dagster 1.13). They are check specs of the `gifting_process` multi-asset, evaluated by the last
-op of every run: a separate `@asset_check` would be skipped by every run that does not
-materialize its asset. A ranged run has no single partition key, so the op does not return
-`AssetCheckResult`s (Dagster would take their partition from the run's one `dagster/partition`
-tag); it yields one `AssetCheckEvaluation` per check and process the rule judged, on that
-process's partition, pointing at the partition's materialization of this run. A process a rule
-does not apply to in this run (no options yet; stock, which is judged only when options are
-generated) gets no result and its partition shows the check as skipped by the run. A ranged
-run also records, per check, one summary without a partition that lists the failing processes.
+What Dagster stores for a rule must not grow with the processes ever judged (issue 20). So:
+
+- every rule's verdict on a process (passing ones included, with the reason) is written in the
+  materialization metadata of the process's `gift_process_state` partition (`verdicts_of`),
+  which goes out batched with the materialization the run writes anyway;
+- the four checks are declared apart from the `gifting_process` graph asset (`gifting_rules`)
+  and the jobs select the asset without them, so no run plans a check on its range: a process
+  a rule does not apply to yet is never *Skipped*, and a failed run turns no check red;
+- the last step of every run (`ops.complete_process`), once its materializations are stored,
+  records a check result on a process's own
+  partition only where a rule fails, pointing at the partition's latest materialization of the
+  checked asset, so the failure shows red, findable by partition key, until a later
+  materialization of that partition is judged clean (each run re-judges its processes and
+  records a still-failing rule again); a ranged run also records one summary a check;
+- retention forgets the results of retired partitions (`dagster_internals`), so the UI's
+  per-partition check status reads rows of live failing processes only.
+
+Running the checks from the UI (*Materialize* with checks, or a check alone) executes
+`gifting_rules`, which judges the selected partitions and records a result for each.
 """
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import dagster as dg
 
@@ -26,6 +36,7 @@ from ivyi_pipeline.workflows.gifting_process.quality import QualityReport
 
 SHOWN_IDS = 50
 TARGETS_PER_QUERY = 500
+VERDICT_PREFIX = "rule: "
 PROBLEM_SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn("process_id", "string"),
@@ -70,7 +81,7 @@ GIFTING_CHECK_SPECS = [
     RANKS_WITHOUT_GAPS,
     SELECTED_GIFT_IS_RANKED,
 ]
-OUTPUT_NAMES = [spec.get_python_identifier() for spec in GIFTING_CHECK_SPECS]
+GIFTING_CHECK_KEYS = [spec.key for spec in GIFTING_CHECK_SPECS]
 
 
 def _severity(report: QualityReport, process_id: str | None = None) -> dg.AssetCheckSeverity:
@@ -78,15 +89,35 @@ def _severity(report: QualityReport, process_id: str | None = None) -> dg.AssetC
     return dg.AssetCheckSeverity.ERROR if errors else dg.AssetCheckSeverity.WARN
 
 
-def process_results(
+def verdicts_of(reports: Mapping[str, QualityReport], ids: Sequence[str]) -> dict[str, dict]:
+    """{process id: {"rule: <check>": verdict}}: every rule's verdict on every process."""
+    checked = {name: set(report.checked) for name, report in reports.items()}
+    verdicts: dict[str, dict] = {}
+    for pid in ids:
+        values = {}
+        for name, report in reports.items():
+            if pid in checked[name]:
+                values[VERDICT_PREFIX + name] = report.verdict(pid)
+            else:
+                values[VERDICT_PREFIX + name] = f"{report.rule}: does not apply to it yet."
+        failing = sum(1 for report in reports.values() if pid in report.failing)
+        values["rules_failing"] = dg.MetadataValue.int(failing)
+        verdicts[pid] = values
+    return verdicts
+
+
+def failure_results(
     spec: dg.AssetCheckSpec,
     report: QualityReport,
-    key_of: dict[str, str],
-    targets: dict[str, dg.EventLogRecord],
+    key_of: Mapping[str, str],
+    targets: Mapping[str, dg.EventLogRecord],
+    passing_too: bool = False,
 ) -> Iterator[dg.AssetCheckEvaluation]:
-    """One result per process the rule judged, on the process's own partition."""
+    """A result on the process's own partition for each process failing the rule."""
     failing = report.failing
     for pid in report.checked:
+        if pid not in failing and not passing_too:
+            continue
         yield partition_check_evaluation(
             spec,
             partition=key_of[pid],
@@ -141,29 +172,60 @@ def latest_materializations(
     return latest
 
 
-@dg.op(
-    ins={"after": dg.In(dg.Nothing)},
-    out={name: dg.Out(dg.Nothing) for name in OUTPUT_NAMES},
-)
-def check_gifting_process(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase):
-    """Evaluate the four checks on every process of the run, after its last step."""
-    engine, key_of = ivyi_db.get_engine(), partition_keys_by_process(context)
-    ids = list(key_of)
-    reports = [
-        quality.options_present(engine, ids),
-        quality.options_affordable_and_in_stock(engine, ids, as_of(context)),
-        quality.ranks_without_gaps(engine, ids),
-        quality.selected_gift_ranked(engine, ids),
-    ]
-    targets: dict[dg.AssetKey, dict[str, dg.EventLogRecord]] = {}
-    for spec, report in zip(GIFTING_CHECK_SPECS, reports, strict=True):
+def _results(
+    context: dg.OpExecutionContext,
+    reports: Mapping[str, QualityReport],
+    specs: Sequence[dg.AssetCheckSpec],
+    passing_too: bool,
+) -> Iterator[dg.AssetCheckEvaluation]:
+    key_of = partition_keys_by_process(context)
+    for spec in specs:
+        report = reports[spec.name]
         if not report.passed:
             context.log.warning(report.summary())
-        if report.checked and spec.asset_key not in targets:
-            targets[spec.asset_key] = latest_materializations(
-                context.instance, spec.asset_key, list(key_of.values())
-            )
-        yield from process_results(spec, report, key_of, targets.get(spec.asset_key, {}))
-        if len(ids) > 1:
+        shown = report.checked if passing_too else list(report.failing)
+        partitions = [key_of[pid] for pid in shown]
+        targets = latest_materializations(context.instance, spec.asset_key, partitions)
+        yield from failure_results(spec, report, key_of, targets, passing_too)
+        if len(key_of) > 1:
             yield run_summary(spec, report)
+
+
+def recorded_results(
+    context: dg.OpExecutionContext, reports: Mapping[str, QualityReport]
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """The results the last step records once the run's assets are materialized: one on the
+    process's own partition for each rule it fails, and one summary a check in a ranged run."""
+    yield from _results(context, reports, GIFTING_CHECK_SPECS, passing_too=False)
+
+
+@dg.multi_asset_check(
+    specs=GIFTING_CHECK_SPECS,
+    name="gifting_rules",
+    description="Judge the selected processes by every rule, passing ones included.",
+)
+def gifting_rules(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase):
+    """The checks run on demand from the UI: a result for every selected process and rule."""
+    ids = list(partition_keys_by_process(context))
+    reports = quality.judge(ivyi_db.get_engine(), ids, as_of(context))
+    selected = {key.name for key in context.selected_asset_check_keys}
+    specs = [spec for spec in GIFTING_CHECK_SPECS if spec.name in selected]
+    key_of = partition_keys_by_process(context)
+    for spec in specs:
+        report = reports[spec.name]
+        judged = set(report.checked)
+        yield from _results(context, {spec.name: report}, [spec], passing_too=True)
+        for pid in ids:
+            if pid not in judged:
+                # Planned by this run: a result says why instead of the UI's "Skipped".
+                yield partition_check_evaluation(
+                    spec,
+                    partition=key_of[pid],
+                    passed=True,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=f"{report.rule}: does not apply to it yet.",
+                    metadata={"process_id": pid},
+                    target=None,
+                )
+        # The results above are for partitions of a range; the op's outputs still need one.
         yield dg.Output(None, spec.get_python_identifier())

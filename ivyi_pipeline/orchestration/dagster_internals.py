@@ -15,20 +15,36 @@
    end FAILED rather than stay STARTED in the UI for good; `DagsterInstance.report_run_failed`
    is what Dagster's own run monitoring calls for that, but it is not in the documented API.
 
+3. The history of retired partitions: `delete_dynamic_partition` leaves every row about the
+   partition. The UI rebuilds a partitioned check's status on every page load from every
+   `asset_check_executions` row of the check, with a partition lookup each; and an asset's
+   partition status, whose cache is keyed by a hash of the live keys (so every added or
+   retired key invalidates it), from every partition ever materialized in `event_logs`
+   (`get_materialized_partitions`), until the runs that wrote them are purged. Retention
+   deletes both for the partitions it retires (`forget_check_results`,
+   `forget_partition_history`), as `wipe_assets` does for a whole asset; Dagster's
+   `wipe_asset_partitions` is not implemented for SQL storage.
+
 `test_dagster_internals.py` fails as soon as the installed Dagster is not the pinned one, and
 checks that both paths still do what the UI needs (a current per-partition check status, and
 each partition's own metadata).
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
+import sqlalchemy as sa
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 from dagster._core.execution.context.metadata_logging import (
     AssetMetadataHandle,
     OutputMetadataAccumulator,
+)
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable,
+    AssetEventTagsTable,
+    SqlEventLogStorageTable,
 )
 
 PINNED_DAGSTER = "1.13.27"
@@ -86,6 +102,67 @@ def add_partition_metadata(
         handle = AssetMetadataHandle(asset_key=asset_key, partition_key=partition)
         merged[handle] = {**merged.get(handle, {}), **values}
     step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=merged)
+
+
+FORGET_CHUNK = 500
+
+
+def forget_check_results(
+    instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey], partitions: Sequence[str]
+) -> int:
+    """Delete every stored result (and planned row) of the checks on these partitions."""
+    storage = instance.event_log_storage
+    table = AssetCheckExecutionsTable
+    deleted = 0
+    with storage.index_connection() as conn:
+        for key in check_keys:
+            for start in range(0, len(partitions), FORGET_CHUNK):
+                chunk = list(partitions[start : start + FORGET_CHUNK])
+                deleted += conn.execute(
+                    table.delete().where(
+                        table.c.asset_key == key.asset_key.to_string(),
+                        table.c.check_name == key.name,
+                        table.c.partition.in_(chunk),
+                    )
+                ).rowcount
+    return deleted
+
+
+ASSET_EVENT_TYPES = ("ASSET_MATERIALIZATION", "ASSET_OBSERVATION", "ASSET_FAILED_TO_MATERIALIZE")
+
+
+def forget_partition_history(
+    instance: dg.DagsterInstance, asset_keys: Iterable[dg.AssetKey], partitions: Sequence[str]
+) -> int:
+    """Delete the asset events (and their tags) of these partitions from the event log index.
+
+    A run's own log still lists them until the run is purged (SQLite keeps a copy in each
+    run's file); what the asset pages read stops growing with the partitions ever seen.
+    """
+    events, tags = SqlEventLogStorageTable, AssetEventTagsTable
+    deleted = 0
+    with instance.event_log_storage.index_connection() as conn:
+        for key in asset_keys:
+            for start in range(0, len(partitions), FORGET_CHUNK):
+                chunk = list(partitions[start : start + FORGET_CHUNK])
+                ids = (
+                    sa.select(events.c.id)
+                    .where(
+                        events.c.asset_key == key.to_string(),
+                        events.c.partition.in_(chunk),
+                        events.c.dagster_event_type.in_(ASSET_EVENT_TYPES),
+                    )
+                    .scalar_subquery()
+                )
+                conn.execute(tags.delete().where(tags.c.event_id.in_(ids)))
+                deleted += conn.execute(
+                    events.delete().where(
+                        events.c.asset_key == key.to_string(),
+                        events.c.partition.in_(chunk),
+                        events.c.dagster_event_type.in_(ASSET_EVENT_TYPES),
+                    )
+                ).rowcount
+    return deleted
 
 
 def mark_run_failed(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:

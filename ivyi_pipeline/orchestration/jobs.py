@@ -7,7 +7,7 @@ from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 
 gifting_process_job = dg.define_asset_job(
     "gifting_process_job",
-    selection=dg.AssetSelection.assets(gifting_process),
+    selection=dg.AssetSelection.assets(gifting_process).without_checks(),
     partitions_def=gift_processes_partitions,
     executor_def=dg.in_process_executor,
     description="Advance each gift process of the run's partition (range) as far as it can go.",

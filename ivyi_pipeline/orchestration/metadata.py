@@ -1,6 +1,6 @@
 """Materialization metadata an analyst reads in the UI, one entry per process partition."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import pandas as pd
@@ -14,7 +14,8 @@ from ivyi_pipeline.orchestration.run_context import partition_keys_by_process
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.funnel_report import transitions_of
 
-TABLE_ROWS = 50
+TABLE_ROWS = 10
+"""Rows of a process's options and ranking tables shown (the best first; counts give all)."""
 SCORE_FORMULA = "score = " + " + ".join(f"{w:.2f} × {name}" for name, w in WEIGHTS.items())
 
 OPTIONS_SCHEMA = dg.TableSchema(
@@ -114,7 +115,7 @@ def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids:
         procs = find.processes_in(conn, ids).set_index("process_id")
         ranked = find.rankings_of(conn, list(procs.index))
     ranked = ranked.sort_values(["process_id", "rank"], kind="stable")
-    tables = metadata_tables(ranked, RANKED_SCHEMA, "process_id")
+    tables = metadata_tables(ranked, RANKED_SCHEMA, "process_id", TABLE_ROWS)
     tops = ranked.drop_duplicates("process_id").set_index("process_id")
     counts = ranked.groupby("process_id").size()
     described = {}
@@ -149,8 +150,13 @@ def _cents(value) -> int:
     return 0 if value is None or pd.isna(value) else int(value)
 
 
-def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: Sequence[str]):
-    """Status, occasion, window and choice of every process in the run."""
+def describe_states(
+    context: dg.AssetExecutionContext,
+    engine: sa.Engine,
+    ids: Sequence[str],
+    verdicts: Mapping[str, Mapping[str, object]],
+):
+    """Status, occasion, window, choice and every rule's verdict of every process in the run."""
     with engine.connect() as conn:
         procs = find.processes_in(conn, ids)
         history = transitions_of(conn, procs["process_id"].tolist())
@@ -169,6 +175,7 @@ def describe_states(context: dg.AssetExecutionContext, engine: sa.Engine, ids: S
             values["selected_gift_id"] = proc.selected_gift_id
         if isinstance(proc.blocked_reason, str):
             values["blocked_reason"] = proc.blocked_reason
+        values |= verdicts.get(proc.process_id, {})
         if proc.process_id in histories:
             values["history"] = histories[proc.process_id]
         described[proc.process_id] = values

@@ -13,8 +13,9 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+from ivyi_pipeline.domain.occurrences import lead_window_end
 from ivyi_pipeline.errors import InvalidInput
-from ivyi_pipeline.workflows.gifting_process.detection import DEFAULT_LEAD_DAYS, DetectionCursor
+from ivyi_pipeline.workflows.gifting_process.detection import DetectionCursor
 
 DEFAULT_FIRST_OCCASION_DATE = date(2025, 1, 1)
 FIRST_DATE_ENV = "IVYI_FIRST_OCCASION_DATE"
@@ -33,20 +34,15 @@ def first_occasion_date() -> date:
         raise InvalidInput(f"{FIRST_DATE_ENV}={text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def occasion_dates_partitions(first: date) -> dg.DailyPartitionsDefinition:
-    """Dates from `first` up to the clock's today plus the lead window (the furthest it looks)."""
-    return dg.DailyPartitionsDefinition(
-        start_date=first.isoformat(), end_offset=DEFAULT_LEAD_DAYS + 1
-    )
+def occasion_dates_partitions(first: date, lead_days: int) -> dg.DailyPartitionsDefinition:
+    """Dates from `first` up to the clock's today's `lead_window_end` (the furthest detection
+    looks, with the same lead days): the partition after today's is its first end offset."""
+    return dg.DailyPartitionsDefinition(start_date=first.isoformat(), end_offset=lead_days + 1)
 
 
-def last_occasion_date(today: date) -> date:
-    """The last occasion date as of `today`: today plus the lead window."""
-    return today + timedelta(days=DEFAULT_LEAD_DAYS)
-
-
-def check_range(start: date, end: date, as_of: datetime, first: date) -> None:
-    """Refuse a range that is empty or not made of occasion dates as of `as_of`."""
+def check_range(start: date, end: date, as_of: datetime, first: date, lead_days: int) -> None:
+    """Refuse a range that is empty or not made of occasion dates as of `as_of` (the calendar
+    from `first` to the end of the lead window of `lead_days`)."""
     if end < start:
         raise InvalidInput(f"--to {end} is before --from {start}")
     if start < first:
@@ -54,7 +50,7 @@ def check_range(start: date, end: date, as_of: datetime, first: date) -> None:
             f"--from {start} precedes the first occasion date {first}; "
             f"set {FIRST_DATE_ENV} to an earlier date"
         )
-    last = last_occasion_date(as_of.date())
+    last = lead_window_end(as_of.date(), lead_days)
     if end > last:
         raise InvalidInput(
             f"--to {end} is after the last occasion date {last} as of {as_of:%Y-%m-%d}"

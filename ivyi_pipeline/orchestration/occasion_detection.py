@@ -41,8 +41,9 @@ def _describe_day(result: BackfillResult, day: date) -> dict[str, object]:
     return values
 
 
-def build_occasion_detection(first: date) -> dg.AssetsDefinition:
-    """The asset over the calendar that starts at `first` (see occasion_dates)."""
+def build_occasion_detection(first: date, lead_days: int) -> dg.AssetsDefinition:
+    """The asset over the calendar that starts at `first` and reaches as far as detection
+    looks with `lead_days` (see occasion_dates)."""
 
     @dg.multi_asset(
         name="occasion_detection",
@@ -56,7 +57,7 @@ def build_occasion_detection(first: date) -> dg.AssetsDefinition:
                 ),
             )
         ],
-        partitions_def=occasion_dates_partitions(first),
+        partitions_def=occasion_dates_partitions(first, lead_days),
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def occasion_detection(

@@ -8,7 +8,7 @@ import dagster as dg
 
 from ivyi_pipeline.domain import states
 from ivyi_pipeline.domain.states import Step, step_named
-from ivyi_pipeline.orchestration import metadata
+from ivyi_pipeline.orchestration import checks, metadata
 from ivyi_pipeline.orchestration.resources import FulfilmentService, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.orchestration.run_context import (
     RETRY_POLICY,
@@ -17,7 +17,7 @@ from ivyi_pipeline.orchestration.run_context import (
     record,
     retry_only_transient,
 )
-from ivyi_pipeline.workflows.gifting_process import steps
+from ivyi_pipeline.workflows.gifting_process import quality, steps
 
 AFTER = {"after": dg.In(dg.Nothing)}
 DONE = dg.Out(dg.Nothing)
@@ -156,12 +156,16 @@ def record_shipment(
 def complete_process(
     context: dg.AssetExecutionContext, ivyi_db: IvyiDatabase, fulfilment: FulfilmentService
 ):
-    """Fulfilment update: the gift was delivered; -> COMPLETED. Records every process's state."""
+    """Fulfilment update: the gift was delivered; -> COMPLETED. Records every process's state,
+    every rule's verdict on it, and a check result where a rule fails (`checks`)."""
     with retry_only_transient(context):
         engine = ivyi_db.get_engine()
         provider = fulfilment.provider(engine)
-        ids = process_ids(context)
-        report = steps.complete_process(engine, ids, as_of(context), provider)
-        metadata.describe_states(context, engine, ids)
+        ids, at = process_ids(context), as_of(context)
+        report = steps.complete_process(engine, ids, at, provider)
+        reports = quality.judge(engine, ids, at)
+        metadata.describe_states(context, engine, ids, checks.verdicts_of(reports, ids))
         yield dg.Output(None, "gift_process_state")
+        # The run's materializations are stored now: the results can point at them.
+        yield from checks.recorded_results(context, reports)
         record(context, report)

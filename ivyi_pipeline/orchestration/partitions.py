@@ -16,9 +16,9 @@ from datetime import date
 import dagster as dg
 import sqlalchemy as sa
 
+from ivyi_pipeline.db.reads import chunks, rows_in
 from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.domain.partition_keys import is_partition_key, parse_partition_key, partition_key
-from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
 
 gift_processes_partitions = dg.DynamicPartitionsDefinition(name="gift_processes")
@@ -35,7 +35,7 @@ def occurrences_of(engine: sa.Engine, process_ids: Iterable[str]) -> dict[str, t
     gp = gift_processes
     query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.occurrence_date)
     with engine.connect() as conn:
-        rows = find.rows_in(conn, query, gp.c.id, process_ids)
+        rows = rows_in(conn, query, gp.c.id, process_ids)
     return {row.id: (row.occasion_id, row.occurrence_date) for row in rows}
 
 
@@ -88,8 +88,8 @@ def ensure_process_partitions(
     """
     keys = partition_keys_for(engine_or_rows, process_ids)
     ordered = list(dict.fromkeys(keys.values()))
-    for start in range(0, len(ordered), ADD_CHUNK):
-        _add(instance, ordered[start : start + ADD_CHUNK])
+    for chunk in chunks(ordered, ADD_CHUNK):
+        _add(instance, chunk)
     return keys
 
 

@@ -4,6 +4,11 @@ from datetime import timedelta
 
 import dagster as dg
 
+from ivyi_pipeline.orchestration.checks import GIFTING_CHECK_KEYS
+from ivyi_pipeline.orchestration.dagster_internals import (
+    forget_check_results,
+    forget_partition_history,
+)
 from ivyi_pipeline.orchestration.partitions import (
     ensure_process_partitions,
     gift_processes_partitions,
@@ -15,6 +20,9 @@ from ivyi_pipeline.orchestration.resources import IvyiDatabase
 from ivyi_pipeline.orchestration.run_context import as_of
 from ivyi_pipeline.workflows.gifting_process.retention import completed_before
 
+GIFTING_ASSET_KEYS = [
+    dg.AssetKey(name) for name in ("gift_options", "ranked_decisions", "gift_process_state")
+]
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 
 
@@ -48,13 +56,18 @@ def retire_completed_partitions(
     ensure_process_partitions(context.instance, moving, engine)
     for key in sorted(retire):
         context.instance.delete_dynamic_partition(name, key)
+    # Their check results and asset events would stay, read by every page that shows the
+    # checks' or the assets' partitions: history would cost the UI (dagster_internals).
+    forgotten = forget_check_results(context.instance, GIFTING_CHECK_KEYS, sorted(retire))
+    forgotten += forget_partition_history(context.instance, GIFTING_ASSET_KEYS, sorted(retire))
     context.log.info(
         "retired %d partition(s): %d of completed processes, %d stale key(s), %d moved to "
-        "their current key",
+        "their current key; %d check result and asset event row(s) forgotten",
         len(retire),
         len(completed),
         len(retire) - sum(1 for key in retire if process_of[key] in completed),
         len(moving),
+        forgotten,
     )
     return len(retire)
 

@@ -6,11 +6,15 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import gift_processes, orders
 from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.local_runs import backfill as run_backfill
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
+from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION, check_range
+from ivyi_pipeline.orchestration.occasion_detection import build_occasion_detection
 from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import (
@@ -19,6 +23,7 @@ from ivyi_pipeline.workflows.gifting_process.backfill_policy import (
     backfill_missed,
 )
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
+from ivyi_pipeline.workflows.gifting_process.detection import detect_due_occurrences
 from ivyi_pipeline_tests.factories import make_gift, make_occasion, make_process, race
 
 AS_OF = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -70,6 +75,25 @@ def _metadata(instance, day: dt.date) -> dict:
         dg.AssetRecordsFilter(OCCASION_DETECTION, asset_partitions=[day.isoformat()]), limit=1
     ).records
     return {key: value.value for key, value in records[0].asset_materialization.metadata.items()}
+
+
+@pytest.mark.parametrize("lead_days", [21, 10])
+def test_the_occasion_date_calendar_ends_where_detection_looks_with_the_configured_lead_days(
+    tmp_path, lead_days
+):
+    url = f"sqlite:///{tmp_path / 'ivyi.db'}"
+    upgrade(url)
+    engine = get_engine(url)
+    _, cursor = detect_due_occurrences(engine, AS_OF, None, lead_days)
+    engine.dispose()
+    calendar = build_occasion_detection(START, lead_days).partitions_def
+
+    with dg.partition_loading_context(effective_dt=AS_OF):
+        last = calendar.get_last_partition_key()
+    assert last == cursor.horizon.isoformat()
+    check_range(START, cursor.horizon, AS_OF, START, lead_days)
+    with pytest.raises(InvalidInput, match="after the last occasion date"):
+        check_range(START, cursor.horizon + dt.timedelta(days=1), AS_OF, START, lead_days)
 
 
 def test_the_grace_period_decides_between_belated_and_too_old():

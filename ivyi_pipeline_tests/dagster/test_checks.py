@@ -1,4 +1,5 @@
-"""Asset checks on options, ranks and choices: they run with the job and name failing processes."""
+"""Rules on options, ranks and choices: every verdict on the process's partition, a check
+result only where a rule fails, on the failing process's own partition."""
 
 import datetime as dt
 
@@ -6,7 +7,14 @@ import dagster as dg
 import pytest
 
 from ivyi_pipeline.db.schema import gift_processes, gifts, ranked_decisions, relationships
-from ivyi_pipeline.orchestration.partitions import process_ids_of
+from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.checks import GIFTING_CHECK_KEYS, VERDICT_PREFIX
+from ivyi_pipeline.orchestration.partitions import (
+    partition_keys_for,
+    process_ids_of,
+)
+from ivyi_pipeline.orchestration.resources import IvyiDatabase
 from ivyi_pipeline.workflows.gifting_process import quality
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
 from ivyi_pipeline_tests.factories import (
@@ -71,8 +79,19 @@ def _latest_materialization(instance, asset_key: dg.AssetKey, partition: str):
     return records[0]
 
 
+def _verdicts(instance, engine, process_id: str) -> dict[str, str]:
+    """Every rule's verdict in the metadata of the process's latest state materialization."""
+    key = partition_keys_for(engine, [process_id])[process_id]
+    record = _latest_materialization(instance, dg.AssetKey("gift_process_state"), key)
+    metadata = record.asset_materialization.metadata
+    return {k.removeprefix(VERDICT_PREFIX): v.value for k, v in metadata.items() if k in RULE_KEYS}
+
+
+RULE_KEYS = {VERDICT_PREFIX + name for name in CHECKS}
+
+
 @pytest.mark.usefixtures("catalogue")
-def test_a_run_that_generates_options_records_each_check_on_the_process_partition(
+def test_a_healthy_process_shows_every_verdict_on_its_partition_and_records_no_check_result(
     engine, run, instance
 ):
     process_id = make_new_process(engine, OCCURRENCE)
@@ -80,57 +99,65 @@ def test_a_run_that_generates_options_records_each_check_on_the_process_partitio
     result = run(process_id)
 
     assert result.success
-    results = _by_partition(result)
-    judged = {"options_not_empty", "options_affordable_and_in_stock", "ranks_without_gaps"}
-    assert set(results) == {(name, process_id) for name in judged}
-    assert all(e.passed for e in results.values())
-    assert results["options_not_empty", process_id].description == (
-        "options are non-empty: passes."
-    )
-    # A single-process run needs no summary: its process's results are the whole story.
-    assert _summaries(result) == {}
-    for evaluation in results.values():
-        target = evaluation.target_materialization_data
-        latest = _latest_materialization(instance, evaluation.asset_key, evaluation.partition)
-        assert (target.run_id, target.storage_id) == (result.run_id, latest.storage_id)
+    # Nothing fails: no check result at all, so nothing per process is written to the checks.
+    assert result.get_asset_check_evaluations() == []
+    assert _verdicts(instance, engine, process_id) == {
+        "options_not_empty": "options are non-empty: passes.",
+        "options_affordable_and_in_stock": "options are affordable and in stock: passes.",
+        "ranks_without_gaps": "ranks are 1..n without gaps: passes.",
+        # The giver is still choosing: the rule does not apply, it is neither failed nor skipped.
+        "selected_gift_is_ranked": (
+            "the selected gift is one of the ranked options: does not apply to it yet."
+        ),
+    }
 
 
 @pytest.mark.usefixtures("catalogue")
-def test_a_ranged_run_records_a_result_per_process_and_a_summary_per_check(engine, run):
+def test_a_ranged_run_records_failures_only_and_a_summary_per_check(engine, run):
     ids = sorted(make_new_process(engine, OCCURRENCE + dt.timedelta(days=i)) for i in range(3))
 
     result = run(*ids)
 
-    results = _by_partition(result)
-    for name in ("options_not_empty", "options_affordable_and_in_stock", "ranks_without_gaps"):
-        assert {pid for check, pid in results if check == name} == set(ids)
+    assert _by_partition(result) == {}
     summaries = _summaries(result)
     assert set(summaries) == CHECKS
     assert summaries["options_not_empty"].metadata["processes_checked"].value == 3
     assert summaries["selected_gift_is_ranked"].metadata["processes_checked"].value == 0
-    # At most one result per check and process, plus one summary per check and run.
-    assert len(result.get_asset_check_evaluations()) <= len(CHECKS) * (len(ids) + 1)
+    assert all(summary.passed for summary in summaries.values())
+    # What the run records for the checks does not grow with its processes: a summary a check.
+    assert len(result.get_asset_check_evaluations()) == len(CHECKS)
 
 
 @pytest.mark.usefixtures("catalogue")
-def test_a_later_run_judges_stock_only_for_options_it_generated(engine, run):
+def test_a_run_plans_no_check_so_a_process_is_never_skipped(engine, run, instance):
+    process_id = make_new_process(engine, OCCURRENCE)
+
+    result = run(process_id)
+
+    planned = instance.get_records_for_run(
+        result.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+    ).records
+    assert planned == []
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_later_run_judges_stock_only_for_options_it_generated(engine, run, instance):
     process_id = make_new_process(engine, OCCURRENCE)
     assert run(process_id).success
     with engine.begin() as conn:
         conn.execute(gifts.update().values(in_stock=False))
 
-    results = _by_partition(run(process_id, as_of=AS_OF + dt.timedelta(hours=1)))
+    result = run(process_id, as_of=AS_OF + dt.timedelta(hours=1))
 
-    assert set(results) == {
-        ("options_not_empty", process_id),
-        ("ranks_without_gaps", process_id),
-    }
-    assert all(e.passed for e in results.values())
+    assert _by_partition(result) == {}
+    verdicts = _verdicts(instance, engine, process_id)
+    assert verdicts["options_affordable_and_in_stock"].endswith("does not apply to it yet.")
+    assert verdicts["options_not_empty"].endswith("passes.")
 
 
 @pytest.mark.usefixtures("catalogue")
 def test_a_blocked_process_fails_the_non_empty_check_on_its_partition_beside_a_healthy_one(
-    engine, run
+    engine, run, instance
 ):
     blocked = make_new_process(engine, OCCURRENCE, budget_cents=1000)
     healthy = make_new_process(engine, OCCURRENCE + dt.timedelta(days=1))
@@ -139,19 +166,38 @@ def test_a_blocked_process_fails_the_non_empty_check_on_its_partition_beside_a_h
 
     assert result.success
     results = _by_partition(result)
+    assert set(results) == {("options_not_empty", blocked)}
     failing = results["options_not_empty", blocked]
     assert not failing.passed
     assert failing.severity == dg.AssetCheckSeverity.WARN
     assert failing.description.startswith("options are non-empty: fails: blocked:")
     assert "budget" in failing.description
-    assert results["options_not_empty", healthy].passed
+    target = failing.target_materialization_data
+    latest = _latest_materialization(instance, failing.asset_key, failing.partition)
+    assert (target.run_id, target.storage_id) == (result.run_id, latest.storage_id)
+    assert _verdicts(instance, engine, blocked)["options_not_empty"] == failing.description
+    assert _verdicts(instance, engine, healthy)["options_not_empty"].endswith("passes.")
     summary = _summaries(result)["options_not_empty"]
     assert summary.metadata["failing_process_ids"].value == blocked
 
 
 @pytest.mark.usefixtures("catalogue")
+def test_a_later_run_records_a_failure_that_still_holds_again(engine, run, instance):
+    blocked = make_new_process(engine, OCCURRENCE, budget_cents=1000)
+    first = run(blocked)
+
+    later = run(blocked, as_of=AS_OF + dt.timedelta(days=1))
+
+    for result in (first, later):
+        assert not _by_partition(result)["options_not_empty", blocked].passed
+    evaluation = _by_partition(later)["options_not_empty", blocked]
+    latest = _latest_materialization(instance, evaluation.asset_key, evaluation.partition)
+    assert evaluation.target_materialization_data.storage_id == latest.storage_id
+
+
+@pytest.mark.usefixtures("catalogue")
 def test_a_selected_gift_outside_the_ranking_fails_the_selection_check_on_its_partition(
-    engine, run
+    engine, run, instance
 ):
     process_id = make_new_process(engine, OCCURRENCE)
     assert run(process_id).success
@@ -169,6 +215,10 @@ def test_a_selected_gift_outside_the_ranking_fails_the_selection_check_on_its_pa
     assert not check.passed
     assert check.severity == dg.AssetCheckSeverity.ERROR
     assert unranked in check.description
+    # It points at the state this very run materialized: the UI shows it as current.
+    latest = _latest_materialization(instance, check.asset_key, check.partition)
+    assert check.target_materialization_data.storage_id == latest.storage_id
+    assert latest.run_id == result.run_id
 
 
 @pytest.mark.usefixtures("catalogue")
@@ -241,3 +291,29 @@ def test_a_process_past_generation_without_options_is_an_error_not_a_warning(eng
     report = quality.options_present(engine, [process_id])
 
     assert report.errors == {process_id: "is DECISION_WINDOW_OPEN but has no gift options"}
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_running_the_rules_on_demand_judges_the_partition_by_every_rule(
+    engine, run, instance, database_url
+):
+    process_id = make_new_process(engine, OCCURRENCE)
+    assert run(process_id).success
+    key = partition_keys_for(engine, [process_id])[process_id]
+    # What the UI launches for "Execute checks" on one partition: the checks alone.
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection=set(), asset_check_selection=set(GIFTING_CHECK_KEYS)
+    )
+
+    result = job.execute_in_process(
+        instance=instance,
+        tags={"dagster/partition": key, tags.AS_OF: AS_OF.isoformat()},
+        resources={"ivyi_db": IvyiDatabase(url=database_url)},
+    )
+
+    assert result.success
+    verdicts = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert set(verdicts) == CHECKS
+    assert all(e.passed and e.partition == key for e in verdicts.values())
+    assert verdicts["ranks_without_gaps"].description == "ranks are 1..n without gaps: passes."
+    assert verdicts["selected_gift_is_ranked"].description.endswith("does not apply to it yet.")

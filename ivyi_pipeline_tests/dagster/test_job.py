@@ -17,6 +17,7 @@ from ivyi_pipeline.db.schema import (
     relationships,
     simulated_provider_orders,
 )
+from ivyi_pipeline.orchestration.checks import GIFTING_CHECK_SPECS
 from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 from ivyi_pipeline_tests.dagster_runs import execute_gifting_job
@@ -151,29 +152,16 @@ def test_a_run_that_generates_and_ranks_nothing_materializes_only_the_state(engi
         ("gift_process_state", first_id),
         ("gift_process_state", later_id),
     }
-    # The options and ranking each partition shows are still the first run's, and the expiry
-    # run's check results judge them: the UI shows those checks as current.
-    for evaluation in expiry.get_asset_check_evaluations():
-        if (
-            evaluation.partition is None
-            or evaluation.asset_key.to_user_string() == "gift_process_state"
-        ):
-            continue
-        latest = instance.fetch_materializations(
-            dg.AssetRecordsFilter(
-                asset_key=evaluation.asset_key, asset_partitions=[evaluation.partition]
-            ),
-            limit=1,
-        ).records[0]
-        assert latest.run_id == first.run_id
-        assert evaluation.target_materialization_data.storage_id == latest.storage_id
-    judged = {
-        (e.asset_key.to_user_string(), e.check_name)
-        for e in expiry.get_asset_check_evaluations()
-        if e.partition is not None
-    }
-    assert ("gift_options", "options_not_empty") in judged
-    assert ("ranked_decisions", "ranks_without_gaps") in judged
+    # The options and ranking each partition shows are still the first run's; the expiry run
+    # judges them again: its verdicts are in each state partition's metadata, and no rule fails,
+    # so it records no check result on any partition.
+    assert [e for e in expiry.get_asset_check_evaluations() if e.partition is not None] == []
+    for pid in (first_id, later_id):
+        state = _materialized(expiry)[("gift_process_state", pid)]
+        assert state["rule: options_not_empty"].value == (
+            "options are non-empty: passes."
+        )
+        assert state["rule: selected_gift_is_ranked"].value.endswith("passes.")
 
 
 @pytest.mark.usefixtures("catalogue")
@@ -221,6 +209,18 @@ def test_a_forbidden_transition_fails_the_step_and_leaves_the_process_unchanged(
     )
     unchanged = {**after._asdict(), "last_error": before.last_error}
     assert unchanged == before._asdict()
+
+
+def test_a_failed_run_turns_no_check_red_and_leaves_none_in_progress(engine, run, instance):
+    process_id = make_process(engine, status="SHIPPED")
+    make_confirmation(engine, process_id, make_gift(engine), to_db(AS_OF))
+
+    result = run(process_id)
+
+    assert not result.success
+    check_keys = [spec.key for spec in GIFTING_CHECK_SPECS]
+    # No run plans a check, so a run that failed leaves no "Execution failed" behind it.
+    assert instance.event_log_storage.get_asset_check_partition_info(check_keys) == []
 
 
 @pytest.mark.usefixtures("catalogue")

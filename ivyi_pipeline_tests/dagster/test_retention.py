@@ -5,11 +5,12 @@ import datetime as dt
 import dagster as dg
 import sqlalchemy as sa
 
+from ivyi_pipeline.db import reads
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
 from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.orchestration.checks import OPTIONS_NOT_EMPTY
 from ivyi_pipeline.orchestration.partitions import ensure_process_partitions, partition_keys_for
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
-from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline_tests.factories import make_process
 
 
@@ -27,7 +28,7 @@ def _age(engine, pid: str, days: int) -> None:
 def test_only_long_completed_processes_lose_their_partition_and_keep_their_history(
     engine, database_url, monkeypatch
 ):
-    monkeypatch.setattr(find, "CHUNK", 1)  # one live key per lookup: every chunk is read
+    monkeypatch.setattr(reads, "IN_CHUNK", 1)  # one live key per lookup: every chunk is read
     old_done = make_process(engine, status="COMPLETED")
     new_done = make_process(engine, status="COMPLETED")
     old_open = make_process(engine, status="DECISION_WINDOW_OPEN")
@@ -51,6 +52,39 @@ def test_only_long_completed_processes_lose_their_partition_and_keep_their_histo
             sa.select(sa.func.count()).where(process_transitions.c.process_id == old_done)
         ).scalar()
     assert history == 8  # CREATED .. COMPLETED along the shortest path, all kept
+
+
+def test_retired_partitions_lose_their_check_results_and_asset_events_and_live_ones_keep_them(
+    engine, database_url
+):
+    done = make_process(engine, status="COMPLETED")
+    live = make_process(engine, status="DECISION_WINDOW_OPEN")
+    _age(engine, done, 40)
+    with dg.instance_for_test() as instance:
+        keys = ensure_process_partitions(instance, [done, live], engine)
+        for pid in (done, live):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization("gift_process_state", partition=keys[pid])
+            )
+            instance.report_runless_asset_event(
+                dg.AssetCheckEvaluation(
+                    asset_key=OPTIONS_NOT_EMPTY.asset_key,
+                    check_name=OPTIONS_NOT_EMPTY.name,
+                    passed=False,
+                    partition=keys[pid],
+                )
+            )
+        result = defs.resolve_job_def("dagster_retention_job").execute_in_process(
+            instance=instance, resources={"ivyi_db": IvyiDatabase(url=database_url)}
+        )
+        infos = instance.event_log_storage.get_asset_check_partition_info(
+            [OPTIONS_NOT_EMPTY.key]
+        )
+        materialized = instance.get_materialized_partitions(dg.AssetKey("gift_process_state"))
+
+    assert result.success
+    assert [info.partition_key for info in infos] == [keys[live]]
+    assert materialized == {keys[live]}
 
 
 def test_finished_runs_older_than_the_retention_are_purged_and_recent_ones_kept(

@@ -150,12 +150,12 @@ def test_the_graphql_api_serves_the_job_sensors_schedules_assets_checks_runs_and
             executions = _graphql(webserver, CHECK_EXECUTIONS, asset=[asset], check=name)
             found = executions["assetCheckExecutions"]
             assert {e["runId"] for e in found} <= {run["runId"] for run in runs}
-            statuses = {e["status"] for e in found if e["partition"] != blocked["key"]}
-            # A process a rule did not apply to in a run is skipped by that run.
-            assert "SUCCEEDED" in statuses, (asset, name)
-            assert statuses <= {"SUCCEEDED", "SKIPPED"}, (asset, name)
-            # Each result but a ranged run's summary is on one process's own partition.
+            # No run plans a check: nothing reads skipped, and a process has a result on its
+            # own partition only where a rule fails (the blocked one); ranged runs record a
+            # summary without a partition.
+            assert all(e["status"] != "SKIPPED" for e in found), (asset, name)
             partitions = {e["partition"] for e in found} - {None}
+            assert partitions <= {blocked["key"]}, (asset, name)
             assert set(process_ids_of(partitions)) <= process_ids
 
     keys = _graphql(webserver, PARTITIONS)["assetNodeOrError"]["partitionKeysByDimension"]
@@ -236,7 +236,7 @@ def test_one_run_shows_its_process_its_steps_and_what_they_did(webserver, page):
     run = _story_run(webserver)
     process_id = run["ivyi/process_id"]
 
-    _open(page, f"{webserver}/runs/{run['run_id']}", process_id, "4 checks")
+    _open(page, f"{webserver}/runs/{run['run_id']}", process_id, "gifting_process_job")
     page.get_by_placeholder("Filter…").fill("advanced")
     page.keyboard.press("Enter")
     page.get_by_text("start_workflow: 1 advanced").wait_for()
@@ -269,7 +269,7 @@ def test_the_gift_options_asset_shows_each_options_price_and_category_and_its_ch
     _open(page, f"{webserver}/assets/gift_options?view=checks", "options_not_empty")
     text = page.inner_text("body")
     assert "options_affordable_and_in_stock" in text
-    assert "Not evaluated" not in text
+    assert "Skipped" not in text
 
 
 def test_the_ranked_decisions_asset_shows_every_score_component(webserver, page):
@@ -330,13 +330,17 @@ def test_a_blocked_process_partition_shows_its_failing_check_and_why(webserver, 
     _shot(page, "gift_options_checks")
 
 
-def test_a_healthy_process_partition_shows_its_checks_pass(webserver, page):
+def test_a_healthy_process_partition_shows_every_rule_passing_in_its_state(webserver, page):
     key = _story_run(webserver)["dagster/partition"]
 
-    text = _check_partition(page, webserver, "ranked_decisions", "ranks_without_gaps", key)
+    _open(page, _partition(webserver, "gift_process_state", key), "rule: ranks_without_gaps")
 
-    assert "Passed" in text
+    text = page.inner_text("body")
     assert "ranks are 1..n without gaps: passes." in text
+    assert "options are non-empty: passes." in text
+    assert "rules_failing" in text
+    page.get_by_text("rule: options_not_empty", exact=True).scroll_into_view_if_needed()
+    _shot(page, "gift_process_state_verdicts")
 
 
 def _listed_keys(page, known: set[str]) -> set[str]:

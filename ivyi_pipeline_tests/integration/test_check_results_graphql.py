@@ -34,6 +34,10 @@ PARTITION_EXECUTIONS = """query Executions($asset: [String!]!, $check: String!, 
   assetCheckExecutions(assetKey: {path: $asset}, checkName: $check, partition: $key, limit: 10) {
     runId status evaluation { partition severity description success
       targetMaterialization { runId } } } }"""
+PARTITION_METADATA = """query State($key: String!) {
+  assetOrError(assetKey: {path: ["gift_process_state"]}) { ... on Asset {
+    assetMaterializations(partitions: [$key], limit: 1) { runId
+      metadataEntries { label ... on TextMetadataEntry { text } } } } } }"""
 
 
 @pytest.fixture(scope="module")
@@ -83,22 +87,32 @@ def _checks(context, asset: str) -> dict[str, dict]:
     return {check["name"]: check for check in node["assetChecksOrError"]["checks"]}
 
 
-def test_the_checks_are_partitioned_by_process_and_show_each_partitions_status(checked_run):
-    context, blocked, healthy = (checked_run[k] for k in ("context", "blocked", "healthy"))
+def test_only_the_failing_process_partition_is_red_and_nothing_reads_skipped(checked_run):
+    context, blocked = (checked_run[k] for k in ("context", "blocked"))
 
-    checks = _checks(context, "gift_options") | _checks(context, "ranked_decisions")
+    checks = (
+        _checks(context, "gift_options")
+        | _checks(context, "ranked_decisions")
+        | _checks(context, "gift_process_state")
+    )
 
+    assert set(checks) == {
+        "options_not_empty",
+        "options_affordable_and_in_stock",
+        "ranks_without_gaps",
+        "selected_gift_is_ranked",
+    }
     for check in checks.values():
         assert check["partitionDefinition"] is not None
-    not_empty = checks["options_not_empty"]["partitionStatuses"]
-    assert not_empty["failedPartitions"] == [blocked]
-    assert not_empty["succeededPartitions"] == [healthy]
-    assert not_empty["inProgressPartitions"] == []
-    # The blocked process has no options to judge: its stock check is skipped by the run.
-    stock = checks["options_affordable_and_in_stock"]["partitionStatuses"]
-    assert stock["succeededPartitions"] == [healthy]
-    assert stock["skippedPartitions"] == [blocked]
-    assert checks["ranks_without_gaps"]["partitionStatuses"]["succeededPartitions"] == [healthy]
+        statuses = check["partitionStatuses"]
+        # No check is planned by a run: no process reads skipped or in progress.
+        assert statuses["skippedPartitions"] == []
+        assert statuses["inProgressPartitions"] == []
+        # Passing verdicts live in the partition's metadata, not in check rows.
+        assert statuses["succeededPartitions"] == []
+    assert checks["options_not_empty"]["partitionStatuses"]["failedPartitions"] == [blocked]
+    for name in ("options_affordable_and_in_stock", "ranks_without_gaps"):
+        assert checks[name]["partitionStatuses"]["failedPartitions"] == []
 
 
 def test_a_blocked_process_partition_shows_its_failing_check_with_the_reason(checked_run):
@@ -122,7 +136,7 @@ def test_a_blocked_process_partition_shows_its_failing_check_with_the_reason(che
     assert evaluation["targetMaterialization"]["runId"] == run_id
 
 
-def test_a_healthy_process_partition_shows_its_passes(checked_run):
+def test_a_healthy_process_partition_shows_its_passes_in_its_metadata(checked_run):
     context, run_id, healthy = (checked_run[k] for k in ("context", "run_id", "healthy"))
 
     for asset, check in (
@@ -130,10 +144,14 @@ def test_a_healthy_process_partition_shows_its_passes(checked_run):
         ("gift_options", "options_affordable_and_in_stock"),
         ("ranked_decisions", "ranks_without_gaps"),
     ):
-        (execution,) = _query(
+        executions = _query(
             context, PARTITION_EXECUTIONS, asset=[asset], check=check, key=healthy
         )["assetCheckExecutions"]
-        assert execution["status"] == "SUCCEEDED"
-        assert execution["evaluation"]["success"] is True
-        assert execution["evaluation"]["description"].endswith(": passes.")
-        assert execution["evaluation"]["targetMaterialization"]["runId"] == run_id
+        assert executions == []
+    node = _query(context, PARTITION_METADATA, key=healthy)["assetOrError"]
+    (materialization,) = node["assetMaterializations"]
+    assert materialization["runId"] == run_id
+    entries = {e["label"]: e.get("text") for e in materialization["metadataEntries"]}
+    assert entries["rule: options_not_empty"] == "options are non-empty: passes."
+    assert entries["rule: ranks_without_gaps"] == "ranks are 1..n without gaps: passes."
+    assert entries["rule: selected_gift_is_ranked"].endswith("does not apply to it yet.")

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from ivyi_pipeline.db import reads
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
 from ivyi_pipeline.errors import InvalidTransition, NotFound, StaleState
-from ivyi_pipeline.workflows.gifting_process import update
 from ivyi_pipeline.workflows.gifting_process.create import create_processes
 from ivyi_pipeline.workflows.gifting_process.update import transition, transition_many
 from ivyi_pipeline_tests.factories import (
@@ -191,7 +191,7 @@ def test_transition_many_moves_only_the_processes_still_in_the_expected_state(en
 
 def test_transition_many_moves_more_processes_than_fit_in_one_chunk(engine):
     occasion_id = make_occasion(engine)
-    count = update.CHUNK + 7
+    count = reads.IN_CHUNK + 7
     days = [dt.date(2000, 1, 1) + dt.timedelta(days=i) for i in range(count)]
     ids = create_processes(engine, [occurrence_of(engine, occasion_id, d) for d in days], AT)
 

@@ -1,6 +1,6 @@
-"""The two private Dagster paths of orchestration/dagster_internals.py still work as pinned.
+"""The private Dagster paths of orchestration/dagster_internals.py still work as pinned.
 
-These fail when Dagster is upgraded: re-check both paths against the new version's source
+These fail when Dagster is upgraded: re-check each path against the new version's source
 (and whether a public way now exists) before moving the pin.
 """
 
@@ -87,3 +87,44 @@ def test_a_ranged_run_gives_each_partition_its_own_metadata_and_current_check_re
             "b": True,
             "c": True,
         }
+
+
+def test_forgetting_check_results_deletes_the_rows_of_the_given_partitions_only():
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(TOY_PARTITIONS.name, ["a", "b", "c"])
+        job = dg.Definitions(assets=[toy_state]).resolve_implicit_global_asset_job_def()
+        job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "a",
+                "dagster/asset_partition_range_end": "c",
+            },
+        )
+        check_key = dg.AssetCheckKey(TOY_KEY, "toy_check")
+
+        deleted = dagster_internals.forget_check_results(instance, [check_key], ["a", "b"])
+
+        assert deleted == 2
+        infos = instance.event_log_storage.get_asset_check_partition_info([check_key])
+        assert [info.partition_key for info in infos] == ["c"]
+
+
+def test_forgetting_partition_history_leaves_the_other_partitions_materialized():
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(TOY_PARTITIONS.name, ["a", "b", "c"])
+        job = dg.Definitions(assets=[toy_state]).resolve_implicit_global_asset_job_def()
+        tags = {
+            "dagster/asset_partition_range_start": "a",
+            "dagster/asset_partition_range_end": "c",
+        }
+        job.execute_in_process(instance=instance, tags=tags)
+        job.execute_in_process(instance=instance, tags=tags)
+
+        deleted = dagster_internals.forget_partition_history(instance, [TOY_KEY], ["a", "b"])
+
+        assert deleted == 4  # two materializations each
+        assert instance.get_materialized_partitions(TOY_KEY) == {"c"}
+        latest = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=TOY_KEY, asset_partitions=["c"]), limit=5
+        ).records
+        assert len(latest) == 2

@@ -1,8 +1,14 @@
-"""The decision window: 72 hours or 3 days before the occurrence, whichever closes first."""
+"""The decision window: 72 hours or 3 days before the occurrence, whichever closes first;
+open from its opening up to, not including, its close; a confirmation counts once received."""
 
 import datetime as dt
 
-from ivyi_pipeline.domain.decision_window import WindowPolicy
+from ivyi_pipeline.domain.decision_window import (
+    WindowPolicy,
+    confirmation_counts,
+    window_closed,
+    window_open,
+)
 
 OPENED = dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.UTC)
 
@@ -42,3 +48,23 @@ def test_the_policy_takes_other_lengths():
 
     assert policy.closes_at(OPENED, dt.date(2026, 6, 30)) == OPENED + dt.timedelta(hours=24)
     assert policy.closes_at(OPENED, dt.date(2026, 6, 3)) == dt.datetime(2026, 6, 2, tzinfo=dt.UTC)
+
+
+def test_a_window_is_open_from_its_opening_and_closed_from_its_close():
+    closes = OPENED + dt.timedelta(hours=72)
+    second = dt.timedelta(seconds=1)
+
+    assert not window_open(OPENED, closes, OPENED - second)
+    assert window_open(OPENED, closes, OPENED)
+    assert window_open(OPENED, closes, closes - second)
+    assert not window_open(OPENED, closes, closes)
+    assert window_closed(closes, closes)
+    assert not window_closed(closes, closes - second)
+
+
+def test_a_confirmation_counts_from_the_instant_it_was_received():
+    received = OPENED + dt.timedelta(hours=1)
+
+    assert confirmation_counts(received, received)
+    assert confirmation_counts(received, received + dt.timedelta(days=1))
+    assert not confirmation_counts(received, received - dt.timedelta(seconds=1))

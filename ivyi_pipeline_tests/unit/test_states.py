@@ -6,12 +6,17 @@ import pytest
 
 from ivyi_pipeline.domain.events import GiftingProcessEvent
 from ivyi_pipeline.domain.states import (
+    CREATION,
     GIFT_PROCESS_TRANSITIONS,
     STEPS,
     STEPS_BY_NAME,
     TERMINAL_STATUSES,
+    Edge,
     GiftProcessStatus,
+    Step,
+    at_or_after,
     can_transition,
+    edge_answering,
     ensure_transition,
     step_named,
 )
@@ -178,3 +183,36 @@ def test_step_names_are_unique_and_found_by_name():
     assert step_named("send_thank_you_card") is None
     assert step_named(None) is None
 
+
+def test_a_step_whose_edges_lead_to_two_statuses_cannot_be_declared():
+    S, E = GiftProcessStatus, GiftingProcessEvent
+    edges = (
+        Edge(S.DECISION_WINDOW_OPEN, S.CONFIRMED, E.OPTION_CONFIRMED),
+        Edge(S.DECISION_WINDOW_OPEN, S.DEFAULT_SELECTED, E.DECISION_WINDOW_OPEN),
+    )
+    with pytest.raises(ValueError, match="more than one status"):
+        Step("choose", edges)
+
+
+def test_a_step_with_an_edge_the_state_machine_forbids_cannot_be_declared():
+    S, E = GiftProcessStatus, GiftingProcessEvent
+    with pytest.raises(InvalidTransition, match="CONFIRMED -> SHIPPED is not allowed"):
+        Step("ship_at_once", (Edge(S.CONFIRMED, S.SHIPPED, E.ORDER_PLACED),))
+
+
+def test_the_table_answers_a_history_row_only_with_the_event_of_its_edge():
+    S = GiftProcessStatus
+    assert edge_answering(S.CREATED, S.OCCASION_DETECTED, "start-workflow") is STEPS[0].edge
+    assert edge_answering(S.CREATED, S.OCCASION_DETECTED, "occasion-detected") is None
+    assert edge_answering(S.ORDERED, S.COMPLETED, "fulfilment-updated") is None
+    assert edge_answering(None, S.CREATED, "start-workflow") in CREATION
+    assert edge_answering(S.DEFAULT_SELECTED, S.CONFIRMED, "option-selected").reason == (
+        "default confirmed"
+    )
+
+
+def test_the_statuses_at_or_after_one_follow_the_seeds_order():
+    S = GiftProcessStatus
+    assert at_or_after(S.DECISION_WINDOW_OPEN) == set(SEED_STATUSES[3:])
+    assert at_or_after(S.CREATED) == set(S)
+    assert at_or_after(S.COMPLETED) == {S.COMPLETED}

@@ -9,9 +9,11 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.domain import states
 from ivyi_pipeline.domain.grace import DEFAULT_GRACE_DAYS, past_grace
-from ivyi_pipeline.domain.states import GiftProcessStatus
+from ivyi_pipeline.domain.occurrences import lead_window_end
 from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.workflows.gifting_process.create import (
     Occurrence,
@@ -23,6 +25,7 @@ from ivyi_pipeline.workflows.gifting_process.detection import (
     occurrences_in_range,
     without_process,
 )
+from ivyi_pipeline.workflows.gifting_process.find import Due, by_process
 
 GRACE_DAYS_ENV = "IVYI_BELATED_GRACE_DAYS"
 
@@ -63,7 +66,7 @@ class BelatedPolicy:
             return Outcome.TOO_OLD
         if occurrence_date < today:
             return Outcome.BELATED
-        if occurrence_date > today + timedelta(days=self.lead_days):
+        if occurrence_date > lead_window_end(today, self.lead_days):
             return Outcome.NOT_YET_DUE
         return Outcome.CREATED
 
@@ -176,16 +179,16 @@ def _create(
     )
 
 
-def waiting_to_start(engine: sa.Engine, days: Sequence[date]) -> dict[str, tuple[str, str]]:
-    """Unblocked CREATED processes dated on these days: {process id: (occasion id, status)}."""
+def waiting_to_start(engine: sa.Engine, days: Sequence[date]) -> Due:
+    """Unblocked processes dated on these days that wait for the step that starts them."""
     gp = gift_processes
-    found: dict[str, tuple[str, str]] = {}
+    found: Due = {}
     with engine.connect() as conn:
-        for start in range(0, len(days), 500):
-            query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
-                gp.c.status == GiftProcessStatus.CREATED.value,
+        for chunk in chunks(days):
+            found |= by_process(
+                conn,
+                gp.c.status.in_([s.value for s in states.START_WORKFLOW.acts_on]),
                 gp.c.blocked_reason.is_(None),
-                gp.c.occurrence_date.in_(list(days[start : start + 500])),
+                gp.c.occurrence_date.in_(chunk),
             )
-            found |= {pid: (occ, str(status)) for pid, occ, status in conn.execute(query)}
     return found

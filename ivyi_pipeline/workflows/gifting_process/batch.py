@@ -1,13 +1,14 @@
 """The day's work in bulk: every process the nightly batch moves on, whatever the sensors did."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes as gp
+from ivyi_pipeline.domain import states
+from ivyi_pipeline.domain.occurrences import lead_window_end
 from ivyi_pipeline.domain.states import PASSED_THROUGH, TERMINAL_STATUSES
-from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider
 from ivyi_pipeline.workflows.gifting_process import due
 from ivyi_pipeline.workflows.gifting_process.create import create_processes
@@ -15,13 +16,13 @@ from ivyi_pipeline.workflows.gifting_process.detection import (
     DEFAULT_LEAD_DAYS,
     detect_due_occurrences,
 )
+from ivyi_pipeline.workflows.gifting_process.find import Due, by_process
 from ivyi_pipeline.workflows.gifting_process.redrive import not_awaiting_redrive
 
 # States a run passes through without waiting; a process resting in one was interrupted.
-# CONFIRMED processes are listed as due for fulfilment instead (`due.fulfilment_due`).
-PASS_THROUGH = tuple(s for s in PASSED_THROUGH if s is not S.CONFIRMED)
-
-Due = dict[str, tuple[str, str]]
+# The processes place_order acts on are listed as due for fulfilment instead
+# (`due.fulfilment_due`).
+PASS_THROUGH = tuple(s for s in PASSED_THROUGH if s not in states.PLACE_ORDER.acts_on)
 
 
 @dataclass
@@ -48,36 +49,31 @@ class DailyWork:
     def covered_dates(self) -> tuple[date, date]:
         """The occurrence dates detection looked at: the whole lead window."""
         today = self.as_of.date()
-        return today, today + timedelta(days=self.lead_days)
+        return today, lead_window_end(today, self.lead_days)
 
     def counts(self) -> dict[str, int]:
         """Due processes per reason (a process may be due for several)."""
         return {reason: len(found) for reason, found in self.by_reason.items()}
 
 
-def _by_process(engine: sa.Engine, query: sa.Select) -> Due:
-    with engine.connect() as conn:
-        return {pid: (occasion_id, str(status)) for pid, occasion_id, status in conn.execute(query)}
-
-
 def interrupted(engine: sa.Engine) -> Due:
     """Unblocked processes resting in a state a run only passes through."""
-    query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
+    return by_process(
+        engine,
         gp.c.status.in_([s.value for s in PASS_THROUGH]),
         gp.c.blocked_reason.is_(None),
         not_awaiting_redrive(),
     )
-    return _by_process(engine, query)
 
 
 def blocked(engine: sa.Engine) -> Due:
     """Blocked processes that are not finished: worth a retry once a day."""
-    query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
+    return by_process(
+        engine,
         gp.c.blocked_reason.is_not(None),
         gp.c.status.not_in([s.value for s in TERMINAL_STATUSES]),
         not_awaiting_redrive(),
     )
-    return _by_process(engine, query)
 
 
 def daily_work(
@@ -90,7 +86,8 @@ def daily_work(
     found, _ = detect_due_occurrences(engine, as_of, None, lead_days)
     new_ids = create_processes(engine, found, as_of)
     pairs = zip(new_ids, found, strict=True)
-    detected = {pid: (occ.occasion_id, S.CREATED.value) for pid, occ in pairs}
+    created = states.CREATED_IN_LEAD_WINDOW.target.value
+    detected = {pid: (occ.occasion_id, created) for pid, occ in pairs}
     work = DailyWork(as_of, lead_days)
     work.by_reason = {
         "detected": detected,

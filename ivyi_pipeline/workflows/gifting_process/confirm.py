@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import from_db, to_db
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import gift_processes, gifts, inbox_events, ranked_decisions
+from ivyi_pipeline.domain.decision_window import window_open
 from ivyi_pipeline.domain.enums import InboxKind
-from ivyi_pipeline.domain.states import GiftProcessStatus as S
+from ivyi_pipeline.domain.states import GIVER_CONFIRMED
 from ivyi_pipeline.errors import ConfirmationRefused, InvalidInput, NotFound
 
 
@@ -39,13 +40,15 @@ def record_confirmation(engine: sa.Engine, process_id: str, gift_id: str, at: da
         row = conn.execute(query).first()
         if row is None:
             raise NotFound(f"gift process {process_id} does not exist")
-        status, opens, closes = row
-        if status != S.DECISION_WINDOW_OPEN or from_db(opens) > at:
+        status = row.status
+        opens, closes = from_db(row.window_opens_at), from_db(row.window_closes_at)
+        awaits_choice = status == GIVER_CONFIRMED.source
+        if not awaits_choice or at < opens:
             raise ConfirmationRefused(
                 f"process {process_id} is {status}: its decision window is not open"
-                + (f" at {at:%Y-%m-%d %H:%M}Z" if status == S.DECISION_WINDOW_OPEN else "")
+                + (f" at {at:%Y-%m-%d %H:%M}Z" if awaits_choice else "")
             )
-        if from_db(closes) <= at:
+        if not window_open(opens, closes, at):
             raise ConfirmationRefused(
                 f"the decision window of process {process_id} closed at "
                 f"{from_db(closes):%Y-%m-%d %H:%M}Z"

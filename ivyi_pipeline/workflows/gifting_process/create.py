@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
-from ivyi_pipeline.domain.events import GiftingProcessEvent
-from ivyi_pipeline.domain.states import GiftProcessStatus
+from ivyi_pipeline.domain.states import CREATED_BELATED, CREATED_IN_LEAD_WINDOW
 
 PROCESS_NAMESPACE = uuid.UUID("6f1d8a52-3c1b-4f0e-9a57-2d9c0b7e4a11")
 
@@ -43,6 +43,7 @@ def create_processes(
     Concurrent callers converge on the same rows: ids are derived from the occurrence and
     conflicts on the primary key or on (occasion_id, occurrence_date) are skipped.
     """
+    edge = CREATED_BELATED if belated else CREATED_IN_LEAD_WINDOW
     ids: list[str] = []
     rows, history = [], []
     for occ in occurrences:
@@ -55,7 +56,7 @@ def create_processes(
                 "occurrence_date": occ.occurrence_date,
                 "recipient_id": occ.recipient_id,
                 "relationship_id": occ.relationship_id,
-                "status": GiftProcessStatus.CREATED.value,
+                "status": edge.target.value,
                 "belated": belated,
                 "created_at": to_db(at),
                 "updated_at": to_db(at),
@@ -64,19 +65,20 @@ def create_processes(
         history.append(
             {
                 "process_id": pid,
-                "from_status": None,
-                "to_status": GiftProcessStatus.CREATED.value,
-                "event": GiftingProcessEvent.START_WORKFLOW.value,
-                "reason": "belated occurrence" if belated else "occurrence entered the lead window",
+                "from_status": edge.source,
+                "to_status": edge.target.value,
+                "event": edge.event.value,
+                "reason": edge.reason,
                 "at": to_db(at),
             }
         )
     # Insert in id order: callers listing the same occurrences differently cannot deadlock.
     rows.sort(key=lambda row: row["id"])
     history.sort(key=lambda row: row["process_id"])
-    for start in range(0, len(rows), chunk_size):
+    for processes, entries in zip(
+        chunks(rows, chunk_size), chunks(history, chunk_size), strict=True
+    ):
         with engine.begin() as conn:
-            end = start + chunk_size
-            insert_ignoring_conflicts(conn, gift_processes, rows[start:end])
-            insert_ignoring_conflicts(conn, process_transitions, history[start:end])
+            insert_ignoring_conflicts(conn, gift_processes, processes)
+            insert_ignoring_conflicts(conn, process_transitions, entries)
     return ids

@@ -8,8 +8,13 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import gift_processes, occasions
-from ivyi_pipeline.domain.occurrences import month_day_ranges, occurrences_between
+from ivyi_pipeline.domain.occurrences import (
+    lead_window_end,
+    month_day_ranges,
+    occurrences_between,
+)
 from ivyi_pipeline.workflows.gifting_process.create import Occurrence, process_id_for
 
 DEFAULT_LEAD_DAYS = 21
@@ -65,10 +70,8 @@ def occurrences_in_range(
 def without_process(conn: sa.Connection, found: Sequence[Occurrence]) -> list[Occurrence]:
     """The occurrences that have no gift process yet."""
     by_id = {process_id_for(o.occasion_id, o.occurrence_date): o for o in found}
-    ids = list(by_id)
     existing: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in chunks(list(by_id)):
         existing.update(
             conn.execute(
                 sa.select(gift_processes.c.id).where(gift_processes.c.id.in_(chunk))
@@ -93,7 +96,7 @@ def detect_due_occurrences(
     and the occasions created since then, so its cost follows new work, not table size.
     """
     today = as_of.date()
-    horizon = today + timedelta(days=lead_days)
+    horizon = lead_window_end(today, lead_days)
     with engine.connect() as conn:
         # The cursor's 'seen' is database time, comparable with occasions.created_at.
         db_now = conn.execute(sa.select(sa.func.current_timestamp())).scalar()

@@ -1,14 +1,20 @@
-"""Which processes have something to do now: the queries behind the event sensors."""
+"""Which processes have something to do now: the queries behind the event sensors.
+
+Each query asks for the processes in the statuses the step table says its step acts on.
+"""
 
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.clock import from_db, to_db
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import gift_processes, inbox_events
+from ivyi_pipeline.domain import states
+from ivyi_pipeline.domain.decision_window import confirmation_counts
 from ivyi_pipeline.domain.enums import InboxKind
-from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider
+from ivyi_pipeline.workflows.gifting_process.find import Due, by_process
 from ivyi_pipeline.workflows.gifting_process.redrive import not_awaiting_redrive
 
 STALL_AFTER = timedelta(minutes=10)
@@ -16,93 +22,82 @@ STALL_AFTER = timedelta(minutes=10)
 gp = gift_processes
 
 
-def _by_process(engine: sa.Engine, query: sa.Select) -> dict[str, tuple[str, str]]:
-    """{process id: (occasion id, status)} of the query's rows."""
-    with engine.connect() as conn:
-        return {pid: (occasion_id, str(status)) for pid, occasion_id, status in conn.execute(query)}
+def _in(*steps: states.Step) -> sa.ColumnElement[bool]:
+    """The process is in a status one of the steps acts on."""
+    return gp.c.status.in_([status.value for step in steps for status in step.acts_on])
 
 
 def stalled_in_created(
     engine: sa.Engine, now: datetime, older_than: timedelta = STALL_AFTER
-) -> dict[str, tuple[str, str]]:
+) -> Due:
     """CREATED processes that no run has started for a while (a tick died after creating them)."""
-    query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
-        gp.c.status == S.CREATED.value,
+    return by_process(
+        engine,
+        _in(states.START_WORKFLOW),
         gp.c.blocked_reason.is_(None),
         not_awaiting_redrive(),
         gp.c.updated_at < to_db(now - older_than),
     )
-    return _by_process(engine, query)
 
 
-def left_in_created(engine: sa.Engine, at: datetime) -> dict[str, tuple[str, str]]:
+def left_in_created(engine: sa.Engine, at: datetime) -> Due:
     """Every unblocked CREATED process created by `at`: what a command that died left unrun."""
-    query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
-        gp.c.status == S.CREATED.value,
+    return by_process(
+        engine,
+        _in(states.START_WORKFLOW),
         gp.c.blocked_reason.is_(None),
         not_awaiting_redrive(),
         gp.c.updated_at <= to_db(at),
     )
-    return _by_process(engine, query)
 
 
-def expired_windows(engine: sa.Engine, now: datetime) -> dict[str, tuple[str, str]]:
+def expired_windows(engine: sa.Engine, now: datetime) -> Due:
     """Open decision windows that have closed by now."""
-    query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
-        gp.c.status == S.DECISION_WINDOW_OPEN.value,
+    return by_process(
+        engine,
+        _in(states.SELECT_DEFAULT),
         gp.c.window_closes_at <= to_db(now),
         gp.c.blocked_reason.is_(None),
         not_awaiting_redrive(),
     )
-    return _by_process(engine, query)
 
 
-def pending_confirmations(
-    engine: sa.Engine, now: datetime | None = None
-) -> dict[str, tuple[str, str]]:
+def pending_confirmations(engine: sa.Engine, now: datetime | None = None) -> Due:
     """Processes with a giver's confirmation waiting in the inbox, received by now (if given).
 
-    A confirmation received after `now` is not due yet: an inbox event is never applied at an
-    instant before it was received.
+    A confirmation received after `now` is not due yet (`confirmation_counts`).
     """
-    query = (
-        sa.select(gp.c.id, gp.c.occasion_id, gp.c.status)
-        .join(inbox_events, inbox_events.c.process_id == gp.c.id)
-        .where(
-            inbox_events.c.kind == InboxKind.CONFIRMATION.value,
-            inbox_events.c.processed_at.is_(None),
-            not_awaiting_redrive(),
-        )
-    )
-    if now is not None:
-        query = query.where(inbox_events.c.received_at <= to_db(now))
-    return _by_process(engine, query)
-
-
-def fulfilment_due(
-    engine: sa.Engine, now: datetime, provider: FulfilmentProvider
-) -> dict[str, tuple[str, str]]:
-    """Confirmed gifts to order, and orders whose provider reports a shipment or delivery."""
-    confirmed = _by_process(
-        engine,
-        sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
-            gp.c.status == S.CONFIRMED.value, not_awaiting_redrive()
-        ),
+    query = sa.select(inbox_events.c.process_id, inbox_events.c.received_at).where(
+        inbox_events.c.kind == InboxKind.CONFIRMATION.value,
+        inbox_events.c.processed_at.is_(None),
     )
     with engine.connect() as conn:
-        in_flight = conn.execute(
-            sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
-                gp.c.status.in_([S.ORDERED.value, S.SHIPPED.value]), not_awaiting_redrive()
-            )
-        ).all()
-    tracking = provider.tracking([pid for pid, _, _ in in_flight], now)
+        waiting = {
+            pid
+            for pid, received_at in conn.execute(query)
+            if now is None or confirmation_counts(from_db(received_at), now)
+        }
+        due: Due = {}
+        for chunk in chunks(sorted(waiting)):
+            due |= by_process(conn, gp.c.id.in_(chunk), not_awaiting_redrive())
+        return due
+
+
+def fulfilment_due(engine: sa.Engine, now: datetime, provider: FulfilmentProvider) -> Due:
+    """Confirmed gifts to order, and orders whose provider reports a shipment or delivery."""
+    confirmed = by_process(engine, _in(states.PLACE_ORDER), not_awaiting_redrive())
+    in_flight = by_process(
+        engine, _in(states.RECORD_SHIPMENT, states.COMPLETE_PROCESS), not_awaiting_redrive()
+    )
+    tracking = provider.tracking(list(in_flight), now)
+    shipping = {status.value for status in states.RECORD_SHIPMENT.acts_on}
     updated = {
-        pid: (occasion_id, str(status))
-        for pid, occasion_id, status in in_flight
+        pid: (occasion_id, status)
+        for pid, (occasion_id, status) in in_flight.items()
         if pid in tracking
         and (
             tracking[pid].delivered_at is not None
-            or (status == S.ORDERED.value and tracking[pid].shipped_at is not None)
+            or (status in shipping and tracking[pid].shipped_at is not None)
         )
     }
     return confirmed | updated

@@ -1,10 +1,11 @@
 """Read gift processes and the feature data a step coordinates (the seed's find operations)."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import sqlalchemy as sa
 
+from ivyi_pipeline.db.reads import chunks, frame_in, read_frame, rows_in
 from ivyi_pipeline.db.schema import (
     gift_options,
     gift_processes,
@@ -18,32 +19,18 @@ from ivyi_pipeline.db.schema import (
 )
 from ivyi_pipeline.domain.enums import InboxKind
 
-CHUNK = 500
+Due = dict[str, tuple[str, str]]
+"""{process id: (occasion id, status)}: what the sensors and the batch request runs for."""
 
 
-def chunks(ids: Sequence[str]) -> Iterable[list[str]]:
-    """The ids in lists of CHUNK, small enough for an IN (...) on every backend."""
-    for start in range(0, len(ids), CHUNK):
-        yield list(ids[start : start + CHUNK])
-
-
-def rows_in(
-    conn: sa.Connection, query: sa.Select, column: sa.ColumnElement, ids: Iterable[str]
-) -> list[sa.Row]:
-    """The query's rows whose column is one of ids, read in chunks in id order."""
-    return [
-        row
-        for chunk in chunks(sorted(set(ids)))
-        for row in conn.execute(query.where(column.in_(chunk)))
-    ]
-
-
-def read_frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
-    """The query's rows as a DataFrame with its column names (also when empty)."""
-    result = conn.execute(query)
-    # Plain tuples: pandas builds a frame from them about twice as fast as from Row objects.
-    rows = list(map(tuple, result.all()))
-    return pd.DataFrame.from_records(rows, columns=list(result.keys()))
+def by_process(bind: sa.Engine | sa.Connection, *where: sa.ColumnElement[bool]) -> Due:
+    """{process id: (occasion id, status)} of the processes meeting every condition."""
+    gp = gift_processes
+    query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(*where)
+    if isinstance(bind, sa.Engine):
+        with bind.connect() as conn:
+            return by_process(conn, *where)
+    return {pid: (occasion_id, str(status)) for pid, occasion_id, status in bind.execute(query)}
 
 
 def processes_in(
@@ -76,11 +63,8 @@ def processes_in(
     )
     if status is not None:
         query = query.where(gp.c.status == status)
-    frames = [read_frame(conn, query.where(gp.c.id.in_(chunk))) for chunk in chunks(process_ids)]
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame(columns=[c.name for c in query.selected_columns])
-    return pd.concat(frames, ignore_index=True).sort_values("process_id", kind="mergesort")
+    frame = frame_in(conn, query, gp.c.id, process_ids)
+    return frame.sort_values("process_id", kind="mergesort")
 
 
 def existing_ids(conn: sa.Connection, process_ids: Sequence[str]) -> set[str]:
@@ -120,19 +104,10 @@ def affinities_of(conn: sa.Connection, user_ids: Sequence[str]) -> dict[str, dic
 def gifts_given_to(conn: sa.Connection, recipient_ids: Sequence[str]) -> pd.DataFrame:
     """(recipient_id, gift_id, category) of every gift selected for these recipients before."""
     gp = gift_processes
-    frames = [
-        read_frame(
-            conn,
-            sa.select(gp.c.recipient_id, gp.c.selected_gift_id.label("gift_id"), gifts.c.category)
-            .join(gifts, gifts.c.id == gp.c.selected_gift_id)
-            .where(gp.c.recipient_id.in_(chunk)),
-        )
-        for chunk in chunks(list(recipient_ids))
-    ]
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame(columns=["recipient_id", "gift_id", "category"])
-    return pd.concat(frames, ignore_index=True)
+    query = sa.select(
+        gp.c.recipient_id, gp.c.selected_gift_id.label("gift_id"), gifts.c.category
+    ).join(gifts, gifts.c.id == gp.c.selected_gift_id)
+    return frame_in(conn, query, gp.c.recipient_id, list(recipient_ids))
 
 
 def ranked_gift_ids(conn: sa.Connection, process_id: str) -> list[str]:
@@ -184,25 +159,9 @@ def entered_at(conn: sa.Connection, process_ids: Sequence[str], status: str) -> 
 
 def options_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
     """Stored gift options of the listed processes."""
-    frames = [
-        read_frame(
-            conn,
-            sa.select(
-                gift_options.c.process_id,
-                gift_options.c.gift_id,
-                gift_options.c.category,
-                gift_options.c.price_cents,
-                gift_options.c.affinity,
-            ).where(gift_options.c.process_id.in_(chunk)),
-        )
-        for chunk in chunks(process_ids)
-    ]
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame(
-            columns=["process_id", "gift_id", "category", "price_cents", "affinity"]
-        )
-    return pd.concat(frames, ignore_index=True)
+    go = gift_options
+    query = sa.select(go.c.process_id, go.c.gift_id, go.c.category, go.c.price_cents, go.c.affinity)
+    return frame_in(conn, query, go.c.process_id, process_ids)
 
 
 def pending_confirmations(
@@ -255,16 +214,7 @@ def prices_of(conn: sa.Connection, gift_ids: Sequence[str]) -> dict[str, int]:
 def rankings_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
     """Ranked decisions of the listed processes, with each gift's category and price."""
     rd = ranked_decisions
-    frames = [
-        read_frame(
-            conn,
-            sa.select(rd, gifts.c.category, gifts.c.price_cents)
-            .join(gifts, gifts.c.id == rd.c.gift_id)
-            .where(rd.c.process_id.in_(chunk)),
-        )
-        for chunk in chunks(process_ids)
-    ]
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame(columns=[*(c.name for c in rd.columns), "category", "price_cents"])
-    return pd.concat(frames, ignore_index=True)
+    query = sa.select(rd, gifts.c.category, gifts.c.price_cents).join(
+        gifts, gifts.c.id == rd.c.gift_id
+    )
+    return frame_in(conn, query, rd.c.process_id, process_ids)

@@ -13,13 +13,12 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.db.reads import frame_in, read_frame
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
 from ivyi_pipeline.domain.states import TERMINAL_STATUSES
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
-from ivyi_pipeline.workflows.gifting_process.find import read_frame
 
 CLOSING_HORIZON = timedelta(hours=24)
-CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -163,19 +162,10 @@ def funnel_report(
 def transitions_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
     """The history of the listed processes, oldest first: status, event, reason, time."""
     pt = process_transitions
-    frames = [
-        read_frame(
-            conn,
-            sa.select(pt.c.process_id, pt.c.to_status, pt.c.event, pt.c.reason, pt.c.at)
-            .where(pt.c.process_id.in_(list(process_ids[start : start + CHUNK])))
-            .order_by(pt.c.process_id, pt.c.at, pt.c.id),
-        )
-        for start in range(0, len(process_ids), CHUNK)
-    ]
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame(columns=["process_id", "to_status", "event", "reason", "at"])
-    return pd.concat(frames, ignore_index=True)
+    query = sa.select(pt.c.process_id, pt.c.to_status, pt.c.event, pt.c.reason, pt.c.at).order_by(
+        pt.c.process_id, pt.c.at, pt.c.id
+    )
+    return frame_in(conn, query, pt.c.process_id, list(process_ids))
 
 
 def transition_instants(engine: sa.Engine) -> list[datetime]:

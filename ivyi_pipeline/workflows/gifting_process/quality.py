@@ -22,18 +22,18 @@ from ivyi_pipeline.db.schema import (
     ranked_decisions,
     relationships,
 )
-from ivyi_pipeline.domain.states import GiftProcessStatus as S
+from ivyi_pipeline.domain.states import (
+    GENERATE_OPTIONS,
+    OPEN_DECISION_WINDOW,
+    START_WORKFLOW,
+    at_or_after,
+)
 from ivyi_pipeline.workflows.gifting_process import find
 
-WINDOW_OPENED = {
-    S.DECISION_WINDOW_OPEN,
-    S.DEFAULT_SELECTED,
-    S.CONFIRMED,
-    S.ORDERED,
-    S.SHIPPED,
-    S.COMPLETED,
-}
-PAST_GENERATION = WINDOW_OPENED | {S.OPTIONS_GENERATED}
+WINDOW_OPENED = at_or_after(OPEN_DECISION_WINDOW.moves_to)
+"""The statuses of a process whose decision window has opened: its options are ranked."""
+AWAITING_OPTIONS = GENERATE_OPTIONS.edge.source
+"""Where a process waits for its options (no options there is a warning, not an error)."""
 
 
 @dataclass
@@ -75,12 +75,37 @@ class QualityReport:
         )
 
 
+RULES = (
+    "options_not_empty",
+    "options_affordable_and_in_stock",
+    "ranks_without_gaps",
+    "selected_gift_is_ranked",
+)
+"""The rules by the name of their asset check, in the order the UI lists them."""
+
+
+def judge(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> dict[str, QualityReport]:
+    """Every rule's report on the listed processes as of `at`, by rule name."""
+    return dict(
+        zip(
+            RULES,
+            (
+                options_present(engine, process_ids),
+                options_affordable_and_in_stock(engine, process_ids, at),
+                ranks_without_gaps(engine, process_ids),
+                selected_gift_ranked(engine, process_ids),
+            ),
+            strict=True,
+        )
+    )
+
+
 def generated_at(conn: sa.Connection, process_ids: Sequence[str], at: datetime) -> list[str]:
     """The listed processes whose options were generated at exactly this instant."""
     pt = process_transitions
     query = (
         sa.select(pt.c.process_id)
-        .where(pt.c.to_status == S.OPTIONS_GENERATED.value, pt.c.at == to_db(at))
+        .where(pt.c.to_status == GENERATE_OPTIONS.moves_to.value, pt.c.at == to_db(at))
         .order_by(pt.c.process_id)
     )
     return [row.process_id for row in find.rows_in(conn, query, pt.c.process_id, process_ids)]
@@ -94,7 +119,7 @@ def options_present(engine: sa.Engine, process_ids: Sequence[str]) -> QualityRep
         sa.select(gp.c.id, gp.c.status, gp.c.blocked_reason, sa.func.count(go.c.gift_id))
         .select_from(gp)
         .outerjoin(go, go.c.process_id == gp.c.id)
-        .where(gp.c.status != S.CREATED.value)
+        .where(gp.c.status.in_([s.value for s in at_or_after(START_WORKFLOW.moves_to)]))
         .group_by(gp.c.id, gp.c.status, gp.c.blocked_reason)
         .order_by(gp.c.id)
     )
@@ -104,7 +129,7 @@ def options_present(engine: sa.Engine, process_ids: Sequence[str]) -> QualityRep
         report.checked.append(pid)
         if option_count:
             continue
-        if status == S.OCCASION_DETECTED:
+        if status == AWAITING_OPTIONS:
             report.warnings[pid] = (
                 f"blocked: {blocked_reason}" if blocked_reason else "no options yet"
             )

@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import to_db
+from ivyi_pipeline.db.reads import rows_in
 from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.domain.states import (
     PASSED_THROUGH,
+    START_WORKFLOW,
     TERMINAL_STATUSES,
     WAITS_IN,
     Step,
@@ -17,13 +19,15 @@ from ivyi_pipeline.domain.states import (
 )
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.errors import InvalidInput, NotFound
+from ivyi_pipeline.workflows.gifting_process.find import Due, by_process
 
 STUCK_AFTER = timedelta(hours=1)
 """How long a process may sit in a state that the next run should have left at once."""
 
-MOVE_ON_AT_ONCE = tuple(s for s in PASSED_THROUGH if s is not S.CREATED)
-"""States a healthy run never leaves a process in (unless blocked on data). CREATED has its own,
-shorter deadline: the detection sensor re-requests it after `due.STALL_AFTER`."""
+MOVE_ON_AT_ONCE = tuple(s for s in PASSED_THROUGH if s not in START_WORKFLOW.acts_on)
+"""States a healthy run never leaves a process in (unless blocked on data). Where the run that
+starts a process finds it (CREATED) has its own, shorter deadline: the detection sensor
+re-requests it after `due.STALL_AFTER`."""
 
 WAIT_FOR_THE_WINDOW = tuple(s for s, wait in WAITS_IN.items() if wait is Wait.GIVER_OR_WINDOW_CLOSE)
 """States that are late once their decision window has closed (and no run moved them on)."""
@@ -73,18 +77,9 @@ def standing_of(engine: sa.Engine, process_id: str) -> tuple[str, str | None]:
 def not_advanced(engine: sa.Engine, process_ids: Sequence[str], step: Step | None) -> list[str]:
     """The processes a failed step left behind: in the states it acts on, else not yet terminal."""
     states = step.acts_on if step is not None else NOT_TERMINAL
-    found: list[str] = []
+    query = sa.select(gp.c.id).where(gp.c.status.in_([s.value for s in states]))
     with engine.connect() as conn:
-        for start in range(0, len(process_ids), 500):
-            chunk = list(process_ids[start : start + 500])
-            found.extend(
-                conn.execute(
-                    sa.select(gp.c.id).where(
-                        gp.c.id.in_(chunk), gp.c.status.in_([s.value for s in states])
-                    )
-                ).scalars()
-            )
-    return sorted(found)
+        return sorted(row.id for row in rows_in(conn, query, gp.c.id, process_ids))
 
 
 def record_errors(engine: sa.Engine, errors: Mapping[str, str]) -> None:
@@ -110,9 +105,7 @@ def clear_error(engine: sa.Engine, process_id: str) -> str:
     return str(status)
 
 
-def stuck_processes(
-    engine: sa.Engine, now: datetime, after: timedelta = STUCK_AFTER
-) -> dict[str, tuple[str, str]]:
+def stuck_processes(engine: sa.Engine, now: datetime, after: timedelta = STUCK_AFTER) -> Due:
     """{process id: (occasion id, status)} of processes sitting past their state's deadline.
 
     A process is stuck when it has sat for `after` in a state a run leaves at once, when its
@@ -121,7 +114,8 @@ def stuck_processes(
     a permanent fault waits for `ivyi redrive`.
     """
     cutoff = to_db(now - after)
-    query = sa.select(gp.c.id, gp.c.occasion_id, gp.c.status).where(
+    return by_process(
+        engine,
         gp.c.blocked_reason.is_(None),
         not_awaiting_redrive(),
         gp.c.status.not_in([s.value for s in TERMINAL_STATUSES]),
@@ -134,5 +128,3 @@ def stuck_processes(
             sa.and_(gp.c.last_error.is_not(None), gp.c.updated_at < cutoff),
         ),
     )
-    with engine.connect() as conn:
-        return {pid: (occasion_id, str(status)) for pid, occasion_id, status in conn.execute(query)}

@@ -14,15 +14,19 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import from_db, to_db
 from ivyi_pipeline.db.bulk import insert_frame_ignoring_conflicts, update_rows
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import gift_options, gifts, inbox_events, orders, ranked_decisions
 from ivyi_pipeline.domain import states
-from ivyi_pipeline.domain.decision_window import WindowPolicy
+from ivyi_pipeline.domain.decision_window import (
+    WindowPolicy,
+    confirmation_counts,
+    window_closed,
+)
 from ivyi_pipeline.domain.enums import InboxKind
-from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.domain.grace import DEFAULT_GRACE_DAYS, past_grace, too_late_reason
 from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS, generate_options_for_processes
 from ivyi_pipeline.domain.ranking import DEFAULT_TOP_N, rank_gifts
-from ivyi_pipeline.domain.states import GiftProcessStatus as S
+from ivyi_pipeline.domain.states import Step
 from ivyi_pipeline.errors import InvalidTransition
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider, ProviderError
 from ivyi_pipeline.workflows.gifting_process import find
@@ -31,7 +35,7 @@ from ivyi_pipeline.workflows.gifting_process.update import (
     close_fulfilment_events,
     close_inbox_events,
     set_blocked,
-    transition_many,
+    transition_along,
 )
 
 
@@ -82,21 +86,14 @@ def start_workflow(
     grace_days: int = DEFAULT_GRACE_DAYS,
 ) -> StepReport:
     """start-workflow: attach the occasion's context; CREATED -> OCCASION_DETECTED."""
-    report = StepReport(states.START_WORKFLOW.name)
+    step = states.START_WORKFLOW
+    report = StepReport(step.name)
     with engine.begin() as conn:
         report.missing = _missing(conn, process_ids)
-        procs = find.processes_in(conn, process_ids, S.CREATED)
+        procs = find.processes_in(conn, process_ids, step.edge.source)
         report.blocked = _too_late(procs, at, grace_days) | _context_problems(procs)
         ready = [pid for pid in procs["process_id"] if pid not in report.blocked]
-        report.advanced = transition_many(
-            conn,
-            ready,
-            S.CREATED,
-            S.OCCASION_DETECTED,
-            Event.START_WORKFLOW,
-            at,
-            blocked_reason=None,
-        )
+        report.advanced = transition_along(conn, step.edge, ready, at, blocked_reason=None)
         set_blocked(conn, report.blocked, at)
     return report
 
@@ -105,9 +102,10 @@ def generate_options(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
 ) -> StepReport:
     """occasion-detected: find gift options; OCCASION_DETECTED -> OPTIONS_GENERATED."""
-    report = StepReport(states.GENERATE_OPTIONS.name)
+    step = states.GENERATE_OPTIONS
+    report = StepReport(step.name)
     with engine.begin() as conn:
-        procs = find.processes_in(conn, process_ids, S.OCCASION_DETECTED)
+        procs = find.processes_in(conn, process_ids, step.edge.source)
         report.blocked = _context_problems(procs)
         procs = procs[~procs["process_id"].isin(list(report.blocked))]
         if procs.empty:
@@ -136,15 +134,7 @@ def generate_options(
         if len(found):
             rows = found.assign(process_id=owners[found["owner"].to_numpy()]).drop(columns="owner")
             insert_frame_ignoring_conflicts(conn, gift_options, rows)
-        report.advanced = transition_many(
-            conn,
-            ready,
-            S.OCCASION_DETECTED,
-            S.OPTIONS_GENERATED,
-            Event.OCCASION_DETECTED,
-            at,
-            blocked_reason=None,
-        )
+        report.advanced = transition_along(conn, step.edge, ready, at, blocked_reason=None)
         set_blocked(conn, report.blocked, at)
     return report
 
@@ -153,9 +143,10 @@ def rank_options(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
 ) -> StepReport:
     """options-generated, first half: rank each process's options (no state change)."""
-    report = StepReport(states.RANK_OPTIONS.name)
+    step = states.RANK_OPTIONS
+    report = StepReport(step.name)
     with engine.begin() as conn:
-        procs = find.processes_in(conn, process_ids, S.OPTIONS_GENERATED)
+        procs = find.processes_in(conn, process_ids, step.edge.source)
         ranked = find.processes_with_ranks(conn, procs["process_id"].tolist())
         procs = procs[~procs["process_id"].isin(ranked)]
         if procs.empty:
@@ -177,9 +168,10 @@ def open_decision_window(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, rules: GiftingRules
 ) -> StepReport:
     """options-generated, second half: OPTIONS_GENERATED -> DECISION_WINDOW_OPEN."""
-    report = StepReport(states.OPEN_DECISION_WINDOW.name)
+    step = states.OPEN_DECISION_WINDOW
+    report = StepReport(step.name)
     with engine.begin() as conn:
-        procs = find.processes_in(conn, process_ids, S.OPTIONS_GENERATED)
+        procs = find.processes_in(conn, process_ids, step.edge.source)
         ranked = set(find.processes_with_ranks(conn, procs["process_id"].tolist()))
         windows = {
             proc.process_id: {
@@ -192,15 +184,7 @@ def open_decision_window(
         report.waiting = {
             pid: "options are not ranked yet" for pid in procs["process_id"] if pid not in ranked
         }
-        report.advanced = transition_many(
-            conn,
-            list(windows),
-            S.OPTIONS_GENERATED,
-            S.DECISION_WINDOW_OPEN,
-            Event.OPTIONS_GENERATED,
-            at,
-            per_process=windows,
-        )
+        report.advanced = transition_along(conn, step.edge, list(windows), at, windows)
     return report
 
 
@@ -214,9 +198,10 @@ def select_default(
 
     Not for an occasion past the grace period: the process is blocked with the reason.
     """
-    report = StepReport(states.SELECT_DEFAULT.name)
+    step = states.SELECT_DEFAULT
+    report = StepReport(step.name)
     with engine.begin() as conn:
-        procs = find.processes_in(conn, process_ids, S.DECISION_WINDOW_OPEN)
+        procs = find.processes_in(conn, process_ids, step.edge.source)
         pending = _received_by(find.pending_confirmations(conn, procs["process_id"].tolist()), at)
         too_late = _too_late(procs, at, grace_days)
         due: list[str] = []
@@ -226,7 +211,7 @@ def select_default(
                 continue
             if proc.process_id in pending:
                 report.waiting[proc.process_id] = "the giver's confirmation is being applied"
-            elif closes > at:
+            elif not window_closed(closes, at):
                 report.waiting[proc.process_id] = (
                     f"decision window open until {closes:%Y-%m-%d %H:%M}Z"
                 )
@@ -236,15 +221,12 @@ def select_default(
         report.blocked = {
             pid: "none of the ranked gifts is in stock any more" for pid in due if pid not in top
         } | {pid: why for pid, why in too_late.items() if pid not in pending}
-        report.advanced = transition_many(
+        report.advanced = transition_along(
             conn,
+            step.edge,
             list(top),
-            S.DECISION_WINDOW_OPEN,
-            S.DEFAULT_SELECTED,
-            Event.DECISION_WINDOW_OPEN,
             at,
-            reason="decision window expired",
-            per_process={pid: {"selected_gift_id": gift} for pid, gift in top.items()},
+            {pid: {"selected_gift_id": gift} for pid, gift in top.items()},
             blocked_reason=None,
         )
         set_blocked(conn, report.blocked, at)
@@ -253,7 +235,9 @@ def select_default(
 
 def _received_by(pending: dict[str, tuple], at: datetime) -> dict[str, tuple]:
     """The pending confirmations received at or before `at` (the others are not due yet)."""
-    return {pid: event for pid, event in pending.items() if from_db(event[2]) <= at}
+    return {
+        pid: event for pid, event in pending.items() if confirmation_counts(from_db(event[2]), at)
+    }
 
 
 def _not_yet_received(pending: dict[str, tuple], at: datetime) -> dict[str, str]:
@@ -263,77 +247,55 @@ def _not_yet_received(pending: dict[str, tuple], at: datetime) -> dict[str, str]
             f"after {at:%Y-%m-%d %H:%M}Z: not applied before it was received"
         )
         for pid, (_, _, received) in pending.items()
-        if from_db(received) > at
+        if not confirmation_counts(from_db(received), at)
     }
 
 
 def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
     """option-confirmed / option-selected: the giver's choice or the default -> CONFIRMED."""
-    report = StepReport(states.CONFIRM_SELECTION.name)
+    step = states.CONFIRM_SELECTION
+    # The giver's choice moves a process along the edge from where it stands; a default still
+    # standing when no choice came is confirmed as it is.
+    by_giver = {e.source: e for e in (states.GIVER_CONFIRMED, states.GIVER_OVERRODE_DEFAULT)}
+    report = StepReport(step.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids).set_index("process_id")
         pending = find.pending_confirmations(conn, procs.index.tolist())
         report.waiting = _not_yet_received(pending, at)
         pending = _received_by(pending, at)
-        chosen: dict[str, dict[str, object]] = {S.DECISION_WINDOW_OPEN: {}, S.DEFAULT_SELECTED: {}}
+        chosen: dict[str, dict[str, object]] = {source: {} for source in by_giver}
         outcomes: dict[int, str] = {}
         ranked = find.ranked_gift_ids_of(conn, list(pending))
         for pid, (event_id, gift_id, received_at) in pending.items():
             proc = procs.loc[pid]
             closes = from_db(proc.window_closes_at)
             if proc.status not in chosen:
-                error = InvalidTransition(proc.status, S.CONFIRMED, pid)
+                error = InvalidTransition(proc.status, step.moves_to, pid)
                 report.refused.append(error)
                 outcomes[event_id] = f"REJECTED: {error}"
-            elif closes is not None and from_db(received_at) > closes:
+            elif closes is not None and window_closed(closes, from_db(received_at)):
                 outcomes[event_id] = "REJECTED: received after the decision window closed"
             elif gift_id not in ranked.get(pid, ()):
                 outcomes[event_id] = "REJECTED: gift is not among the ranked options"
             else:
                 chosen[proc.status][pid] = {"selected_gift_id": gift_id}
                 outcomes[event_id] = "APPLIED"
-        confirmed = transition_many(
-            conn,
-            list(chosen[S.DECISION_WINDOW_OPEN]),
-            S.DECISION_WINDOW_OPEN,
-            S.CONFIRMED,
-            Event.OPTION_CONFIRMED,
-            at,
-            reason="giver confirmed",
-            per_process=chosen[S.DECISION_WINDOW_OPEN],
-        )
-        overridden = transition_many(
-            conn,
-            list(chosen[S.DEFAULT_SELECTED]),
-            S.DEFAULT_SELECTED,
-            S.CONFIRMED,
-            Event.OPTION_CONFIRMED,
-            at,
-            reason="giver confirmed before the window closed",
-            per_process=chosen[S.DEFAULT_SELECTED],
-        )
+        moved: list[str] = []
+        for source, edge in by_giver.items():
+            moved += transition_along(conn, edge, list(chosen[source]), at, chosen[source])
+        default = states.DEFAULT_CONFIRMED
         defaults = [
             pid
-            for pid in procs.index[procs["status"] == S.DEFAULT_SELECTED]
-            if pid not in chosen[S.DEFAULT_SELECTED]
+            for pid in procs.index[procs["status"] == default.source]
+            if pid not in chosen.get(default.source, {})
         ]
-        defaulted = transition_many(
-            conn,
-            defaults,
-            S.DEFAULT_SELECTED,
-            S.CONFIRMED,
-            Event.OPTION_SELECTED,
-            at,
-            reason="default confirmed",
-        )
-        moved = set(confirmed) | set(overridden)
-        for pid in (*chosen[S.DECISION_WINDOW_OPEN], *chosen[S.DEFAULT_SELECTED]):
-            if pid not in moved:
-                # Its history holds a later instant than `at`; the event stays in the inbox.
-                del outcomes[pending[pid][0]]
-                report.waiting[pid] = f"its history already has a change after {at:%Y-%m-%d %H:%M}Z"
+        defaulted = transition_along(conn, default, defaults, at)
+        for pid in [pid for picks in chosen.values() for pid in picks if pid not in set(moved)]:
+            # Its history holds a later instant than `at`; the event stays in the inbox.
+            del outcomes[pending[pid][0]]
+            report.waiting[pid] = f"its history already has a change after {at:%Y-%m-%d %H:%M}Z"
         close_inbox_events(conn, outcomes, at)
-        report.advanced = confirmed + overridden + defaulted
+        report.advanced = moved + defaulted
     return report
 
 
@@ -354,7 +316,7 @@ def place_order(
     """
     report = StepReport(states.PLACE_ORDER.name)
     with engine.connect() as conn:
-        procs = find.processes_in(conn, process_ids, S.CONFIRMED)
+        procs = find.processes_in(conn, process_ids, states.ORDERED_AS_SELECTED.source)
         too_late = _too_late(procs, at, grace_days)
         procs = procs[~procs["process_id"].isin(list(too_late))]
         gift_of, replaced, report.blocked = _in_stock_choices(conn, procs)
@@ -386,23 +348,20 @@ def place_order(
         substituted = {
             pid: {"selected_gift_id": placed[pid]["gift_id"]} for pid in placed if pid in replaced
         }
-        report.advanced = transition_many(
-            conn, as_selected, S.CONFIRMED, S.ORDERED, Event.ORDER_PLACED, at, blocked_reason=None
-        ) + transition_many(
+        report.advanced = transition_along(
+            conn, states.ORDERED_AS_SELECTED, as_selected, at, blocked_reason=None
+        ) + transition_along(
             conn,
+            states.ORDERED_A_SUBSTITUTE,
             list(substituted),
-            S.CONFIRMED,
-            S.ORDERED,
-            Event.ORDER_PLACED,
             at,
-            reason=SOLD_OUT_REPLACED,
-            per_process=substituted,
+            substituted,
             blocked_reason=None,
         )
     return report
 
 
-SOLD_OUT_REPLACED = "the selected gift went out of stock; ordered the best-ranked gift in stock"
+SOLD_OUT_REPLACED = states.ORDERED_A_SUBSTITUTE.reason
 
 
 def _in_stock_choices(
@@ -411,7 +370,7 @@ def _in_stock_choices(
     """The gift to order per process, the processes whose gift was replaced, and the blocked."""
     selected = dict(zip(procs["process_id"], procs["selected_gift_id"], strict=True))
     sold_out: set[str] = set()
-    for chunk in find.chunks(sorted(set(selected.values()))):
+    for chunk in chunks(sorted(set(selected.values()))):
         sold_out.update(
             conn.execute(
                 sa.select(gifts.c.id).where(gifts.c.id.in_(chunk), gifts.c.in_stock.is_(False))
@@ -428,40 +387,58 @@ def _in_stock_choices(
     return choice, set(best), blocked
 
 
+@dataclass(frozen=True)
+class _Milestone:
+    """A fulfilment update the provider reports, and the step that answers it."""
+
+    step: Step
+    kind: InboxKind
+    stamp: str
+    """The `orders` column and the provider's `Tracking` field holding when it happened."""
+    not_yet: str
+
+
+SHIPPED = _Milestone(states.RECORD_SHIPMENT, InboxKind.SHIPPED, "shipped_at", "has not shipped")
+DELIVERED = _Milestone(
+    states.COMPLETE_PROCESS, InboxKind.DELIVERED, "delivered_at", "has not been delivered"
+)
+
+
 def record_shipment(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, provider: FulfilmentProvider
 ) -> StepReport:
     """A fulfilment update says the parcel left: ORDERED -> SHIPPED."""
-    return _apply_fulfilment(
-        engine, process_ids, at, provider, S.ORDERED, S.SHIPPED, InboxKind.SHIPPED
-    )
+    return _apply_fulfilment(engine, process_ids, at, provider, SHIPPED)
 
 
 def complete_process(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime, provider: FulfilmentProvider
 ) -> StepReport:
     """A fulfilment update says the gift arrived: SHIPPED -> COMPLETED."""
-    return _apply_fulfilment(
-        engine, process_ids, at, provider, S.SHIPPED, S.COMPLETED, InboxKind.DELIVERED
-    )
+    return _apply_fulfilment(engine, process_ids, at, provider, DELIVERED)
 
 
-def _apply_fulfilment(engine, process_ids, at, provider, source, target, kind) -> StepReport:
-    report = StepReport(
-        (states.RECORD_SHIPMENT if kind == InboxKind.SHIPPED else states.COMPLETE_PROCESS).name
-    )
+def _apply_fulfilment(
+    engine: sa.Engine,
+    process_ids: Sequence[str],
+    at: datetime,
+    provider: FulfilmentProvider,
+    milestone: _Milestone,
+) -> StepReport:
+    edge, kind, stamp = milestone.step.edge, milestone.kind, milestone.stamp
+    report = StepReport(milestone.step.name)
     with engine.connect() as conn:
-        procs = find.processes_in(conn, process_ids, source)
+        procs = find.processes_in(conn, process_ids, edge.source)
     ids = procs["process_id"].tolist()
     tracking = provider.tracking(ids, at) if ids else {}
-    stamp = "shipped_at" if kind == InboxKind.SHIPPED else "delivered_at"
     happened = {
         pid: getattr(tracking[pid], stamp)
         for pid in ids
         if pid in tracking and getattr(tracking[pid], stamp) is not None
     }
-    not_yet = "has not shipped" if kind == InboxKind.SHIPPED else "has not been delivered"
-    report.waiting = {pid: f"the parcel {not_yet} yet" for pid in ids if pid not in happened}
+    report.waiting = {
+        pid: f"the parcel {milestone.not_yet} yet" for pid in ids if pid not in happened
+    }
     if not happened:
         return report
     with engine.begin() as conn:
@@ -477,14 +454,6 @@ def _apply_fulfilment(engine, process_ids, at, provider, source, target, kind) -
         update_rows(
             conn, orders, "process_id", {pid: {stamp: to_db(w)} for pid, w in happened.items()}
         )
-        report.advanced = transition_many(
-            conn,
-            list(happened),
-            source,
-            target,
-            Event.FULFILMENT_UPDATED,
-            at,
-            reason=f"provider reported {kind.value.lower()}",
-        )
+        report.advanced = transition_along(conn, edge, list(happened), at)
         close_fulfilment_events(conn, report.advanced, kind, at)
     return report

@@ -8,13 +8,11 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.bulk import update_rows
 from ivyi_pipeline.db.engine import is_postgres
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import gift_processes, inbox_events, process_transitions
 from ivyi_pipeline.domain.enums import InboxKind
-from ivyi_pipeline.domain.states import ensure_transition
+from ivyi_pipeline.domain.states import Edge, ensure_transition
 from ivyi_pipeline.errors import NotFound, StaleState
-from ivyi_pipeline.workflows.gifting_process.find import chunks
-
-CHUNK = 500
 
 
 def transition(
@@ -74,8 +72,7 @@ def transition_many(
         own = {pid: {col: per_process.get(pid, {}).get(col) for col in columns} for pid in movable}
         update_rows(conn, gift_processes, "id", own, common=values)
     else:
-        for start in range(0, len(movable), CHUNK):
-            chunk = movable[start : start + CHUNK]
+        for chunk in chunks(movable):
             conn.execute(
                 gift_processes.update().where(gift_processes.c.id.in_(chunk)).values(**values)
             )
@@ -96,12 +93,33 @@ def transition_many(
     return movable
 
 
+def transition_along(
+    conn: sa.Connection,
+    edge: Edge,
+    process_ids: Sequence[str],
+    at: datetime,
+    per_process: Mapping[str, Mapping[str, object]] | None = None,
+    **updates,
+) -> list[str]:
+    """`transition_many` along one edge of the step table: its source, target, event and reason."""
+    return transition_many(
+        conn,
+        process_ids,
+        edge.source,
+        edge.target,
+        edge.event,
+        at,
+        edge.reason,
+        per_process,
+        **updates,
+    )
+
+
 def _lock_in_status(
     conn: sa.Connection, process_ids: Sequence[str], status: str, at: datetime
 ) -> list[str]:
     found: list[str] = []
-    for start in range(0, len(process_ids), CHUNK):
-        chunk = list(process_ids[start : start + CHUNK])
+    for chunk in chunks(process_ids):
         query = (
             sa.select(gift_processes.c.id)
             .where(
