@@ -24,12 +24,24 @@ def _database_where() -> str:
         return "IVYI_DATABASE_URL"
 
 
+def _dagster_home():
+    """The DAGSTER_HOME the command uses (the embedded default's when unset)."""
+    return Settings.from_env().dagster_home
+
+
 def _describe(exc: Exception) -> str | None:
     """The one line for an exception no ivyi code turned into an IvyiError; None for click's."""
-    from ivyi_pipeline.faults import describe_database_error, describe_os_error
+    from ivyi_pipeline.faults import (
+        describe_database_error,
+        describe_instance_error,
+        describe_os_error,
+    )
 
     if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort):
         return None
+    message = describe_instance_error(exc, _dagster_home())
+    if message is not None:
+        return message
     message = describe_database_error(exc, _database_where())
     if message is not None:
         return message
@@ -123,6 +135,17 @@ def _migrated_engine(settings: Settings):
     return get_engine(settings.database_url)
 
 
+def _not_empty(_ctx, param, value: str | None) -> str | None:
+    """Refuse an empty value: left out means now, an empty one is a mistake (an unset variable)."""
+    if value is not None and not value.strip():
+        raise click.BadParameter(
+            "the value is empty; give an ISO-8601 instant such as 2026-06-01T09:00Z, or leave "
+            f"{param.opts[0]} out to act now",
+            param=param,
+        )
+    return value
+
+
 class _OneLineErrors(click.Group):
     """A group whose usage errors are one `error:` line too (exit 2), and Ctrl-C exits 130."""
 
@@ -187,11 +210,17 @@ def load(directory: str) -> None:
 
     from ivyi_pipeline.data.csv_import import load_parsed, parse_directory
     from ivyi_pipeline.db.engine import get_engine
+    from ivyi_pipeline.progress import Progress
 
-    parsed = parse_directory(Path(directory))
-    settings = _settings()
-    upgrade(settings.database_url)
-    summary = load_parsed(get_engine(settings.database_url), parsed)
+    with Progress("load") as progress:
+        progress.set_stage("checking the files")
+        parsed = parse_directory(Path(directory))
+        settings = _settings()
+        progress.set_stage("upgrading the schema")
+        upgrade(settings.database_url)
+        rows = sum(len(frame) for frame in parsed.frames.values())
+        progress.set_stage(f"checking {rows:,} rows against the database and writing the new ones")
+        summary = load_parsed(get_engine(settings.database_url), parsed)
     click.echo(f"loaded {directory} into {redact_url(settings.database_url)}")
     for name, written in summary.written.items():
         present = summary.already_present[name]
@@ -203,7 +232,12 @@ def load(directory: str) -> None:
 @click.option("--users", type=click.IntRange(min=2), help="[default: occasions / 2]")
 @click.option("--gifts", type=click.IntRange(min=0), default=300, show_default=True)
 @click.option("--seed", "seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--as-of", "as_of", help="YYYY-MM-DD the dates are spread around [default: today]")
+@click.option(
+    "--as-of",
+    "as_of",
+    callback=_not_empty,
+    help="YYYY-MM-DD the dates are spread around [default: today]",
+)
 @click.option(
     "--csv",
     "csv_dir",
@@ -257,7 +291,11 @@ def _instance(settings: Settings):
 
 
 AS_OF = click.option(
-    "--as-of", "as_of", default=None, help="ISO-8601 instant to act at (default now)."
+    "--as-of",
+    "as_of",
+    default=None,
+    callback=_not_empty,
+    help="ISO-8601 instant to act at (default now).",
 )
 DAY = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -271,13 +309,14 @@ def tick(as_of: str | None) -> None:
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.local_runs import tick as run_tick
+    from ivyi_pipeline.progress import Progress
     from ivyi_pipeline.workflows.gifting_process.status import funnel
 
     settings = _settings()
     when = parse_as_of(as_of)
     engine = _migrated_engine(settings)
-    with _instance(settings) as instance:
-        summary = run_tick(instance, defs, when)
+    with _instance(settings) as instance, Progress("tick") as progress:
+        summary = run_tick(instance, defs, when, progress=progress)
     counts = funnel(engine)
     statuses = ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no processes"
     _report(summary, f"tick as of {when:%Y-%m-%d %H:%M}Z:", details=(statuses,))
@@ -308,12 +347,13 @@ def batch(as_of: str | None) -> None:
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.local_runs import batch as run_batch
+    from ivyi_pipeline.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
     _migrated_engine(settings)
-    with _instance(settings) as instance:
-        summary = run_batch(instance, defs, when)
+    with _instance(settings) as instance, Progress("batch") as progress:
+        summary = run_batch(instance, defs, when, progress=progress)
     _report(summary, f"daily batch as of {when:%Y-%m-%d %H:%M}Z:")
 
 
@@ -334,13 +374,14 @@ def backfill_missed(start, end, as_of: str | None) -> None:
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.local_runs import backfill as run_backfill
     from ivyi_pipeline.local_runs import check_backfill_range
+    from ivyi_pipeline.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
     check_backfill_range(defs, start.date(), end.date(), when)
     _migrated_engine(settings)
-    with _instance(settings) as instance:
-        summary = run_backfill(instance, defs, start.date(), end.date(), when)
+    with _instance(settings) as instance, Progress("backfill") as progress:
+        summary = run_backfill(instance, defs, start.date(), end.date(), when, progress=progress)
     counts = ", ".join(f"{outcome}={n}" for outcome, n in summary.counts.items())
     _report(
         summary,
@@ -354,14 +395,20 @@ def backfill_missed(start, end, as_of: str | None) -> None:
 @AS_OF
 @_fail_cleanly
 def confirm(process_id: str, gift_id: str, as_of: str | None) -> None:
-    """Record the giver's choice of GIFT_ID for PROCESS_ID while its decision window is open."""
+    """Record the giver's choice of GIFT_ID for PROCESS_ID while its decision window is open.
+
+    Repeating the same choice (a retry after a timeout) changes nothing and exits 0.
+    """
     from ivyi_pipeline.clock import parse_as_of
-    from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
+    from ivyi_pipeline.workflows.gifting_process.confirm import confirm_once
 
     settings = _settings()
     when = parse_as_of(as_of)
-    record_confirmation(_migrated_engine(settings), process_id, gift_id, when)
-    click.echo(f"confirmation of gift {gift_id} recorded for process {process_id}")
+    _, recorded = confirm_once(_migrated_engine(settings), process_id, gift_id, when)
+    if recorded:
+        click.echo(f"confirmation of gift {gift_id} recorded for process {process_id}")
+    else:
+        click.echo(f"gift {gift_id} already confirmed for process {process_id}; nothing changed")
 
 
 @main.command()
@@ -481,12 +528,14 @@ def demo(days: int, seed: int, reset: bool, as_of: str | None) -> None:
     _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.demo import run_demo
+    from ivyi_pipeline.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
     upgrade(settings.database_url)
-    with _instance(settings) as instance:
-        run_demo(settings, instance, when, days, seed, click.echo, fresh=reset)
+    with _instance(settings) as instance, Progress("demo") as progress:
+        echo = progress.echo(click.echo)
+        run_demo(settings, instance, when, days, seed, echo, fresh=reset, progress=progress)
 
 
 @main.command()
@@ -506,18 +555,40 @@ def ui(port: int, seed: int, as_of: str | None) -> None:
     On an empty database the demo data is first driven through the pipeline and the daily
     funnel materialized, as `ivyi demo` would; otherwise the data is shown as it is.
     SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the webserver, the daemon and every process they
-    started; the exit status is 128 + the signal (130 for Ctrl-C).
+    started; the exit status is 128 + the signal (130 for Ctrl-C). They stop too when ivyi is
+    killed. A second `ivyi ui` on the same DAGSTER_HOME is refused: one daemon per instance.
     """
     from ivyi_pipeline.clock import parse_as_of
-    from ivyi_pipeline.ui import check_port_free, prepare, serve
+    from ivyi_pipeline.ui import check_port_free, daemon_lock, prepare, serve
 
     settings = _settings()
     when = parse_as_of(as_of)
     check_port_free(port)
-    upgrade(settings.database_url)
-    with _instance(settings) as instance:
-        prepare(settings, instance, when, click.echo, seed=seed)
-    sys.exit(serve(settings, port, click.echo))
+    with daemon_lock(settings.dagster_home) as lock:
+        upgrade(settings.database_url)
+        with _instance(settings) as instance:
+            prepare(settings, instance, when, click.echo, seed=seed)
+        status = serve(settings, port, click.echo, lock_fd=lock)
+    sys.exit(status)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@AS_OF
+@_fail_cleanly
+def serve(host: str, port: int, as_of: str | None) -> None:
+    """Serve the platform's HTTP API (README: Platform developers) until Ctrl-C.
+
+    Needs IVYI_API_TOKENS and IVYI_CARRIER_WEBHOOK_SECRETS; a fixed --as-of is for simulations.
+    """
+    from ivyi_pipeline.api.server import serve as run_server
+    from ivyi_pipeline.clock import parse_as_of
+
+    settings = _settings()
+    fixed = parse_as_of(as_of) if as_of else None
+    _migrated_engine(settings)
+    run_server(settings.database_url, host, port, (lambda: fixed) if fixed else None, click.echo)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.errors import DatasetNotOurs, IvyiError
 from ivyi_pipeline.local_runs import tick
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.progress import Progress
 from ivyi_pipeline.settings import Settings, redact_url
 from ivyi_pipeline.ui import materialize_funnel_history
 from ivyi_pipeline.workflows.gifting_process import find
@@ -151,9 +152,13 @@ def run_demo(
     seed: int,
     echo: Callable[[str], None],
     fresh: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Seed, tick once a simulated day (09:00 UTC) until every process is COMPLETED, then
-    materialize the funnel as of every instant a process moved, and print how to open the UI."""
+    materialize the funnel as of every instant a process moved, and print how to open the UI.
+
+    `progress` (the command's, on a terminal) follows the days and their runs."""
+    progress = progress or Progress("demo", enabled=False)
     engine = get_engine(settings.database_url)
     if fresh:
         reset(engine, instance)
@@ -163,8 +168,9 @@ def run_demo(
     counts: dict[str, int] = {}
     for day in range(days):
         now = start + timedelta(days=day)
+        progress.set_stage(f"day {day + 1} of at most {days}")
         confirmed = _confirm_every_other(engine, now)
-        summary = tick(instance, defs, now)
+        summary = tick(instance, defs, now, progress=progress)
         counts = funnel(engine)
         line = ", ".join(f"{status}={counts[status]}" for status in S if status in counts)
         echo(
@@ -175,6 +181,7 @@ def run_demo(
             raise IvyiError(f"{len(summary.failed)} run(s) failed on {now:%Y-%m-%d}")
         if counts.get(S.COMPLETED, 0) == expected:
             break
+    progress.set_stage("materializing the funnel as of every simulated instant")
     materialize_funnel_history(instance, engine, echo)
     echo(
         "open the Dagster UI (webserver and daemon) on this data:\n"

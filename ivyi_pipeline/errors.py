@@ -36,6 +36,14 @@ class ConfirmationRefused(IvyiError):
     """A giver's confirmation that cannot be recorded."""
 
 
+class GiftNotOffered(ConfirmationRefused):
+    """A confirmation naming a gift that is not among the process's ranked, in-stock options."""
+
+
+class NotDue(IvyiError):
+    """A request to start a process for an occurrence outside the window that starts it."""
+
+
 class EnvironmentProblem(IvyiError):
     """A setting, path or installed part of the environment that Ivyi cannot work with."""
 

@@ -6,6 +6,8 @@ credentials, a read-only file, a full disk) names what to fix instead.
 """
 
 import errno
+import os
+from pathlib import Path
 
 TRANSIENT = (
     "connection refused",
@@ -135,3 +137,83 @@ def describe_os_error(exc: OSError) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"cannot write or read{where}: {reason}; fix its permissions or point ivyi elsewhere"
     return f"file system error{where}: {reason}; check that path"
+
+
+DAGSTER_STORAGE = (
+    f"{os.sep}dagster{os.sep}_core{os.sep}storage{os.sep}",
+    f"{os.sep}dagster_postgres{os.sep}",
+)
+"""Where Dagster's instance storage code lives: a database error raised there is the instance's."""
+
+LOW_SPACE_BYTES = 1 << 20
+SQLITE_GONE = ("unable to open database file", "disk i/o error")
+"""What SQLite says when its file or folder was deleted under an open instance."""
+
+
+def _chain(exc: BaseException | None):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def raised_in_dagster_storage(exc: BaseException) -> bool:
+    """True when the exception (or one it came from) was raised in Dagster's storage code."""
+    for link in _chain(exc):
+        frame = link.__traceback__
+        while frame is not None:
+            if any(part in frame.tb_frame.f_code.co_filename for part in DAGSTER_STORAGE):
+                return True
+            frame = frame.tb_next
+    return False
+
+
+def disk_nearly_full(path: Path) -> bool:
+    """True when the file system holding path (or its nearest existing folder) has less than
+    1 MiB left for this user."""
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        stats = os.statvfs(path)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < LOW_SPACE_BYTES
+
+
+def describe_instance_error(exc: BaseException, dagster_home: Path) -> str | None:
+    """One line for a failure of Dagster's instance storage (None when exc is not one): a full
+    disk, storage that vanished under the command (DAGSTER_HOME removed), or an unreachable one.
+    """
+    if not raised_in_dagster_storage(exc):
+        return None
+    found = database_error(exc)
+    reason = found[0] if found else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    text = reason.lower()
+    where = f"the Dagster instance in DAGSTER_HOME={dagster_home}"
+    if disk_nearly_full(dagster_home) or "disk is full" in text or "no space left" in text:
+        return (
+            f"{where} cannot write: the disk is full ({reason}); free disk space there, "
+            "then run it again"
+        )
+    if _storage_gone(Path(dagster_home), text):
+        return (
+            f"{where} lost its storage during the command ({reason}; was the folder removed "
+            "or replaced?); run the command again: the instance is rebuilt from the domain "
+            "database and finished steps are not repeated"
+        )
+    if found and found[1]:
+        return f"{where} is unreachable ({reason}); run the command again when it is back"
+    return (
+        f"{where} failed ({reason}); check the storage its dagster.yaml names; it holds only "
+        "state derived from the domain database, so an embedded one can be moved aside "
+        f"(mv {dagster_home} {dagster_home}.broken) and is rebuilt by the next command"
+    )
+
+
+def _storage_gone(home: Path, text: str) -> bool:
+    """True when the instance's SQLite storage was deleted under the command."""
+    if not home.is_dir() or "no such table" in text:
+        return True
+    return any(sign in text for sign in SQLITE_GONE) and not (home / "history").is_dir()

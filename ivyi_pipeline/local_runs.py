@@ -51,12 +51,23 @@ from ivyi_pipeline.orchestration.run_context import ENVIRONMENT_FAULT, NO_RUN_RE
 from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
 from ivyi_pipeline.orchestration.sensors import occasion_backfill_sensor
+from ivyi_pipeline.progress import Progress
 from ivyi_pipeline.workflows.gifting_process import due
 from ivyi_pipeline.workflows.gifting_process import redrive as redrive_rules
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import Outcome
 
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-"""The event log keeps everything; the terminal only hears about problems."""
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+"""The event log keeps everything; the terminal hears only the command's own lines (a failed
+step's error and traceback are in the run's event log, its one-line reason in the process's
+last_error). IVYI_DEBUG=1 lets Dagster's warnings and errors through (debug_console)."""
+
+
+def debug_console() -> dict | None:
+    """With IVYI_DEBUG set, Dagster's console logger at WARNING (the event log's problems)."""
+    if os.environ.get("IVYI_DEBUG"):
+        return {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    return None
+
 
 MAX_ROUNDS = 12
 CURSOR = "local_runs/cursor/{}"
@@ -260,11 +271,18 @@ def driver_lock(engine: sa.Engine, wait: bool = True) -> Iterator[None]:
 class LocalDriver:
     """One `ivyi` command's runs: executed here, booked, and recoverable if it dies."""
 
-    def __init__(self, instance: dg.DagsterInstance, defs: dg.Definitions, as_of: datetime):
+    def __init__(
+        self,
+        instance: dg.DagsterInstance,
+        defs: dg.Definitions,
+        as_of: datetime,
+        progress: Progress | None = None,
+    ):
         self.instance, self.defs, self.as_of = instance, defs, as_of
         self.engine = defs.resources["ivyi_db"].get_engine()
         self.id = uuid.uuid4().hex
         self.summary = LocalRunSummary()
+        self.progress = progress or Progress("", enabled=False)
 
     @contextmanager
     def session(self, forward_only: bool = False) -> Iterator["LocalDriver"]:
@@ -405,6 +423,7 @@ class LocalDriver:
                 if (not k.startswith("dagster/") or k in KEPT_DAGSTER_TAGS)
                 and k not in (INTERRUPTED, RECOVERED_BY)
             }
+            self.progress.add_due(processes_in(kept, run.tags.get("dagster/partition")))
             self.execute(run.job_name, kept, run.tags.get("dagster/partition"))
             self.summary.recovered += 1
         self.summary.ended_dead += len(unfinished)
@@ -417,7 +436,7 @@ class LocalDriver:
             instance=self.instance,
             partition_key=partition_key,
             tags={**run_tags, tags.LOCAL_RUN: self.id},
-            run_config=QUIET_CONSOLE,
+            run_config=debug_console() or QUIET_CONSOLE,
             raise_on_error=False,
         )
         if _STOP or _interrupted(result):
@@ -426,6 +445,7 @@ class LocalDriver:
             self.instance.add_run_tags(result.run_id, {INTERRUPTED: "true", **NO_DAGSTER_RETRY})
             raise Stopped(_STOP[0] if _STOP else _received_signal())
         (self.summary.succeeded if result.success else self.summary.failed).append(result.run_id)
+        self.progress.run_finished(processes_in(run_tags, partition_key))
         self.summary.last_run = result.run_id
         fault = None if result.success else _environment_fault(result)
         if fault is not None:
@@ -504,9 +524,11 @@ class LocalDriver:
             launched = 0
             for sensor in sensors:
                 requests, cursor = self.evaluate(sensor)
+                self.progress.add_due(sum(processes_in(r.tags, r.partition_key) for r in requests))
                 for request in requests:
                     if request.run_key and self.already_ran(sensor.name, request.run_key):
                         self.summary.skipped_run_keys += 1
+                        self.progress.add_due(-processes_in(request.tags, request.partition_key))
                         continue
                     run_tags = {
                         **request.tags,
@@ -521,6 +543,13 @@ class LocalDriver:
                 break
 
 
+def processes_in(run_tags: dict[str, str], partition_key: str | None) -> int:
+    """How many processes a gifting run covers: its range's size, or 1 for one partition."""
+    if tags.BATCH_SIZE in run_tags:
+        return int(run_tags[tags.BATCH_SIZE])
+    return 1 if partition_key or tags.PROCESS_ID in run_tags else 0
+
+
 # --- the commands ---
 
 
@@ -529,21 +558,27 @@ def tick(
     defs: dg.Definitions,
     as_of: datetime,
     sensor_names: Sequence[str] | None = None,
+    progress: Progress | None = None,
 ) -> LocalRunSummary:
     """`ivyi tick`: evaluate the sensors as of `as_of` and execute the runs they request.
 
     A tick earlier than the last one changes nothing and raises ClockWentBack: sensor cursors
     and the calendar only move forward.
     """
-    driver = LocalDriver(instance, defs, as_of)
+    driver = LocalDriver(instance, defs, as_of, progress)
     with driver.session(forward_only=True):
         driver.tick_rounds(sensor_names)
     return driver.summary
 
 
-def batch(instance: dg.DagsterInstance, defs: dg.Definitions, as_of: datetime) -> LocalRunSummary:
+def batch(
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    as_of: datetime,
+    progress: Progress | None = None,
+) -> LocalRunSummary:
     """`ivyi batch`: evaluate the daily schedule as of `as_of` and execute its runs here."""
-    driver = LocalDriver(instance, defs, as_of)
+    driver = LocalDriver(instance, defs, as_of, progress)
     with driver.session():
         schedule = defs.resolve_schedule_def(DAILY_SCHEDULE)
         # Exited: the instance the context opens from its ref would otherwise stay open, and
@@ -554,6 +589,7 @@ def batch(instance: dg.DagsterInstance, defs: dg.Definitions, as_of: datetime) -
             requests = schedule(context)
         requests = requests if isinstance(requests, list) else []
         driver.summary.counts = {"runs": len(requests)}
+        driver.progress.add_due(sum(processes_in(r.tags, r.partition_key) for r in requests))
         for request in requests:
             run_tags = {**request.tags, "dagster/schedule_name": schedule.name}
             driver.execute(gifting_process_job.name, run_tags, request.partition_key)
@@ -568,11 +604,16 @@ def check_backfill_range(defs: dg.Definitions, start: date, end: date, as_of: da
 
 
 def backfill(
-    instance: dg.DagsterInstance, defs: dg.Definitions, start: date, end: date, as_of: datetime
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    start: date,
+    end: date,
+    as_of: datetime,
+    progress: Progress | None = None,
 ) -> LocalRunSummary:
     """`ivyi backfill-missed`: one detection run over [start, end], then the runs it needs."""
     check_backfill_range(defs, start, end, as_of)
-    driver = LocalDriver(instance, defs, as_of)
+    driver = LocalDriver(instance, defs, as_of, progress)
     with driver.session():
         result = driver.execute(
             OCCASION_DETECTION_JOB,

@@ -49,7 +49,8 @@ def ensure_folder(variable: str, path: Path, error: type[Exception] | None = Non
 
 def check_database_url(url: str) -> None:
     """Refuse a database URL that cannot be parsed, names an unsupported database or driver,
-    or whose driver is not installed, without connecting; never echoes the URL's password."""
+    an in-memory SQLite database or no PostgreSQL database, or whose driver is not installed,
+    without connecting; never echoes the URL's password."""
     import sqlalchemy as sa
 
     fix = "write it as postgresql://user@host:5432/dbname or sqlite:////absolute/path.db"
@@ -63,6 +64,16 @@ def check_database_url(url: str) -> None:
     if parsed.drivername not in SUPPORTED_DRIVERS:
         raise EnvironmentProblem(
             f"IVYI_DATABASE_URL names {parsed.drivername}, a driver ivyi does not use; {fix}"
+        )
+    if parsed.drivername.startswith("sqlite") and parsed.database in (None, "", ":memory:"):
+        raise EnvironmentProblem(
+            "IVYI_DATABASE_URL names an in-memory SQLite database, which every command would "
+            "start empty and lose on exit; name a file: sqlite:////absolute/path.db"
+        )
+    if parsed.drivername.startswith("postgresql") and not parsed.database:
+        raise EnvironmentProblem(
+            "IVYI_DATABASE_URL names no database (the server would pick the user's default "
+            "one); add its name: postgresql://user@host:5432/dbname"
         )
     try:
         parsed.get_dialect().import_dbapi()

@@ -7,13 +7,14 @@ runs, partitions, check results and a funnel with a history to plot.
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from ivyi_pipeline.clock import from_db
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.errors import EnvironmentProblem
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.process_guard import GRACE_SECONDS as GUARD_GRACE_SECONDS
 from ivyi_pipeline.settings import Settings
 
 HOST = "127.0.0.1"
@@ -31,6 +33,9 @@ LOCATION = "ivyi_pipeline"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_SECONDS = 20
 """How long the children get to shut down (and stop their code servers) before SIGKILL."""
+PR_SET_PDEATHSIG = 1
+DAEMON_LOCK = ".ivyi-daemon.lock"
+"""In DAGSTER_HOME: held by `ivyi ui` and its daemon, so one instance has one daemon."""
 WORKSPACE = f"""load_from:
   - python_module:
       module_name: ivyi_pipeline.definitions
@@ -107,10 +112,81 @@ def _raise_stopped(signum, _frame) -> None:
     raise _Stopped(signum)
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when ivyi dies, even by SIGKILL (Linux)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _child_setup(parent: int, die_with_parent: bool = True) -> Callable[[], None]:
+    """What a child does before exec: default stop signals and an empty signal mask (ivyi
+    blocks them while it starts children, and the mask is inherited), and on Linux SIGTERM
+    when ivyi dies, even by SIGKILL (PR_SET_PDEATHSIG), or no start at all if it already has."""
+
+    prctl = None
+    if die_with_parent:
+        with contextlib.suppress(OSError, AttributeError):
+            prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not after fork
+
+    def setup() -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        if die_with_parent:
+            if prctl is not None:
+                prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return setup
+
+
+@contextlib.contextmanager
+def daemon_lock(dagster_home: Path) -> Iterator[int]:
+    """Hold DAGSTER_HOME's daemon lock (an flock, gone with the last process holding it);
+    refuse, in one line, while another `ivyi ui` or the daemon it started holds it.
+
+    Yields the lock's file descriptor, which the daemon inherits: the lock lives as long as
+    `ivyi ui` or its daemon does, and a lock left by a dead process blocks nothing.
+    """
+    path = dagster_home / DAEMON_LOCK
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise EnvironmentProblem(
+                f"another `ivyi ui` (pid {holder}) already runs the Dagster daemon on "
+                f"DAGSTER_HOME={dagster_home}; one daemon per instance: stop that one first, "
+                "or open this UI on another DAGSTER_HOME"
+            ) from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield handle.fileno()
+
+
+def _start_guard(env: dict[str, str]) -> subprocess.Popen:
+    """The process guard (process_guard.py): it stops the children's sessions once ivyi ends."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ivyi_pipeline.process_guard"],
+        env=env,
+        stdin=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_child_setup(os.getpid(), die_with_parent=False),
+    )
+
+
+def _guard_session(guard: subprocess.Popen, session: int) -> None:
+    with contextlib.suppress(OSError):
+        guard.stdin.write(f"{session}\n")
+        guard.stdin.flush()
+
+
+def _release_guard(guard: subprocess.Popen) -> None:
+    with contextlib.suppress(OSError):
+        guard.stdin.close()
+    try:
+        guard.wait(timeout=GUARD_GRACE_SECONDS + 5)
+    except subprocess.TimeoutExpired:
+        guard.kill()
+        guard.wait()
 
 
 def check_port_free(port: int) -> None:
@@ -164,29 +240,38 @@ def _signal_all(groups: Iterable[int], pids: Iterable[int], sig: int) -> None:
             os.kill(pid, sig)
 
 
-def _stop(processes: list[subprocess.Popen], grace: float = GRACE_SECONDS) -> None:
+def _stop(processes: list[subprocess.Popen], spare: set[int], grace: float = GRACE_SECONDS) -> None:
     """SIGTERM every child's process group (their code servers and runs are in it), wait, then
-    SIGKILL whatever is left, including descendants that left the group."""
-    below = descendants(os.getpid())
+    SIGKILL whatever is left, including descendants that left the group; `spare` (the guard)
+    is left alone."""
+
+    def below() -> set[int]:
+        return descendants(os.getpid()) - spare
+
+    started = below()
     groups = [process.pid for process in processes]
-    _signal_all(groups, below, signal.SIGTERM)
+    _signal_all(groups, started, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         for process in processes:
             process.poll()
-        if not any(_alive(pid) for pid in below | descendants(os.getpid())):
+        if not any(_alive(pid) for pid in started | below()):
             break
         time.sleep(0.2)
-    _signal_all(groups, below | descendants(os.getpid()), signal.SIGKILL)
+    _signal_all(groups, started | below(), signal.SIGKILL)
     for process in processes:
         process.wait()
 
 
-def serve(settings: Settings, port: int, echo: Callable[[str], None]) -> int:
+def serve(
+    settings: Settings, port: int, echo: Callable[[str], None], lock_fd: int | None = None
+) -> int:
     """Run dagster-webserver (127.0.0.1:port) and dagster-daemon until one stops or a signal.
 
     SIGINT, SIGTERM and SIGHUP stop both and everything they started; the exit status is
-    128 + the signal (130 for Ctrl-C), or the status of the child that stopped first.
+    128 + the signal (130 for Ctrl-C), or the status of the child that stopped first. However
+    ivyi ends, even by SIGKILL, both get SIGTERM from the kernel and the process guard stops
+    everything in their sessions. The daemon inherits `lock_fd` (daemon_lock's).
     """
     check_port_free(port)
     workspace = str(write_workspace(settings))
@@ -198,22 +283,32 @@ def serve(settings: Settings, port: int, echo: Callable[[str], None]) -> int:
     }
     bin_dir = Path(sys.executable).parent
     commands = [
-        [str(bin_dir / "dagster-webserver"), "-h", HOST, "-p", str(port), "-w", workspace],
-        [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+        ([str(bin_dir / "dagster-webserver"), "-h", HOST, "-p", str(port), "-w", workspace], ()),
+        (
+            [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+            () if lock_fd is None else (lock_fd,),
+        ),
     ]
     previous = {sig: signal.signal(sig, _raise_stopped) for sig in STOP_SIGNALS}
     processes: list[subprocess.Popen] = []
+    guard: subprocess.Popen | None = None
     status = 0
     try:
-        # A signal arriving while a child starts is held until the child is in the list.
+        # A signal arriving while a child starts is held until the child is in the list (the
+        # children start with an empty mask).
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            for command in commands:
-                processes.append(
-                    subprocess.Popen(
-                        command, env=env, start_new_session=True, preexec_fn=_die_with_parent
-                    )
+            guard = _start_guard(env)
+            for command, kept in commands:
+                process = subprocess.Popen(
+                    command,
+                    env=env,
+                    start_new_session=True,
+                    pass_fds=kept,
+                    preexec_fn=_child_setup(os.getpid()),
                 )
+                processes.append(process)
+                _guard_session(guard, process.pid)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         echo(f"Dagster UI on http://{HOST}:{port} (daemon running; Ctrl-C stops both)")
@@ -228,8 +323,10 @@ def serve(settings: Settings, port: int, echo: Callable[[str], None]) -> int:
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
         try:
-            _stop(processes)
+            _stop(processes, spare={guard.pid} if guard else set())
         finally:
+            if guard is not None:
+                _release_guard(guard)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     return status

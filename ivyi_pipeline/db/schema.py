@@ -269,3 +269,16 @@ pipeline_state = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
+
+# The first answer of every POST the HTTP API handled, keyed by its Idempotency-Key and
+# written in the transaction of the request's own write, so a retry replays it.
+api_idempotency = sa.Table(
+    "api_idempotency",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("response_body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Index(None, "created_at"),
+)

@@ -120,8 +120,15 @@ CREATED_IN_LEAD_WINDOW = Edge(
     None, S.CREATED, E.START_WORKFLOW, "occurrence entered the lead window"
 )
 CREATED_BELATED = Edge(None, S.CREATED, E.START_WORKFLOW, "belated occurrence")
-CREATION: tuple[Edge, ...] = (CREATED_IN_LEAD_WINDOW, CREATED_BELATED)
-"""How a process comes to be: detection (or a backfill) creates it CREATED."""
+CREATED_ON_REQUEST = Edge(
+    None,
+    S.CREATED,
+    E.START_WORKFLOW,
+    "requested by the platform (POST /occasions/{id}/gifting-process)",
+)
+CREATION: tuple[Edge, ...] = (CREATED_IN_LEAD_WINDOW, CREATED_BELATED, CREATED_ON_REQUEST)
+"""How a process comes to be: detection (or a backfill, or the platform over HTTP) creates it
+CREATED."""
 
 GIVER_CONFIRMED = Edge(S.DECISION_WINDOW_OPEN, S.CONFIRMED, E.OPTION_CONFIRMED, "giver confirmed")
 GIVER_OVERRODE_DEFAULT = Edge(

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import from_db, to_db
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
 from ivyi_pipeline.db.reads import chunks
-from ivyi_pipeline.db.schema import simulated_provider_orders
-from ivyi_pipeline.errors import IvyiError
+from ivyi_pipeline.db.schema import inbox_events, orders, simulated_provider_orders
+from ivyi_pipeline.domain.enums import InboxKind
+from ivyi_pipeline.errors import InvalidInput, IvyiError, NotFound
 
 
 class ProviderError(IvyiError):
@@ -109,3 +110,98 @@ class SimulatedFulfilmentProvider(FulfilmentProvider):
                         delivered if delivered <= as_of else None,
                     )
         return found
+
+
+CARRIER_KINDS = {"shipped": InboxKind.SHIPPED, "delivered": InboxKind.DELIVERED}
+"""The carrier's update names (POST /fulfilment-events) and the inbox events they become."""
+
+
+@dataclass(frozen=True)
+class CarrierUpdate:
+    """A carrier's update as recorded: the order's process, and whether it was new."""
+
+    process_id: str
+    provider_order_id: str
+    kind: InboxKind
+    occurred_at: datetime
+    recorded: bool
+
+
+def record_carrier_update(
+    conn: sa.Connection, provider_order_id: str, event: str, occurred_at: datetime
+) -> CarrierUpdate:
+    """Put a carrier's shipped/delivered update of an order into its process's inbox.
+
+    The fulfilment path (`with_carrier_reports`) then applies it as it applies the provider's
+    own tracking. A second update of the same kind for the order changes nothing (the first
+    stands). NotFound for an unknown order; InvalidInput for an update dated before the order.
+    """
+    kind = CARRIER_KINDS[event]
+    order = conn.execute(
+        sa.select(orders.c.process_id, orders.c.placed_at).where(
+            orders.c.provider_order_id == provider_order_id
+        )
+    ).first()
+    if order is None:
+        raise NotFound(f"order {provider_order_id} does not exist; send the order id we placed")
+    if occurred_at < from_db(order.placed_at):
+        raise InvalidInput(
+            f"occurred_at {occurred_at:%Y-%m-%dT%H:%M:%SZ} is before order {provider_order_id} "
+            f"was placed ({from_db(order.placed_at):%Y-%m-%dT%H:%M:%SZ}); send the carrier's time"
+        )
+    existing = conn.execute(
+        sa.select(inbox_events.c.id).where(
+            inbox_events.c.process_id == order.process_id, inbox_events.c.kind == kind.value
+        )
+    ).first()
+    if existing is None:
+        insert_ignoring_conflicts(
+            conn,
+            inbox_events,
+            [
+                {
+                    "process_id": order.process_id,
+                    "kind": kind.value,
+                    "received_at": to_db(occurred_at),
+                }
+            ],
+        )
+    return CarrierUpdate(
+        order.process_id, provider_order_id, kind, occurred_at, recorded=existing is None
+    )
+
+
+def with_carrier_reports(
+    engine: sa.Engine, tracking: dict[str, Tracking], process_ids: Sequence[str], as_of: datetime
+) -> dict[str, Tracking]:
+    """The provider's tracking of these processes' orders, with the carrier's updates (inbox
+    events received by as_of) merged in: the earliest report of each stamp wins, and a
+    delivery implies the parcel shipped."""
+    reported: dict[str, dict[InboxKind, datetime]] = {}
+    with engine.connect() as conn:
+        for chunk in chunks(process_ids):
+            rows = conn.execute(
+                sa.select(
+                    inbox_events.c.process_id, inbox_events.c.kind, inbox_events.c.received_at
+                ).where(
+                    inbox_events.c.process_id.in_(chunk),
+                    inbox_events.c.kind.in_([InboxKind.SHIPPED.value, InboxKind.DELIVERED.value]),
+                    inbox_events.c.received_at <= to_db(as_of),
+                )
+            )
+            for pid, kind, received_at in rows:
+                reported.setdefault(pid, {})[InboxKind(kind)] = from_db(received_at)
+    if not reported:
+        return tracking
+    merged = dict(tracking)
+    for pid, kinds in reported.items():
+        known = tracking.get(pid)
+        delivered = _earliest(known and known.delivered_at, kinds.get(InboxKind.DELIVERED))
+        shipped = _earliest(known and known.shipped_at, kinds.get(InboxKind.SHIPPED), delivered)
+        merged[pid] = Tracking(known.provider_order_id if known else "", shipped, delivered)
+    return merged
+
+
+def _earliest(*stamps: datetime | None) -> datetime | None:
+    found = [stamp for stamp in stamps if stamp]
+    return min(found) if found else None

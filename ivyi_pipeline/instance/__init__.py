@@ -7,11 +7,13 @@ history), so it may be created, replaced or lost at any time. Opening it:
   commands on a brand-new home create and migrate Dagster's storage once, not concurrently
   (two SQLite schema migrations at once leave two alembic heads, forever);
 - writes the embedded default's dagster.yaml atomically (temporary file, then rename) and
-  rewrites one that is empty or damaged;
+  rewrites one that is empty or damaged; a DAGSTER_HOME set explicitly gets the same file
+  when it has none (telemetry off, run retries), but an existing one is never replaced;
 - touches every storage while the lock is held, and turns any failure into one
   `InstanceUnavailable` line naming DAGSTER_HOME, what is wrong and what to do.
 """
 
+import contextlib
 import fcntl
 import os
 import tempfile
@@ -24,6 +26,7 @@ import sqlalchemy as sa
 import yaml
 
 from ivyi_pipeline.errors import IvyiError
+from ivyi_pipeline.faults import disk_nearly_full
 from ivyi_pipeline.settings import Settings, ensure_folder
 
 EMBEDDED_CONFIG = Path(__file__).with_name("embedded_dagster.yaml")
@@ -47,7 +50,9 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
         if embedded:
             if not _readable_config(config):
                 write_atomically(config, EMBEDDED_CONFIG.read_text())
-        elif config.exists() and not _readable_config(config):
+        elif not config.exists():
+            write_if_absent(config, EMBEDDED_CONFIG.read_text())
+        elif not _readable_config(config):
             raise InstanceUnavailable(
                 f"DAGSTER_HOME={home}: its dagster.yaml is empty or not a YAML mapping; "
                 "fix it, or delete it to use Dagster's default SQLite storage there"
@@ -98,6 +103,20 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def write_if_absent(path: Path, text: str) -> None:
+    """Write a whole file where none exists; an existing one (even a new one) is left alone."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)  # unlike a rename, never replaces a file
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
 def _opened(home: Path) -> dg.DagsterInstance:
     """The instance with every storage created or checked, or InstanceUnavailable."""
     instance = None
@@ -133,6 +152,11 @@ def _diagnosis(home: Path, exc: Exception) -> str:
             f"`DAGSTER_HOME={home} dagster instance migrate`, or move the folder aside and run "
             "the command again (it is rebuilt from the domain database; Dagster's run history "
             "stays in the moved folder)"
+        )
+    if disk_nearly_full(home):
+        return (
+            f"{where} cannot be written: the disk is full ({reason}); free disk space there, "
+            "then run it again"
         )
     damaged = ("not a database", "malformed", "unable to open", "disk i/o")
     if _caused_by(exc, sa.exc.OperationalError) and not any(d in reason for d in damaged):

@@ -88,7 +88,8 @@ def occasion_detection_sensor(
         engine, now, DetectionCursor.parse(context.cursor), gifting.lead_days
     )
     new_ids = create_processes(engine, found, now)
-    stalled = due.stalled_in_created(engine, now)
+    stalled = due.stalled_in_created(engine, now) | due.started_on_request(engine)
+    stalled = {pid: due_to for pid, due_to in stalled.items() if pid not in frozenset(new_ids)}
     covered_days = newly_covered(context.cursor, cursor, now.date())
     covered = coverage_events(covered_days, "occasion_detection_sensor")
     if not new_ids and not stalled:

@@ -39,3 +39,17 @@ def test_the_smallest_benchmark_prints_a_numeric_row_for_every_scenario(tmp_path
             assert row["figure"] in result.stdout
     # The daemon's code server runs in its own session: the benchmark must stop it too.
     assert set(code_servers_of(LATENCY_LOCATION)) <= servers_before
+
+
+def test_the_http_api_load_test_prints_throughput_and_p95_against_ivyi_confirm():
+    command = [sys.executable, "-m", "benchmarks.http_api", "--processes", "2"]
+    command += ["--per-process", "3", "--clients", "2", "--cli-calls", "2"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+
+    assert result.returncode == 0, result.stderr[-4000:]
+    for figure in ("throughput over HTTP", "p95 of one call over HTTP"):
+        (line,) = [
+            row for row in result.stdout.splitlines() if row.startswith("|") and figure in row
+        ]
+        assert "n/a" not in line
+    assert "HTTP answers: 2 x 202, 4 x 409" in result.stdout

@@ -9,6 +9,7 @@ cases that need a fresh interpreter (a dropped capability, a missing driver) use
 import contextlib
 import csv
 import datetime as dt
+import fcntl
 import os
 import shutil
 import socket
@@ -301,6 +302,20 @@ def _missing_pg_database(scene: Scene) -> None:
     scene.url = _pg_url(f"ivyi_missing_{uuid.uuid4().hex[:8]}")
 
 
+def _pg_without_database(trailing: str) -> Callable[[Scene], None]:
+    """A URL naming no database; the server's default one (`postgres`) is what is watched."""
+
+    def prepare(scene: Scene) -> None:
+        admin = sa.engine.make_url(PG_ADMIN_URL)
+        server = sa.engine.URL.create(
+            admin.drivername, admin.username, admin.password, admin.host, admin.port
+        )
+        scene.url = server.render_as_string(False) + trailing
+        scene.watched = admin.render_as_string(False)
+
+    return prepare
+
+
 def _pg_port(port: str) -> Callable[[Scene], None]:
     def prepare(scene: Scene) -> None:
         scene.url = sa.engine.make_url(scene.url).set(port=int(port)).render_as_string(False)
@@ -308,7 +323,10 @@ def _pg_port(port: str) -> Callable[[Scene], None]:
     return prepare
 
 
-NEWER = ("database is at revision 0099_from_a_newer_ivyi, newer than this code's 0002",)
+NEWER = (
+    "database is at revision 0099_from_a_newer_ivyi, newer than this code's "
+    + known_revisions()[1],
+)
 COMMANDS_ON_A_NEWER_DATABASE = {
     "status": ("status",),
     "tick": ("tick", "--as-of", "2026-06-02"),
@@ -505,6 +523,40 @@ CASES = [
         prepare=_search_path,
     ),
     Case(
+        "url-sqlite-in-memory",
+        ("db", "upgrade"),
+        ("IVYI_DATABASE_URL names an in-memory SQLite database", "sqlite:////absolute/path.db"),
+        prepare=_env(IVYI_DATABASE_URL="sqlite://"),
+        fresh_interpreter=True,
+        never_says=("ivyi db upgrade",),
+    ),
+    Case(
+        "url-sqlite-memory-named",
+        ("tick", "--as-of", "2026-06-02"),
+        ("IVYI_DATABASE_URL names an in-memory SQLite database",),
+        prepare=_env(IVYI_DATABASE_URL="sqlite:///:memory:"),
+        fresh_interpreter=True,
+        never_says=("ivyi db upgrade",),
+    ),
+    Case(
+        "url-pg-without-database",
+        ("db", "upgrade"),
+        ("IVYI_DATABASE_URL names no database", "postgresql://user@host:5432/dbname"),
+        backend="postgres",
+        prepare=_pg_without_database(""),
+        fresh_interpreter=True,
+        never_says=("ivyi db upgrade",),
+    ),
+    Case(
+        "url-pg-without-database-slash",
+        ("status",),
+        ("IVYI_DATABASE_URL names no database",),
+        backend="postgres",
+        prepare=_pg_without_database("/"),
+        fresh_interpreter=True,
+        never_says=("ivyi db upgrade",),
+    ),
+    Case(
         "sqlite-folder-missing",
         ("db", "upgrade"),
         ("cannot create the SQLite database", "(No such file or directory); create its folder"),
@@ -581,6 +633,20 @@ CASES = [
     ),
     Case("as-of-year-9999-seed", ("seed", "--as-of", "9999-12-31"), ("is out of range",)),
     Case("as-of-year-9999-demo", ("demo", "--as-of", "9999-06-01"), ("is out of range",)),
+    Case(
+        "as-of-empty",
+        ("tick", "--as-of", ""),
+        ("Invalid value for '--as-of': the value is empty", "leave --as-of out to act now"),
+        code=2,
+        fresh_interpreter=True,
+    ),
+    Case(
+        "as-of-blank-seed",
+        ("seed", "--as-of", " "),
+        ("Invalid value for '--as-of': the value is empty",),
+        code=2,
+        fresh_interpreter=True,
+    ),
     Case(
         "as-of-unparseable",
         ("tick", "--as-of", "yesterday"),
@@ -783,3 +849,343 @@ def test_a_traceback_is_shown_only_when_asked_for(monkeypatch, tmp_path):
         "command with IVYI_DEBUG=1 to see the traceback, and report it"
     ]
     assert isinstance(loud.exception, KeyError)
+
+
+# --- issue 21: the operator's commands on a failing process, a lost or full Dagster instance ---
+
+
+def _only_own_lines(result: subprocess.CompletedProcess, stdout_lines: int) -> str:
+    """The command printed only its own lines: no traceback, no Dagster log; the error line."""
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    assert len(result.stdout.splitlines()) == stdout_lines, result.stdout
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: "), line
+    return line
+
+
+@contextlib.contextmanager
+def _orders_refused(engine: sa.Engine):
+    """The database refuses every new order (a trigger): a permanent error in place_order."""
+    if engine.dialect.name == "sqlite":
+        create = [
+            "CREATE TRIGGER ivyi_test_no_orders BEFORE INSERT ON orders "
+            "BEGIN SELECT RAISE(ABORT, 'orders are closed'); END"
+        ]
+        drop = ["DROP TRIGGER ivyi_test_no_orders"]
+    else:
+        create = [
+            "CREATE FUNCTION ivyi_test_no_orders() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'orders are closed' USING ERRCODE = 'check_violation'; "
+            "END $$",
+            "CREATE TRIGGER ivyi_test_no_orders BEFORE INSERT ON orders FOR EACH ROW "
+            "EXECUTE FUNCTION ivyi_test_no_orders()",
+        ]
+        drop = [
+            "DROP TRIGGER ivyi_test_no_orders ON orders",
+            "DROP FUNCTION ivyi_test_no_orders()",
+        ]
+    with engine.begin() as conn:
+        for statement in create:
+            conn.execute(sa.text(statement))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            for statement in drop:
+                conn.execute(sa.text(statement))
+
+
+def test_a_failing_redrive_prints_its_outcome_and_one_error_line_without_dagster_logs(
+    ivyi_env, engine, ivyi
+):
+    from ivyi_pipeline_tests.reliability import confirmed_processes
+
+    (pid,) = confirmed_processes(engine, 1)
+    with _orders_refused(engine):
+        result = ivyi("redrive", pid, "--as-of", "2026-06-01T13:00:00Z")
+
+    assert result.returncode == 1
+    line = _only_own_lines(result, stdout_lines=1)
+    assert f"re-drive of process {pid} failed" in result.stdout
+    assert "now CONFIRMED" in result.stdout
+    assert "step place_order" in line
+    assert "orders are closed" in line
+
+
+def _open_window(engine: sa.Engine) -> tuple[str, list[str]]:
+    """A process whose decision window is open at 2026-06-01T13:00Z, and its ranked gifts."""
+    from ivyi_pipeline.workflows.gifting_process import find, steps
+    from ivyi_pipeline_tests.factories import AT, make_gift, make_occasion, make_process
+
+    make_gift(engine, category="books", price_cents=2500)
+    make_gift(engine, category="games", price_cents=4000)
+    occurrence = dt.date(2026, 6, 10)
+    pid = make_process(
+        engine, make_occasion(engine, date=occurrence, recurs_yearly=False), occurrence
+    )
+    rules = steps.GiftingRules()
+    steps.start_workflow(engine, [pid], AT)
+    steps.generate_options(engine, [pid], AT, rules)
+    steps.rank_options(engine, [pid], AT, rules)
+    steps.open_decision_window(engine, [pid], AT, rules)
+    with engine.connect() as conn:
+        return pid, find.ranked_gift_ids(conn, pid)
+
+
+def _confirmation_rows(engine: sa.Engine) -> dict[str, list]:
+    """Every row a confirmation could write."""
+    from ivyi_pipeline.db.schema import gift_processes, inbox_events, process_transitions
+
+    with engine.connect() as conn:
+        return {
+            table.name: conn.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
+            for table in (inbox_events, gift_processes, process_transitions)
+        }
+
+
+def test_the_same_confirmation_repeated_is_idempotent_and_another_gift_is_still_refused(
+    ivyi_env, engine, ivyi
+):
+    from ivyi_pipeline.workflows.gifting_process import steps
+
+    pid, ranked = _open_window(engine)
+    first = ivyi("confirm", pid, ranked[1], "--as-of", "2026-06-01T13:00:00Z")
+    after_first = _confirmation_rows(engine)
+    again = ivyi("confirm", pid, ranked[1], "--as-of", "2026-06-01T13:05:00Z")
+    other = ivyi("confirm", pid, ranked[0], "--as-of", "2026-06-01T13:10:00Z")
+    after_retries = _confirmation_rows(engine)
+    steps.confirm_selection(engine, [pid], dt.datetime(2026, 6, 1, 14, tzinfo=dt.UTC))
+    confirmed = _confirmation_rows(engine)
+    late_retry = ivyi("confirm", pid, ranked[1], "--as-of", "2026-06-05T00:00:00Z")
+
+    assert first.returncode == 0, first.stderr
+    for retry in (again, late_retry):
+        assert retry.returncode == 0, retry.stderr
+        assert retry.stderr == ""
+        assert retry.stdout.splitlines() == [
+            f"gift {ranked[1]} already confirmed for process {pid}; nothing changed"
+        ]
+    assert other.returncode == 1
+    assert "already has a confirmation; the first one stands" in _only_own_lines(other, 0)
+    assert after_retries == after_first
+    assert len(after_first["inbox_events"]) == 1
+    assert _confirmation_rows(engine) == confirmed
+
+
+def _wait_for(condition: Callable[[], bool], process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert process.poll() is None, f"the command ended before {what}"
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.1)
+
+
+def _waits_for_flock(pid: int) -> bool:
+    """True when the process waits for an flock (a `->` line of /proc/locks)."""
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "->" in fields and fields[fields.index("->") + 4] == str(pid):
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def _driver_lock_held(database_url: str):
+    """Hold the local driver's lock of this database, as another ivyi command would; yields a
+    check that some command waits for it."""
+    from ivyi_pipeline.local_runs import LOCK_KEY
+
+    if database_url.startswith("sqlite"):
+        path = Path(f"{database_url.removeprefix('sqlite:///')}.local-runs.lock")
+        with path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield _waits_for_flock
+        return
+    engine = sa.create_engine(database_url)
+    waiting = sa.text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    try:
+        with engine.connect() as holder:
+            holder.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+
+            def waits(_pid: int) -> bool:
+                with engine.connect() as probe:
+                    return probe.execute(waiting).scalar() > 0
+
+            try:
+                yield waits
+            finally:
+                holder.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+    finally:
+        engine.dispose()
+
+
+def test_dagster_home_removed_during_a_tick_is_one_line_and_the_next_tick_rebuilds_it(
+    ivyi_env, engine
+):
+    """The tick opens the instance, waits for the driver lock (held here), and meanwhile its
+    DAGSTER_HOME is deleted: its first use of Dagster's storage fails."""
+    from ivyi_pipeline.instance import EMBEDDED_CONFIG
+
+    dagster_home = ivyi_env["dagster_home"]
+    command = [str(IVYI_COMMAND), "tick", "--as-of", "2026-06-02T00:00:00Z"]
+    with _driver_lock_held(ivyi_env["database_url"]) as waits:
+        tick = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_for(lambda: waits(tick.pid), tick, "the tick to wait for the driver lock")
+            shutil.rmtree(dagster_home)
+        except BaseException:
+            tick.kill()
+            raise
+    stdout, stderr = tick.communicate(timeout=300)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+    assert tick.returncode == 1, stdout + stderr
+    line = _only_own_lines(subprocess.CompletedProcess(command, 1, stdout, stderr), 0)
+    assert line.startswith(
+        f"error: the Dagster instance in DAGSTER_HOME={dagster_home} lost its storage during "
+        "the command ("
+    ), line
+    assert "this is a bug" not in line
+    assert AGAIN in line
+    assert again.returncode == 0, again.stderr
+    # An explicit DAGSTER_HOME without dagster.yaml gets the embedded one, as the default does.
+    assert "dagster.yaml" not in again.stderr  # "No dagster instance configuration ... found"
+    assert (dagster_home / "dagster.yaml").read_text() == EMBEDDED_CONFIG.read_text()
+
+
+def test_a_full_disk_under_dagster_home_says_so_in_one_line(tmp_path, shared_sqlite):
+    """DAGSTER_HOME on a 512 KiB file system: Dagster's storage fills it during the tick."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small file system")
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)")
+    url = f"sqlite:///{tmp_path / 'ivyi.db'}"
+    shutil.copy(shared_sqlite.removeprefix("sqlite:///"), tmp_path / "ivyi.db")
+    env = {
+        **os.environ,
+        "IVYI_HOME": str(tmp_path / "home"),
+        "DAGSTER_HOME": str(mount / "dagster_home"),
+        "IVYI_DATABASE_URL": url,
+    }
+    try:
+        result = subprocess.run(
+            [str(IVYI_COMMAND), "tick", "--as-of", "2026-06-01"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+    assert result.returncode == 1
+    line = _only_own_lines(result, 0)
+    assert f"the Dagster instance in DAGSTER_HOME={mount / 'dagster_home'}" in line
+    assert "the disk is full" in line
+    assert "free disk space there" in line
+    assert "unreachable" not in line
+
+
+def test_an_existing_dagster_yaml_in_dagster_home_is_never_replaced(tmp_path, shared_sqlite):
+    """(A new DAGSTER_HOME getting the embedded one: the DAGSTER_HOME-removed test above.)"""
+    shutil.copy(shared_sqlite.removeprefix("sqlite:///"), tmp_path / "ivyi.db")
+    own = "# the operator's own\nrun_retries:\n  enabled: false\ntelemetry:\n  enabled: false\n"
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "dagster.yaml").write_text(own)
+    env = {
+        **os.environ,
+        "IVYI_HOME": str(tmp_path / "home"),
+        "DAGSTER_HOME": str(tmp_path / "kept"),
+        "IVYI_DATABASE_URL": f"sqlite:///{tmp_path / 'ivyi.db'}",
+    }
+
+    result = subprocess.run(
+        [str(IVYI_COMMAND), "tick", "--as-of", "2026-06-01T06:00:00Z"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "kept" / "dagster.yaml").read_text() == own
+
+
+# --- issue 21: progress of long commands on a terminal, nothing new anywhere else ---
+
+
+def _under_a_terminal(command: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run the command with stdout and stderr on a pseudo-terminal; its exit status and all it
+    wrote there (both streams, as a terminal shows them)."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        command, env=env, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal
+    )
+    os.close(terminal)
+    written = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: every writer closed the terminal
+            break
+        if not chunk:
+            break
+        written += chunk
+    os.close(controller)
+    return process.wait(timeout=300), written.decode()
+
+
+ERASE = "\r\x1b[K"
+
+
+@pytest.mark.parametrize(
+    ("args", "progress"),
+    [
+        (("tick", "--as-of", "2026-06-01"), "processes done"),
+        (("load", "{csv}"), "rows against the database"),
+    ],
+    ids=["tick", "load"],
+)
+def test_a_long_command_shows_progress_on_a_terminal_and_prints_only_its_summary_elsewhere(
+    tmp_path, shared_sqlite, csv_template, args, progress
+):
+    """The same command on two copies of one database: under a pseudo-terminal and with pipes."""
+    args = [arg.format(csv=csv_template) for arg in args]
+
+    def env(name: str) -> dict[str, str]:
+        shutil.copy(shared_sqlite.removeprefix("sqlite:///"), tmp_path / f"{name}.db")
+        return {
+            **os.environ,
+            "IVYI_HOME": str(tmp_path / f"{name}_home"),
+            "DAGSTER_HOME": str(tmp_path / f"{name}_dagster_home"),
+            "IVYI_DATABASE_URL": f"sqlite:///{tmp_path / f'{name}.db'}",
+            "COLUMNS": "200",
+        }
+
+    code, shown = _under_a_terminal([str(IVYI_COMMAND), *args], env("terminal"))
+    piped = subprocess.run(
+        [str(IVYI_COMMAND), *args], env=env("pipe"), capture_output=True, text=True, timeout=300
+    )
+
+    assert code == piped.returncode == 0, shown + piped.stderr
+    assert piped.stderr == ""
+    assert ERASE not in piped.stdout
+    lines = [line for line in shown.split(ERASE) if line]
+    drawn, summary = lines[:-1], lines[-1]
+    assert drawn, shown
+    assert all(line.startswith(f"{args[0]}: ") for line in drawn), drawn
+    assert any(progress in line for line in drawn), drawn
+    # After the progress line is erased, the terminal shows exactly what a pipe gets.
+    assert summary.replace("\r\n", "\n") == piped.stdout.replace(
+        str(tmp_path / "pipe"), str(tmp_path / "terminal")
+    )

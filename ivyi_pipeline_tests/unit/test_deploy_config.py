@@ -82,3 +82,25 @@ def test_the_code_server_the_chart_and_the_image_start_loads_the_project_definit
 
     assert [d["codeServerArgs"] for d in deployments] == [["-m", module]]
     assert f'"-m", "{module}"' in DOCKERFILE.read_text()
+
+
+API_UNIT = REPO_ROOT / "deploy" / "systemd" / "ivyi-api.service"
+API_MANIFEST = REPO_ROOT / "deploy" / "k8s" / "ivyi-api.yaml"
+
+
+def test_the_api_runs_as_ivyi_serve_with_its_secrets_from_outside_the_files():
+    unit = API_UNIT.read_text()
+    deployment, service = yaml.safe_load_all(API_MANIFEST.read_text())
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+
+    assert "ExecStart=/srv/ivyi/.venv/bin/ivyi serve --host 127.0.0.1 --port 8080" in unit
+    assert "EnvironmentFile=/etc/ivyi/api.env" in unit
+    assert not [line for line in unit.splitlines() if line.startswith("Environment=")]
+    assert container["command"][:2] == ["ivyi", "serve"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert [ref["secretRef"]["name"] for ref in container["envFrom"]] == ["ivyi-env", "ivyi-api"]
+    assert {e["name"] for e in container["env"]}.isdisjoint(
+        {"IVYI_API_TOKENS", "IVYI_CARRIER_WEBHOOK_SECRETS", "IVYI_DATABASE_URL"}
+    )
+    assert list(_secret_like(deployment)) == []
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]

@@ -28,9 +28,7 @@ def _offences(paths) -> list[str]:
         for number, line in enumerate(path.read_text().splitlines(), 1):
             code = line.split("#", 1)[0]
             found += [
-                f"{path}:{number}: {line.strip()}"
-                for pattern in PRIVATE
-                if pattern.search(code)
+                f"{path}:{number}: {line.strip()}" for pattern in PRIVATE if pattern.search(code)
             ]
     return found
 

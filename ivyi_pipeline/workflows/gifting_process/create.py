@@ -11,7 +11,7 @@ from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
 from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import gift_processes, process_transitions
-from ivyi_pipeline.domain.states import CREATED_BELATED, CREATED_IN_LEAD_WINDOW
+from ivyi_pipeline.domain.states import CREATED_BELATED, CREATED_IN_LEAD_WINDOW, Edge
 
 PROCESS_NAMESPACE = uuid.UUID("6f1d8a52-3c1b-4f0e-9a57-2d9c0b7e4a11")
 
@@ -44,6 +44,33 @@ def create_processes(
     conflicts on the primary key or on (occasion_id, occurrence_date) are skipped.
     """
     edge = CREATED_BELATED if belated else CREATED_IN_LEAD_WINDOW
+    ids, rows, history = _rows(occurrences, at, edge)
+    # Insert in id order: callers listing the same occurrences differently cannot deadlock.
+    rows.sort(key=lambda row: row["id"])
+    history.sort(key=lambda row: row["process_id"])
+    for processes, entries in zip(
+        chunks(rows, chunk_size), chunks(history, chunk_size), strict=True
+    ):
+        with engine.begin() as conn:
+            insert_ignoring_conflicts(conn, gift_processes, processes)
+            insert_ignoring_conflicts(conn, process_transitions, entries)
+    return ids
+
+
+def create_processes_in(
+    conn: sa.Connection, occurrences: Iterable[Occurrence], at: datetime, edge: Edge
+) -> list[str]:
+    """create_processes inside the caller's transaction, recorded with `edge` (one of
+    states.CREATION): the HTTP API's start-workflow writes its idempotency record beside it."""
+    ids, rows, history = _rows(occurrences, at, edge)
+    insert_ignoring_conflicts(conn, gift_processes, rows)
+    insert_ignoring_conflicts(conn, process_transitions, history)
+    return ids
+
+
+def _rows(
+    occurrences: Iterable[Occurrence], at: datetime, edge: Edge
+) -> tuple[list[str], list[dict], list[dict]]:
     ids: list[str] = []
     rows, history = [], []
     for occ in occurrences:
@@ -57,7 +84,7 @@ def create_processes(
                 "recipient_id": occ.recipient_id,
                 "relationship_id": occ.relationship_id,
                 "status": edge.target.value,
-                "belated": belated,
+                "belated": edge == CREATED_BELATED,
                 "created_at": to_db(at),
                 "updated_at": to_db(at),
             }
@@ -72,13 +99,4 @@ def create_processes(
                 "at": to_db(at),
             }
         )
-    # Insert in id order: callers listing the same occurrences differently cannot deadlock.
-    rows.sort(key=lambda row: row["id"])
-    history.sort(key=lambda row: row["process_id"])
-    for processes, entries in zip(
-        chunks(rows, chunk_size), chunks(history, chunk_size), strict=True
-    ):
-        with engine.begin() as conn:
-            insert_ignoring_conflicts(conn, gift_processes, processes)
-            insert_ignoring_conflicts(conn, process_transitions, entries)
-    return ids
+    return ids, rows, history

@@ -9,11 +9,11 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.clock import from_db, to_db
 from ivyi_pipeline.db.reads import chunks
-from ivyi_pipeline.db.schema import gift_processes, inbox_events
+from ivyi_pipeline.db.schema import gift_processes, inbox_events, process_transitions
 from ivyi_pipeline.domain import states
 from ivyi_pipeline.domain.decision_window import confirmation_counts
 from ivyi_pipeline.domain.enums import InboxKind
-from ivyi_pipeline.features.fulfilment import FulfilmentProvider
+from ivyi_pipeline.features.fulfilment import FulfilmentProvider, with_carrier_reports
 from ivyi_pipeline.workflows.gifting_process.find import Due, by_process
 from ivyi_pipeline.workflows.gifting_process.redrive import not_awaiting_redrive
 
@@ -48,6 +48,17 @@ def left_in_created(engine: sa.Engine, at: datetime) -> Due:
         gp.c.blocked_reason.is_(None),
         not_awaiting_redrive(),
         gp.c.updated_at <= to_db(at),
+    )
+
+
+def started_on_request(engine: sa.Engine) -> Due:
+    """CREATED processes the platform started over HTTP, to run at the next detection tick."""
+    pt, edge = process_transitions, states.CREATED_ON_REQUEST
+    requested = sa.select(pt.c.process_id).where(
+        pt.c.to_status == edge.target.value, pt.c.reason == edge.reason
+    )
+    return by_process(
+        engine, _in(states.START_WORKFLOW), gp.c.blocked_reason.is_(None), gp.c.id.in_(requested)
     )
 
 
@@ -89,7 +100,8 @@ def fulfilment_due(engine: sa.Engine, now: datetime, provider: FulfilmentProvide
     in_flight = by_process(
         engine, _in(states.RECORD_SHIPMENT, states.COMPLETE_PROCESS), not_awaiting_redrive()
     )
-    tracking = provider.tracking(list(in_flight), now)
+    ids = list(in_flight)
+    tracking = with_carrier_reports(engine, provider.tracking(ids, now), ids, now)
     shipping = {status.value for status in states.RECORD_SHIPMENT.acts_on}
     updated = {
         pid: (occasion_id, status)

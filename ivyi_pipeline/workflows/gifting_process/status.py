@@ -20,9 +20,19 @@ STATUS_COLUMNS = [
 ]
 
 
-def process_statuses(engine: sa.Engine) -> list[dict]:
-    """One entry per process, oldest occurrence first, with its ranked gifts best first."""
+def process_statuses(
+    engine: sa.Engine, process_id: str | None = None, occasion_id: str | None = None
+) -> list[dict]:
+    """One entry per process, oldest occurrence first, with its ranked gifts best first;
+    only the process `process_id`, or the processes of `occasion_id`, when given."""
     gp = gift_processes
+    where = [gp.c.id == process_id] if process_id is not None else []
+    if occasion_id is not None:
+        where.append(gp.c.occasion_id == occasion_id)
+    ranks_query = sa.select(ranked_decisions.c.process_id, ranked_decisions.c.gift_id)
+    if where:
+        chosen = sa.select(gp.c.id).where(*where)
+        ranks_query = ranks_query.where(ranked_decisions.c.process_id.in_(chosen))
     with engine.connect() as conn:
         procs = (
             conn.execute(
@@ -35,15 +45,15 @@ def process_statuses(engine: sa.Engine) -> list[dict]:
                     gp.c.window_closes_at,
                     gp.c.blocked_reason,
                     gp.c.last_error,
-                ).order_by(gp.c.occurrence_date, gp.c.occasion_id)
+                )
+                .where(*where)
+                .order_by(gp.c.occurrence_date, gp.c.occasion_id)
             )
             .mappings()
             .all()
         )
         ranks = conn.execute(
-            sa.select(ranked_decisions.c.process_id, ranked_decisions.c.gift_id).order_by(
-                ranked_decisions.c.process_id, ranked_decisions.c.rank
-            )
+            ranks_query.order_by(ranked_decisions.c.process_id, ranked_decisions.c.rank)
         ).all()
     ranked: dict[str, list[str]] = {}
     for pid, gift_id in ranks:

@@ -28,7 +28,11 @@ from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS, generate_options_f
 from ivyi_pipeline.domain.ranking import DEFAULT_TOP_N, rank_gifts
 from ivyi_pipeline.domain.states import Step
 from ivyi_pipeline.errors import InvalidTransition
-from ivyi_pipeline.features.fulfilment import FulfilmentProvider, ProviderError
+from ivyi_pipeline.features.fulfilment import (
+    FulfilmentProvider,
+    ProviderError,
+    with_carrier_reports,
+)
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.step_report import StepReport
 from ivyi_pipeline.workflows.gifting_process.update import (
@@ -430,7 +434,7 @@ def _apply_fulfilment(
     with engine.connect() as conn:
         procs = find.processes_in(conn, process_ids, edge.source)
     ids = procs["process_id"].tolist()
-    tracking = provider.tracking(ids, at) if ids else {}
+    tracking = with_carrier_reports(engine, provider.tracking(ids, at), ids, at) if ids else {}
     happened = {
         pid: getattr(tracking[pid], stamp)
         for pid in ids

@@ -1,0 +1,1 @@
+"""The HTTP API the platform calls: `ivyi serve` (FastAPI on uvicorn)."""
