@@ -1,294 +1,520 @@
-"""The Partitions view of `gift_process_state` in a real browser, at N live partitions.
+"""The analyst's pages in a real browser, with N processes driven through the real pipeline.
 
-`python -m benchmarks.ui_partitions --partitions 10000,80000` measures, for each N and for a
-baseline instance of 100 partitions in the same run: the seconds to add N `gift_processes`
-keys in one `add_dynamic_partitions` call, then, in Debian's Chromium (headless, Playwright),
-(a) from navigation to `/assets/gift_process_state?view=partitions` until the partition list
-shows its first rows, (b) from navigation to one partition's URL until its materialization
-shows, (c) from a click on the list's first row until that partition's content shows, and
-(d) from typing one occasion id into the list's search box until its row is the only one.
-Each is repeated (3 times by default) in a fresh browser context; the table gives medians,
-their ratio to the baseline and the 1-minute load. It also counts the GraphQL traffic of (a)
-to show whether the list fetches every key.
+`python -m benchmarks.ui_partitions --cases 10000,80000,10000+50000` builds, for each case and
+for a baseline case of 100 live processes measured in the same run, one instance the way
+production gets there, and times its pages in Chromium:
 
-Each N gets a throwaway DAGSTER_HOME with Dagster's default SQLite storage, or with
-`--storage postgres` a throwaway PostgreSQL database (and an empty IVYI_HOME: the webserver
-only loads the definitions, no sensor or daemon runs). Keys are the
-project's (`2027-03-01.occ-000001`): 10,000 occasions a day, dates ascending, as the steady
-state of 10,000 processes a day with the retention job. A handful of partitions (the first
-and last five, and the middle one) get a runless materialization with a few metadata
-entries, so the pages have content to show. Not part of the test suite.
+1. A throwaway PostgreSQL database for the domain and one for Dagster's storage, Dagster through
+   pgbouncer in transaction mode with the production event settings
+   (`benchmarks.harness.environment`). The project's synthetic data (`benchmarks.seeding`) holds
+   one occasion per process; about 1% of the live processes' relationships get a one-cent
+   budget that no gift fits, so those processes are blocked and fail `options_not_empty`.
+2. `L+K` (K retired processes beside L live ones): the K occur two days after the first tick,
+   so their decision window is closed when it opens; ticks of every gifting sensor twice a day
+   (`local_runs.tick`, what `ivyi tick --as-of` runs: ranged runs of 500) default, order, ship
+   and deliver them to COMPLETED; then the real `dagster_retention_job` (partition retention
+   0 days, runs kept) retires their partitions and forgets their check rows.
+3. The L live processes occur `lead_days` after the day they are detected: one tick detects
+   them, generates, ranks and opens their windows (DECISION_WINDOW_OPEN, or blocked), each with
+   its real materializations, metadata (every rule's verdict) and failing check results. Then
+   both databases are `ANALYZE`d.
+4. The real `dagster-webserver -m ivyi_pipeline.definitions` on that instance, and each analyst
+   page opened in headless Chromium (Playwright), 3 trials each in a fresh browser context:
+   every /graphql request from navigation until the network has been quiet for 2 s is timed
+   from request to response end; a page's figure is its slowest response (and which query it
+   was) and its GraphQL bytes; the table gives medians and the ratio to the baseline.
+
+Not part of the test suite (`--cases 0+0` is not allowed; the smallest useful run is
+`--baseline 20 --cases 50 --repeats 1`). JSON goes to benchmarks/results/ui_partitions.json,
+rewritten after each case so that a long run that dies keeps what it measured.
 """
 
 import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from contextlib import contextmanager
-from datetime import date, timedelta
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
+import sqlalchemy as sa
 
-from ivyi_pipeline.domain.partition_keys import partition_key
+from benchmarks.harness import INSTANCE_YAML, Env, Stopwatch, environment, throwaway_database
+from benchmarks.seeding import AS_OF, seed
+from benchmarks.throughput import pipeline_definitions
+from benchmarks.webserver import dagster_webserver, post_graphql
+from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.schema import gift_processes, occasions, relationships
+from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
+from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
-from ivyi_pipeline_tests.webserver import dagster_webserver
+from ivyi_pipeline.orchestration.resources import GiftingSettings
+from ivyi_pipeline.orchestration.retention import dagster_retention_job
+from ivyi_pipeline.orchestration.sensors import gifting_sensors
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "ui_partitions.json"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-ASSET = "gift_process_state"
-FIRST_DAY = date(2027, 3, 1)
-PER_DAY = 10_000
-MARKER = "ui_partitions benchmark row"
-STARTUP_SECONDS = 600
+BATCH_SIZE = 500  # ranged runs of 500, as `ivyi tick` runs them
+BLOCKED_EVERY = 100  # one live process's relationship in 100 gets a budget no gift fits
+BLOCKED_BUDGET_CENTS = 1
+RETIRED_OFFSET_DAYS = 2  # the window of a process detected 2 days before it occurs is closed
+LIVE_DAY_AFTER_RETIRED = 8  # the day the live ones are detected when some are retired first
+TICK_HOURS = (6, 18)
+RETENTION_HOUR = 3
+STARTUP_SECONDS = 900
 PAGE_TIMEOUT_MS = 300_000
-# A list row names its key in a tooltip; keys start with their date.
-ROW = '[data-tooltip^="20"]'
+QUIET_SECONDS = 2.0  # the page is done when no GraphQL request was open for this long
+PAGE_CAP_SECONDS = 240.0
+LOCATION = """{ repositoriesOrError { ... on RepositoryConnection {
+  nodes { name location { name } } } } }"""
 
 
-def keys_of(count: int) -> list[str]:
-    """`count` process keys, 10,000 a day from FIRST_DAY, sorted as text and by date."""
-    return [
-        partition_key(FIRST_DAY + timedelta(days=i // PER_DAY), f"occ-{i:06d}")
-        for i in range(count)
-    ]
+@dataclass(frozen=True)
+class Case:
+    """L live processes, beside K that completed and were retired before."""
+
+    live: int
+    retired: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.live:,}" + (f" + {self.retired:,} retired" if self.retired else "")
+
+    @classmethod
+    def parse(cls, text: str) -> "Case":
+        live, _, retired = text.partition("+")
+        case = cls(int(live.replace("_", "")), int(retired.replace("_", "") or 0))
+        if case.live < 1 or case.retired < 0:
+            raise ValueError(text)
+        return case
 
 
 def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def instance_yaml(postgres_url: str | None) -> str:
-    """Dagster's default SQLite storage in DAGSTER_HOME, or PostgreSQL at `postgres_url`."""
-    storage = f'storage:\n  postgres:\n    postgres_url: "{postgres_url}"\n' if postgres_url else ""
-    return storage + "telemetry:\n  enabled: false\n"
+def _at(day: int, hour: int) -> datetime:
+    return AS_OF.replace(hour=hour) + timedelta(days=day)
 
 
-def make_instance(home: Path, count: int, postgres_url: str | None) -> dict:
-    """A Dagster instance in `home` with `count` keys, a few of them materialized."""
-    home.mkdir(parents=True)
-    (home / "dagster.yaml").write_text(instance_yaml(postgres_url))
-    keys = keys_of(count)
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        started = time.perf_counter()
-        instance.add_dynamic_partitions(gift_processes_partitions.name, keys)
-        add_seconds = time.perf_counter() - started
-        stored = len(instance.get_dynamic_partitions(gift_processes_partitions.name))
-        materialized = sorted({*keys[:5], *keys[-5:], keys[count // 2]})
-        for key in materialized:
-            instance.report_runless_asset_event(
-                dg.AssetMaterialization(
-                    asset_key=ASSET,
-                    partition=key,
-                    metadata={"status": "DECISION_WINDOW_OPEN", "note": MARKER},
-                )
+def _statuses(url: str) -> dict[str, int]:
+    with get_engine(url).connect() as conn:
+        rows = conn.execute(
+            sa.select(gift_processes.c.status, sa.func.count()).group_by(gift_processes.c.status)
+        )
+        return {str(status): count for status, count in rows}
+
+
+def _block_some(url: str, live_month_day: int) -> int:
+    """Give one in BLOCKED_EVERY relationships of the live occasions a one-cent budget."""
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        live = conn.execute(
+            sa.select(occasions.c.relationship_id)
+            .where(occasions.c.month_day == live_month_day)
+            .distinct()
+        ).scalars()
+        chosen = sorted(live)[::BLOCKED_EVERY]
+        for start in range(0, len(chosen), 500):
+            conn.execute(
+                relationships.update()
+                .where(relationships.c.id.in_(chosen[start : start + 500]))
+                .values(budget_cents=BLOCKED_BUDGET_CENTS)
             )
-    assert stored == count, f"{stored} partitions stored, {count} added"
-    return {"add_seconds": round(add_seconds, 3), "keys": keys, "materialized": materialized}
+    return len(chosen)
+
+
+def _analyze(*urls: str) -> None:
+    for url in urls:
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("ANALYZE"))
+        finally:
+            engine.dispose()
+
+
+def _dagster_rows(url: str) -> dict[str, int]:
+    """Row counts of the Dagster tables the pages read (a measurement, not pipeline code)."""
+    engine = sa.create_engine(url)
+    counts = {}
+    try:
+        with engine.connect() as conn:
+            for table in ("runs", "event_logs", "asset_check_executions", "dynamic_partitions"):
+                counts[table] = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
+            counts["failed_check_rows"] = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM asset_check_executions "
+                    "WHERE execution_status = 'FAILED' AND partition IS NOT NULL"
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
+    return counts
+
+
+def _failing_key(url: str) -> str | None:
+    """A live partition with a failing check result (a blocked process's), if any."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                sa.text(
+                    "SELECT partition FROM asset_check_executions WHERE execution_status = "
+                    "'FAILED' AND partition IS NOT NULL ORDER BY partition LIMIT 1"
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
+
+
+def _retire(instance: dg.DagsterInstance, defs: dg.Definitions, at: datetime) -> int:
+    """The real retention job as of `at`: completed processes' partitions retired at once."""
+    name = gift_processes_partitions.name
+    before = len(instance.get_dynamic_partitions(name))
+    job = dg.Definitions(jobs=[dagster_retention_job], resources=defs.resources).resolve_job_def(
+        dagster_retention_job.name
+    )
+    result = job.execute_in_process(
+        instance=instance,
+        tags={tags.AS_OF: at.isoformat()},
+        run_config={
+            **QUIET_CONSOLE,
+            "ops": {"retire_completed_partitions": {"config": {"partition_retention_days": 0}}},
+        },
+        raise_on_error=False,
+    )
+    if not result.success:
+        raise RuntimeError(f"the retention job failed (run {result.run_id})")
+    return before - len(instance.get_dynamic_partitions(name))
+
+
+def _say(text: str) -> None:
+    print(f"   {time.strftime('%H:%M:%S')} {text} (load {_load()})", file=sys.stderr, flush=True)
 
 
 @contextmanager
-def webserver(dagster_home: Path, ivyi_home: Path, log: Path):
-    """dagster-webserver -m ivyi_pipeline.definitions on a free loopback port; stopped after."""
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "IVYI_HOME": str(ivyi_home)}
-    env.pop("IVYI_DATABASE_URL", None)
+def built_instance(env: Env, case: Case, workdir: Path) -> Iterator[dict]:
+    """Both databases for `case`, driven through the pipeline; yields where they are and what
+    it took. Dropped on exit."""
+    lead = GiftingSettings().lead_days
+    live_day = LIVE_DAY_AFTER_RETIRED if case.retired else 0
+    with ExitStack() as stack:
+        domain_url = stack.enter_context(throwaway_database(env, "ivyi_bench_ui"))
+        dagster_url = stack.enter_context(
+            throwaway_database(env, "ivyi_bench_ui_dagster", migrate=False)
+        )
+        home = workdir / f"dagster_home_{case.live}_{case.retired}"
+        home.mkdir()
+        (home / "dagster.yaml").write_text(
+            INSTANCE_YAML.format(url=env.dagster_url(dagster_url), dequeue_interval=1, home=home)
+        )
+        built: dict = {"case": case.label, "live": case.live, "retired": case.retired}
+        offsets = np.concatenate(
+            [
+                np.full(case.retired, RETIRED_OFFSET_DAYS),
+                np.full(case.live, lead + live_day),
+            ]
+        )
+        with Stopwatch() as watch:
+            seed(domain_url, offsets)
+        built["seed_seconds"] = round(watch.seconds, 1)
+        _say(f"{case.label}: seeded in {watch.seconds:.0f} s")
+        defs = pipeline_definitions(domain_url, BATCH_SIZE, sensors=gifting_sensors)
+        instance = dg.DagsterInstance.from_config(str(home))
+        try:
+            runs = failed = 0
+            if case.retired:
+                with Stopwatch() as watch:
+                    for day in range(live_day):
+                        for hour in TICK_HOURS:
+                            summary = tick(instance, defs, _at(day, hour))
+                            runs += len(summary.succeeded) + len(summary.failed)
+                            failed += len(summary.failed)
+                        statuses = _statuses(domain_url)
+                        _say(f"{case.label}: day {day}: {statuses}, {runs} runs")
+                        if statuses.get("COMPLETED", 0) >= case.retired:
+                            break
+                built["retired_drive_seconds"] = round(watch.seconds, 1)
+                built["completed_before_retention"] = _statuses(domain_url).get("COMPLETED", 0)
+                with Stopwatch() as watch:
+                    built["partitions_retired"] = _retire(
+                        instance, defs, _at(live_day, RETENTION_HOUR)
+                    )
+                built["retention_seconds"] = round(watch.seconds, 1)
+                _say(f"{case.label}: retired {built['partitions_retired']} partitions")
+            # Blocked only now: the retired ones, done, may share a relationship with them.
+            live_date = (AS_OF + timedelta(days=lead + live_day)).date()
+            built["blocked_relationships"] = _block_some(
+                domain_url, live_date.month * 100 + live_date.day
+            )
+            with Stopwatch() as watch:
+                summary = tick(instance, defs, _at(live_day, TICK_HOURS[0]))
+            runs += len(summary.succeeded) + len(summary.failed)
+            failed += len(summary.failed)
+            built["live_tick_seconds"] = round(watch.seconds, 1)
+            built["live_tick_ms_per_process"] = round(1000 * watch.seconds / case.live, 2)
+            built["runs"], built["failed_runs"] = runs, failed
+            built["statuses"] = _statuses(domain_url)
+            live_keys = sorted(instance.get_dynamic_partitions(gift_processes_partitions.name))
+            built["live_partitions"] = len(live_keys)
+            _say(f"{case.label}: live tick {watch.seconds:.0f} s, {built['statuses']}")
+        finally:
+            instance.dispose()
+        with Stopwatch() as watch:
+            _analyze(domain_url, dagster_url)
+        built["analyze_seconds"] = round(watch.seconds, 1)
+        built["dagster_rows"] = _dagster_rows(dagster_url)
+        failing = _failing_key(dagster_url)
+        if failing is None:  # no blocked process (a tiny case): the middle live one
+            failing = live_keys[len(live_keys) // 2]
+        built["partition_page_key"] = failing
+        yield {"home": home, "domain_url": domain_url, "built": built}
+
+
+# --- the pages ---
+
+
+def pages(location: str, key: str) -> list[tuple[str, str, str]]:
+    """(name, path, a text the page must show) of each analyst page."""
+    partition = urllib.parse.quote(key)
+    return [
+        ("gift_options", "/assets/gift_options", "gift_options"),
+        ("gift_options, Checks", "/assets/gift_options?view=checks", "options_not_empty"),
+        ("ranked_decisions", "/assets/ranked_decisions", "ranked_decisions"),
+        ("ranked_decisions, Checks", "/assets/ranked_decisions?view=checks", "ranks_without_gaps"),
+        ("gift_process_state", "/assets/gift_process_state", "gift_process_state"),
+        (
+            "gift_process_state, Checks",
+            "/assets/gift_process_state?view=checks",
+            "selected_gift_is_ranked",
+        ),
+        (
+            "one partition",
+            f"/assets/gift_process_state?view=partitions&partition={partition}",
+            key.split(".", 1)[-1],
+        ),
+        ("gifting lineage", f"/locations/{location}/asset-groups/gifting", "ranked_decisions"),
+        ("runs list", "/runs", "gifting_process_job"),
+    ]
+
+
+class GraphqlTimings:
+    """Every /graphql request of a page: its operation, seconds to response end, bytes."""
+
+    def __init__(self, page):
+        self.started: dict[int, float] = {}
+        self.done: list[dict] = []
+        self.failed: list[str] = []
+        self.last_activity = time.perf_counter()
+        page.on("request", self._request)
+        page.on("requestfinished", self._finished)
+        page.on("requestfailed", self._failed)
+
+    @staticmethod
+    def _is_graphql(request) -> bool:
+        return "/graphql" in request.url
+
+    def _request(self, request) -> None:
+        if self._is_graphql(request):
+            self.started[id(request)] = time.perf_counter()
+            self.last_activity = time.perf_counter()
+
+    def _operation(self, request) -> str:
+        try:
+            return (request.post_data_json or {}).get("operationName") or "?"
+        except Exception:  # noqa: BLE001 - a body that is not JSON
+            return "?"
+
+    def _finished(self, request) -> None:
+        if not self._is_graphql(request):
+            return
+        now = time.perf_counter()
+        seen = now - self.started.pop(id(request), now)
+        timing = request.timing
+        end = timing.get("responseEnd", -1)
+        seconds = end / 1000 if end and end > 0 else seen
+        try:
+            size = request.sizes()["responseBodySize"]
+        except Exception:  # noqa: BLE001 - a request the page dropped has no sizes
+            size = 0
+        self.done.append({"operation": self._operation(request), "s": seconds, "bytes": size})
+        self.last_activity = now
+
+    def _failed(self, request) -> None:
+        if self._is_graphql(request):
+            self.started.pop(id(request), None)
+            self.failed.append(f"{self._operation(request)}: {request.failure}")
+            self.last_activity = time.perf_counter()
+
+    def quiet(self) -> bool:
+        return not self.started and time.perf_counter() - self.last_activity >= QUIET_SECONDS
+
+
+def measure_page(browser, base: str, path: str, expect: str) -> dict:
+    """One visit in a fresh context: the slowest GraphQL response until the network is quiet."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        timings = GraphqlTimings(page)
+        started = time.perf_counter()
+        page.goto(base + path, wait_until="commit")
+        capped = False
+        while not (timings.done and timings.quiet()):
+            if time.perf_counter() - started > PAGE_CAP_SECONDS:
+                capped = True
+                break
+            page.wait_for_timeout(200)
+        skip = page.get_by_role("button", name="Skip")
+        if skip.count():
+            skip.first.click()
+        shown = expect in page.inner_text("body")
+        slowest = max(timings.done, key=lambda d: d["s"]) if timings.done else None
+        return {
+            "slowest_s": round(slowest["s"], 3) if slowest else None,
+            "slowest_operation": slowest["operation"] if slowest else None,
+            "graphql_bytes": sum(d["bytes"] for d in timings.done),
+            "requests": len(timings.done),
+            "failed": timings.failed,
+            "open_at_end": len(timings.started),
+            "capped": capped,
+            "shows_expected_text": shown,
+            "by_operation": sorted(
+                ((d["operation"], round(d["s"], 3)) for d in timings.done), key=lambda x: -x[1]
+            )[:6],
+        }
+    finally:
+        context.close()
+
+
+def measure_pages(browser, base: str, location: str, key: str, repeats: int) -> dict:
+    """Every page, `repeats` trials (pages in turn, so the load's drift spreads over all)."""
+    trials: dict[str, list[dict]] = {}
+    for _ in range(repeats):
+        for name, path, expect in pages(location, key):
+            trials.setdefault(name, []).append(measure_page(browser, base, path, expect))
+    summary = {}
+    for name, runs in trials.items():
+        slowest = [r["slowest_s"] for r in runs if r["slowest_s"] is not None]
+        median = statistics.median(slowest) if slowest else None
+        nearest = min(runs, key=lambda r: abs((r["slowest_s"] or 0) - (median or 0)))
+        summary[name] = {
+            "median_slowest_s": median,
+            "slowest_operation": nearest["slowest_operation"],
+            "median_graphql_bytes": statistics.median(r["graphql_bytes"] for r in runs),
+            "trials": runs,
+        }
+    return summary
+
+
+@contextmanager
+def webserver(home: Path, domain_url: str, workdir: Path) -> Iterator[tuple[str, float]]:
+    """dagster-webserver -m ivyi_pipeline.definitions on the instance; stopped after."""
+    ivyi_home = workdir / f"ivyi_home_{home.name}"
+    ivyi_home.mkdir()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "IVYI_HOME": str(ivyi_home),
+        "IVYI_DATABASE_URL": domain_url,
+    }
+    log = workdir / f"webserver_{home.name}.log"
     target = ["-m", "ivyi_pipeline.definitions"]
     with dagster_webserver(target, env, log, STARTUP_SECONDS, REPO) as (base, startup):
         yield base, round(startup, 1)
 
 
-def _skip_community_dialog(page) -> None:
-    skip = page.get_by_role("button", name="Skip")
-    if skip.count():
-        skip.first.click()
+def _location(base: str) -> str:
+    (node,) = post_graphql(base, LOCATION)["data"]["repositoriesOrError"]["nodes"]
+    return f"{node['name']}@{node['location']['name']}"
 
 
-class GraphqlTraffic:
-    """The GraphQL operations a page sent, with their response sizes."""
-
-    def __init__(self, page):
-        self.operations: list[dict] = []
-        page.on("requestfinished", self._record)
-
-    def _record(self, request) -> None:
-        if "/graphql" not in request.url:
-            return
-        try:
-            name = (request.post_data_json or {}).get("operationName")
-            size = request.sizes()["responseBodySize"]
-        except Exception:  # noqa: BLE001 - a request the page dropped has no sizes
-            return
-        self.operations.append({"operation": name, "bytes": size})
-
-    def summary(self) -> dict:
-        by_operation: dict[str, int] = {}
-        for operation in self.operations:
-            name = operation["operation"] or "?"
-            by_operation[name] = by_operation.get(name, 0) + operation["bytes"]
-        return {
-            "requests": len(self.operations),
-            "bytes": sum(by_operation.values()),
-            "bytes_by_operation": dict(sorted(by_operation.items(), key=lambda kv: -kv[1])),
-        }
-
-
-def measure_list(browser, base: str, count: int, target: str) -> dict:
-    """(a): navigation to the Partitions tab until its list shows rows."""
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    try:
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        traffic = GraphqlTraffic(page)
-        started = time.perf_counter()
-        page.goto(f"{base}/assets/{ASSET}?view=partitions", wait_until="commit")
-        page.locator(ROW).first.wait_for()
-        seconds = time.perf_counter() - started
-        _skip_community_dialog(page)
-        page.wait_for_load_state("networkidle")
-        rows = page.locator(ROW).evaluate_all(
-            "nodes => nodes.map(n => n.getAttribute('data-tooltip'))"
-        )
-        first = rows[0]
-        count_shown = f"{count:,}" in page.inner_text("body")
-        # (c): a click on the first row until that partition's materialization shows.
-        started = time.perf_counter()
-        page.locator(f'[data-tooltip="{first}"]').first.click()
-        page.get_by_text(MARKER).first.wait_for()
-        click_seconds = time.perf_counter() - started
-        # (d): typing the target's occasion id into the search box until its row shows.
-        occasion = target.split(".", 1)[1]
-        started = time.perf_counter()
-        page.get_by_placeholder("Filter by name…").fill(occasion)
-        page.locator(f'[data-tooltip="{target}"]').first.wait_for()
-        search_seconds = time.perf_counter() - started
-        found = set(
-            page.locator(ROW).evaluate_all(
-                "nodes => nodes.map(n => n.getAttribute('data-tooltip'))"
-            )
-        )
-        # The detail panel still names the first row's key, the one selected.
-        assert target in found <= {target, first}, f"{occasion} lists {sorted(found)[:5]}"
-        return {
-            "search_seconds": round(search_seconds, 3),
-            "list_seconds": round(seconds, 3),
-            "click_seconds": round(click_seconds, 3),
-            "rows_rendered": len(set(rows)),
-            "first_row": first,
-            "count_shown": count_shown,
-            "graphql": traffic.summary(),
-        }
-    finally:
-        context.close()
-
-
-def measure_partition_page(browser, base: str, key: str) -> float:
-    """(b): navigation to one partition's URL until its materialization shows."""
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    try:
-        page = context.new_page()
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        url = f"{base}/assets/{ASSET}?view=partitions&partition={urllib.parse.quote(key)}"
-        started = time.perf_counter()
-        page.goto(url, wait_until="commit")
-        page.get_by_text(MARKER).first.wait_for()
-        seconds = time.perf_counter() - started
-        assert key in page.inner_text("body"), f"{key} is not on its own page"
-        return round(seconds, 3)
-    finally:
-        context.close()
-
-
-@contextmanager
-def dagster_storage(storage: str):
-    """None for SQLite; a throwaway PostgreSQL database's psycopg2 URL, dropped after."""
-    if storage == "sqlite":
-        yield None
-        return
-    from benchmarks.harness import Env, throwaway_database
-
-    env = Env()
-    with throwaway_database(env, "ivyi_bench_ui", migrate=False) as url:
-        yield env.dagster_url(url)
-
-
-def measure(browser, count: int, repeats: int, workdir: Path, storage: str) -> dict:
-    """Every figure of one instance of `count` partitions."""
+def measure(browser, env: Env, case: Case, repeats: int, workdir: Path) -> dict:
+    """Build one case's instance, then time its pages."""
     load_before = _load()
-    dagster_home, ivyi_home = workdir / f"dagster_home_{count}", workdir / f"ivyi_home_{count}"
-    ivyi_home.mkdir()
-    with dagster_storage(storage) as postgres_url:
-        made = make_instance(dagster_home, count, postgres_url)
-        target = made["keys"][count // 2]
-        log = workdir / f"webserver_{count}.log"
-        with webserver(dagster_home, ivyi_home, log) as (base, up):
-            lists, pages = [], []
-            for _ in range(repeats):
-                lists.append(measure_list(browser, base, count, target))
-                pages.append(measure_partition_page(browser, base, target))
+    with built_instance(env, case, workdir) as made:
+        built = made["built"]
+        load_pages = _load()
+        with webserver(made["home"], made["domain_url"], workdir) as (base, up):
+            location = _location(base)
+            _say(f"{case.label}: webserver up in {up:.0f} s; timing the pages")
+            timed = measure_pages(browser, base, location, built["partition_page_key"], repeats)
     return {
-        "partitions": count,
-        "storage": storage,
-        "add_dynamic_partitions_seconds": made["add_seconds"],
-        "materialized_partitions": len(made["materialized"]),
+        **built,
         "webserver_startup_seconds": up,
-        "list_seconds": [m["list_seconds"] for m in lists],
-        "partition_page_seconds": pages,
-        "click_seconds": [m["click_seconds"] for m in lists],
-        "median_list_seconds": statistics.median(m["list_seconds"] for m in lists),
-        "median_partition_page_seconds": statistics.median(pages),
-        "median_click_seconds": statistics.median(m["click_seconds"] for m in lists),
-        "search_seconds": [m["search_seconds"] for m in lists],
-        "median_search_seconds": statistics.median(m["search_seconds"] for m in lists),
-        "rows_rendered": lists[-1]["rows_rendered"],
-        "first_row": lists[-1]["first_row"],
-        "count_shown_on_page": lists[-1]["count_shown"],
-        "partition_page_key": target,
-        "list_graphql": lists[-1]["graphql"],
-        "load_1m": [load_before, _load()],
+        "pages": timed,
+        "load_1m": {"before_build": load_before, "before_pages": load_pages, "after": _load()},
     }
 
 
-STORAGE_LABELS = {
-    "sqlite": "SQLite (Dagster's default storage in a throwaway DAGSTER_HOME)",
-    "postgres": "PostgreSQL (a throwaway database on IVYI_BENCH_PG_URL's server), "
-    "dagster-postgres straight, no pgbouncer",
-}
-
-FIGURES = (
-    ("add_dynamic_partitions_seconds", "add N keys (one call), s"),
-    ("median_list_seconds", "(a) Partitions tab -> first rows, s"),
-    ("median_partition_page_seconds", "(b) partition URL -> its content, s"),
-    ("median_click_seconds", "(c) click first row -> its content, s"),
-    ("median_search_seconds", "(d) type an occasion id -> its row alone, s"),
-)
+# --- the report ---
 
 
 def table(results: list[dict]) -> str:
+    """Markdown: a row a page, a column a case, the median slowest response (ratio)."""
     baseline = results[0]
-    lines = [
-        f"{'figure':44} {'N':>7} {'median':>9} {'baseline':>9} {'ratio':>7} {'load 1m':>12}",
-    ]
-    for result in results[1:]:
-        for field, label in FIGURES:
-            value, base = result[field], baseline[field]
-            ratio = f"{value / base:.2f}x" if base else "-"
-            load = "-".join(str(x) for x in result["load_1m"])
-            lines.append(
-                f"{label:44} {result['partitions']:>7} {value:>9.3f} {base:>9.3f} "
-                f"{ratio:>7} {load:>12}"
-            )
+    head = ["page", *(r["case"] + (" (baseline)" if i == 0 else "") for i, r in enumerate(results))]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in baseline["pages"]:
+        base = baseline["pages"][name]["median_slowest_s"]
+        cells = [name]
+        for result in results:
+            page = result["pages"].get(name, {})
+            value = page.get("median_slowest_s")
+            if value is None:
+                cells.append("-")
+                continue
+            ratio = f" ({value / base:.2f}x)" if base and result is not baseline else ""
+            kb = page["median_graphql_bytes"] / 1000
+            cells.append(f"{value:.2f} s{ratio}, {kb:,.0f} kB, {page['slowest_operation']}")
+        lines.append("| " + " | ".join(cells) + " |")
+    loads = [f"{r['load_1m']['before_pages']}-{r['load_1m']['after']}" for r in results]
+    lines.append("| load 1m (pages) | " + " | ".join(loads) + " |")
+    return "\n".join(lines)
+
+
+def combined_table(reports: list[dict]) -> str:
+    """Markdown over several runs' JSON: each case's median slowest response with its ratio to
+    its own run's baseline, and for L+K its ratio to L alone in the same run."""
+    columns = []
+    for report in reports:
+        results = report["results"]
+        alone = {r["live"]: r for r in results if not r["retired"]}
+        for index, result in enumerate(results):
+            if index == 0 and columns:
+                continue  # one baseline column is enough; the ratios use each run's own
+            against = alone.get(result["live"]) if result["retired"] else None
+            columns.append((result, results[0] if index else None, against))
+    head = ["page"] + [r["case"] for r, _, _ in columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in columns[0][0]["pages"]:
+        cells = [name]
+        for result, baseline, against in columns:
+            value = result["pages"][name]["median_slowest_s"]
+            text = f"{value:.2f} s"
+            if baseline:
+                text += f" ({value / baseline['pages'][name]['median_slowest_s']:.2f}x"
+                if against:
+                    text += f"; {value / against['pages'][name]['median_slowest_s']:.2f}x alone"
+                text += ")"
+            cells.append(text)
+        lines.append("| " + " | ".join(cells) + " |")
+    loads = [f"{r['load_1m']['before_pages']}-{r['load_1m']['after']}" for r, _, _ in columns]
+    lines.append("| load 1m (pages) | " + " | ".join(loads) + " |")
     return "\n".join(lines)
 
 
@@ -307,60 +533,67 @@ def _uptime() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ui_partitions", description=__doc__)
-    parser.add_argument("--partitions", default="10000,80000", help="comma-separated counts")
-    parser.add_argument("--baseline", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--storage",
-        choices=("sqlite", "postgres"),
-        default="sqlite",
-        help="Dagster storage: SQLite in a temp DAGSTER_HOME, or a throwaway PostgreSQL "
-        "database (IVYI_BENCH_PG_URL's server, straight, no pgbouncer)",
+        "--cases",
+        default="10000,80000,10000+50000",
+        help="comma-separated cases: L live processes, or L+K with K retired beside them",
     )
+    parser.add_argument("--baseline", type=int, default=100, help="live processes, no retired")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--report", type=Path, nargs="+", help="print one table over these runs' JSON and stop"
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        print(combined_table([json.loads(path.read_text()) for path in args.report]))
+        return 0
     try:
-        counts = [int(n) for n in args.partitions.split(",")]
+        cases = [Case.parse(text) for text in args.cases.split(",")]
+        baseline = Case(args.baseline)
     except ValueError:
-        print(f"error: --partitions {args.partitions!r} is not a list of counts", file=sys.stderr)
+        print(
+            f"error: --cases {args.cases!r} is not a list of L or L+K counts (L >= 1), "
+            "e.g. 10000,10000+50000",
+            file=sys.stderr,
+        )
         return 2
     if not Path(CHROMIUM).exists():
         print(f"error: {CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
         return 2
     from playwright.sync_api import sync_playwright
 
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    uptime_before = _uptime()
-    workdir = Path(tempfile.mkdtemp(prefix="ivyi-ui-partitions-"))
-    results = []
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                for count in [args.baseline, *counts]:
-                    results.append(measure(browser, count, args.repeats, workdir, args.storage))
-                    print(json.dumps(results[-1]), flush=True)
-            finally:
-                browser.close()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     report = {
-        "started": started,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "commit": _commit(),
         "command": " ".join(["python -m benchmarks.ui_partitions", *(argv or sys.argv[1:])]),
-        "storage": STORAGE_LABELS[args.storage],
         "dagster": version("dagster"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "uptime_before": uptime_before,
-        "uptime_after": _uptime(),
-        "results": results,
+        "uptime_before": _uptime(),
+        "results": [],
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(table(results))
-    print(f"uptime before: {uptime_before}\nuptime after:  {report['uptime_after']}")
+    with (
+        tempfile.TemporaryDirectory(prefix="ivyi-ui-pages-") as tmp,
+        environment() as env,
+        sync_playwright() as playwright,
+    ):
+        report["storage"] = env.storage_label
+        report["events"] = env.events_label
+        report["notes"] = env.notes
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            for case in [baseline, *cases]:
+                report["results"].append(measure(browser, env, case, args.repeats, Path(tmp)))
+                report["uptime_after"] = _uptime()
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps(report, indent=2) + "\n")
+                _say(f"{case.label}: done")
+        finally:
+            browser.close()
+    print(table(report["results"]))
+    print(f"uptime before: {report['uptime_before']}\nuptime after:  {report['uptime_after']}")
     return 0
 
 

@@ -412,6 +412,11 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def routing(_request, exc: StarletteHTTPException):
+        if exc.status_code == 400:
+            # A body FastAPI cannot parse (not JSON, not UTF-8): invalid input like any other,
+            # with the status every POST documents.
+            message = "body: not a JSON document; send it as /openapi.json describes"
+            return respond(ApiError(422, "invalid_input", message, "body"))
         messages = {
             404: ("no_such_endpoint", "no endpoint has this path; see /openapi.json"),
             405: ("method_not_allowed", "this endpoint does not take this method"),

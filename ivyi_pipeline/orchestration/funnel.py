@@ -16,7 +16,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import parse_as_of
+from ivyi_pipeline.clock import parse_instant
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.metadata_tables import metadata_table
@@ -106,7 +106,7 @@ def gifting_funnel(
     """The funnel as of the run's `ivyi/as_of` tag, else the clock (the data's, when unset)."""
     tagged = context.run.tags.get(tags.AS_OF)
     engine = ivyi_db.get_engine()
-    at = parse_as_of(tagged) if tagged else funnel_as_of(engine, clock)
+    at = parse_instant(tagged) if tagged else funnel_as_of(engine, clock)
     report = funnel_report(engine, at)
     context.log.info(report.summary())
     context.instance.add_run_tags(context.run_id, {tags.OUTCOME: report.headline()})
@@ -155,7 +155,7 @@ def gifting_funnel_sensor(context: dg.SensorEvaluationContext, ivyi_db: IvyiData
     engine = ivyi_db.get_engine()
     at = funnel_as_of(engine, clock)
     finished = _last_finished(context.instance, float(seen.get("finished", 0)))
-    last = parse_as_of(seen["as_of"]) if seen.get("as_of") else None
+    last = parse_instant(seen["as_of"]) if seen.get("as_of") else None
     if finished is None and last is not None and at - last < REFRESH_EVERY:
         return dg.SkipReason("no run finished and the funnel is less than an hour old")
     cursor = {"finished": finished or seen.get("finished", 0), "as_of": at.isoformat()}

@@ -21,7 +21,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import parse_as_of
+from ivyi_pipeline.clock import parse_instant
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.metadata_tables import metadata_table
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION, days_between
@@ -137,7 +137,7 @@ def build_missed_dates_check(first: date) -> dg.AssetChecksDefinition:
         """Audit the calendar as of the run's `ivyi/as_of` tag, else the data's clock."""
         engine = ivyi_db.get_engine()
         tagged = context.run.tags.get(tags.AS_OF)
-        at = parse_as_of(tagged) if tagged else data_now(engine, clock.now())
+        at = parse_instant(tagged) if tagged else data_now(engine, clock.now())
         audit = gap_audit(context.instance, engine, at.date(), first, gifting.grace_days)
         return dg.AssetCheckResult(**audit.verdict())
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from benchmarks.webserver import dagster_webserver, post_graphql
 from ivyi_pipeline.clock import from_db
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes
@@ -22,7 +23,6 @@ from ivyi_pipeline_tests.factories import (
     make_relationship,
     make_user,
 )
-from ivyi_pipeline_tests.webserver import dagster_webserver, post_graphql
 
 pytestmark = pytest.mark.browser
 

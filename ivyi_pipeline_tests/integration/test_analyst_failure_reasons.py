@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from ivyi_pipeline.cli import main
 from ivyi_pipeline.domain.states import STEPS
-from ivyi_pipeline.workflows.gifting_process import failure_reasons
+from ivyi_pipeline.workflows.gifting_process import failure_reasons, redrive
 from ivyi_pipeline_tests.factories import AT
 from ivyi_pipeline_tests.reliability import confirmed_processes
 
@@ -121,7 +121,8 @@ def test_a_refused_order_reads_in_domain_words_in_status_and_in_the_run(engine, 
     cause = f"the database refused it (check constraint {CAP}); not retried"
     assert step_failure.user_failure_data.description == cause  # in step place_order
     assert shown["status"] == "CONFIRMED"
-    assert shown["last_error"] == (
+    # A refusal no retry cures waits for a re-drive (redrive.PERMANENT), then says why.
+    assert shown["last_error"] == redrive.PERMANENT + (
         f"run {record.dagster_run.run_id[:8]}, step place_order: {words}; not retried"
     )
 

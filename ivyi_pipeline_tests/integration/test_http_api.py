@@ -10,6 +10,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from benchmarks.api_server import ivyi_serve
+from benchmarks.webserver import free_port
 from ivyi_pipeline.api.config import MAX_BODY_BYTES
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
@@ -31,10 +33,8 @@ from ivyi_pipeline_tests.api_scenes import (
     open_windows,
     ordered,
 )
-from ivyi_pipeline_tests.api_server import ivyi_serve
 from ivyi_pipeline_tests.conftest import PG_ADMIN_URL, _pg_url, _truncate_all
 from ivyi_pipeline_tests.factories import make_gift, make_occasion, process_status, race
-from ivyi_pipeline_tests.webserver import free_port
 
 DOMAIN_TABLES = (gift_processes, process_transitions, inbox_events, orders)
 
@@ -371,6 +371,17 @@ def test_requests_without_a_known_bearer_token_are_refused(http, api, engine, me
         response = http.request(method, path, json=body, headers=headers)
         assert_refused(response, 401, "unauthenticated", "Authorization")
     assert rows(engine) == before
+
+
+def test_a_body_that_is_not_json_is_refused_as_invalid_input_naming_the_body(http, api, engine):
+    ((pid, _ranked),) = open_windows(engine)
+    headers = {**api.headers(), "Content-Type": "application/json"}
+
+    response = http.post(
+        f"/gifting-processes/{pid}/confirmation", content=b"\x8c\xdbK", headers=headers
+    )
+
+    assert_refused(response, 422, "invalid_input", "body")
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_parsed_declared_or_streamed(

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import parse_as_of, utcnow
+from ivyi_pipeline.clock import parse_instant, utcnow
 from ivyi_pipeline.db.schema import pipeline_state
 
 LAST_TICK_AS_OF = "local_runs/last_tick_as_of"
@@ -22,7 +22,7 @@ def last_tick_as_of(engine: sa.Engine) -> datetime | None:
         text = conn.execute(
             sa.select(pipeline_state.c.value).where(pipeline_state.c.name == LAST_TICK_AS_OF)
         ).scalar()
-    return parse_as_of(text) if text else None
+    return parse_instant(text) if text else None
 
 
 def data_now(engine: sa.Engine, wall: datetime | None = None) -> datetime:

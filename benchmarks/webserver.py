@@ -1,5 +1,6 @@
-"""dagster-webserver on a free loopback port, ready once its code location has loaded: the
-browser tests (e2e/test_ui_browser.py) and benchmarks/ui_partitions.py start it the same way."""
+"""dagster-webserver on a free loopback port, ready once its code location has loaded:
+benchmarks/ui_partitions.py and the browser tests (ivyi_pipeline_tests/e2e/test_ui_browser.py)
+start it the same way. It lives here because benchmarks must not import the tests."""
 
 import json
 import os
