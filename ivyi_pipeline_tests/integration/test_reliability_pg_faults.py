@@ -1,5 +1,7 @@
 """PostgreSQL faults: the run's connection terminated mid-step (pg_terminate_backend)."""
 
+import datetime as dt
+
 import dagster as dg
 import pytest
 import sqlalchemy as sa
@@ -8,8 +10,8 @@ from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_options, orders, process_transitions, ranked_decisions
 from ivyi_pipeline_tests.conftest import PG_ADMIN_URL, _truncate_all
 from ivyi_pipeline_tests.driver_calls import listening
-from ivyi_pipeline_tests.factories import make_gift, make_process, process_status
-from ivyi_pipeline_tests.reliability import definitions, events_of, run_job
+from ivyi_pipeline_tests.factories import make_gift, make_occasion, make_process, process_status
+from ivyi_pipeline_tests.reliability import AT, definitions, events_of, run_job
 
 STATEMENTS = [
     "INSERT INTO gift_options",
@@ -39,7 +41,11 @@ def test_a_connection_terminated_mid_step_is_retried_and_the_run_converges(
     engine = get_engine(postgres_database)
     for price in (1500, 2500, 3500):
         make_gift(engine, price_cents=price)
-    pid = make_process(engine)
+    # A belated process (its occasion two days ago, within the grace period): one run takes
+    # it from detection to ORDERED, through every statement the faults are injected into.
+    day = AT.date() - dt.timedelta(days=2)
+    occasion = make_occasion(engine, date=day, recurs_yearly=False)
+    pid = make_process(engine, occasion, day, belated=True)
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     terminated = []
 
