@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
+from benchmarks.api_server import Api, ivyi_serve
 from benchmarks.harness import Env, dagster_instance, throwaway_database
 from benchmarks.latency import MAX_BASELINE_RUNS as BASELINE_RUNS
 from benchmarks.latency import (
@@ -37,10 +38,9 @@ from benchmarks.seeding import due_offsets, seed
 from benchmarks.throughput import pipeline_definitions
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, ranked_decisions
-from ivyi_pipeline.local_runs import tick
+from ivyi_pipeline.entrypoints.local_runs import tick
 from ivyi_pipeline.orchestration.resources import GiftingSettings
 from ivyi_pipeline.orchestration.sensors import confirmation_sensor, occasion_detection_sensor
-from ivyi_pipeline_tests.api_server import Api, ivyi_serve
 
 SCENARIO = "8 confirmation latency"
 TARGET_OVER_BASELINE_S = 2.0

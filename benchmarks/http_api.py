@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.api_server import Api, ivyi_serve
 from benchmarks.harness import Env, throwaway_database
 from benchmarks.report import Row, notes, table
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline_tests.api_scenes import SERVER_AS_OF, open_windows
-from ivyi_pipeline_tests.api_server import Api, ivyi_serve
 from ivyi_pipeline_tests.factories import make_gift
 
 SCENARIO = "HTTP API confirmations"

@@ -56,7 +56,7 @@ from benchmarks.throughput import pipeline_definitions
 from benchmarks.webserver import dagster_webserver, post_graphql
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, occasions, relationships
-from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
+from ivyi_pipeline.entrypoints.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import GiftingSettings

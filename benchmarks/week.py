@@ -41,7 +41,7 @@ from benchmarks.throughput import (
 )
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, gifts, ranked_decisions
-from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
+from ivyi_pipeline.entrypoints.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions, partition_keys_for
 from ivyi_pipeline.orchestration.resources import GiftingSettings

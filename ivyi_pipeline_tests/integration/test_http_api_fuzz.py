@@ -15,10 +15,10 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from benchmarks.api_server import ivyi_serve
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline_tests.api_scenes import SERVER_AS_OF, open_windows
-from ivyi_pipeline_tests.api_server import ivyi_serve
 from ivyi_pipeline_tests.factories import make_gift
 
 EXAMPLES_PER_OPERATION = 40

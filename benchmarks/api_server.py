@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from ivyi_pipeline_tests.webserver import HOST, free_port
+from benchmarks.webserver import HOST, free_port
 
 IVYI = Path(sys.executable).with_name("ivyi")
 

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import parse_as_of, to_db, utcnow
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import pipeline_state
+from ivyi_pipeline.entrypoints.progress import Progress
 from ivyi_pipeline.errors import IvyiError
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.failures import record_run_failure
@@ -45,7 +46,6 @@ from ivyi_pipeline.orchestration.partitions import ensure_process_partitions
 from ivyi_pipeline.orchestration.resources import Clock
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
 from ivyi_pipeline.orchestration.sensors import occasion_backfill_sensor
-from ivyi_pipeline.progress import Progress
 from ivyi_pipeline.workflows.gifting_process import redrive as redrive_rules
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import Outcome
 

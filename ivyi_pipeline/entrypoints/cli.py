@@ -176,7 +176,7 @@ def load(directory: str) -> None:
 
     from ivyi_pipeline.data.csv_import import load_parsed, parse_directory
     from ivyi_pipeline.db.engine import get_engine
-    from ivyi_pipeline.progress import Progress
+    from ivyi_pipeline.entrypoints.progress import Progress
 
     with Progress("load") as progress:
         progress.set_stage("checking the files")
@@ -273,8 +273,8 @@ def tick(as_of: str | None) -> None:
     """Evaluate every sensor as of --as-of, execute the runs they request, until nothing is due."""
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.local_runs import tick as run_tick
-    from ivyi_pipeline.progress import Progress
+    from ivyi_pipeline.entrypoints.local_runs import tick as run_tick
+    from ivyi_pipeline.entrypoints.progress import Progress
     from ivyi_pipeline.workflows.gifting_process.status import funnel
 
     settings = _settings()
@@ -305,8 +305,8 @@ def batch(as_of: str | None) -> None:
     """Do the daily schedule's work as of --as-of, in this process: detect, expire, order, sync."""
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.local_runs import batch as run_batch
-    from ivyi_pipeline.progress import Progress
+    from ivyi_pipeline.entrypoints.local_runs import batch as run_batch
+    from ivyi_pipeline.entrypoints.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
@@ -330,9 +330,9 @@ def backfill_missed(start, end, as_of: str | None) -> None:
     """
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.local_runs import backfill as run_backfill
-    from ivyi_pipeline.local_runs import check_backfill_range
-    from ivyi_pipeline.progress import Progress
+    from ivyi_pipeline.entrypoints.local_runs import backfill as run_backfill
+    from ivyi_pipeline.entrypoints.local_runs import check_backfill_range
+    from ivyi_pipeline.entrypoints.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
@@ -377,7 +377,7 @@ def redrive(process_id: str, as_of: str | None) -> None:
     """Clear PROCESS_ID's last error and run the gifting job on it now, on this instance."""
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.local_runs import redrive as redrive_process
+    from ivyi_pipeline.entrypoints.local_runs import redrive as redrive_process
     from ivyi_pipeline.workflows.gifting_process.redrive import parse_process_id, standing_of
 
     settings = _settings()
@@ -435,8 +435,8 @@ def demo(days: int, seed: int, reset: bool, as_of: str | None) -> None:
     instance). A database holding data the demo did not write is refused, untouched.
     """
     from ivyi_pipeline.clock import parse_as_of
-    from ivyi_pipeline.demo import run_demo
-    from ivyi_pipeline.progress import Progress
+    from ivyi_pipeline.entrypoints.demo import run_demo
+    from ivyi_pipeline.entrypoints.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
@@ -467,7 +467,7 @@ def ui(port: int, seed: int, as_of: str | None) -> None:
     killed. A second `ivyi ui` on the same DAGSTER_HOME is refused: one daemon per instance.
     """
     from ivyi_pipeline.clock import parse_as_of
-    from ivyi_pipeline.ui import check_port_free, daemon_lock, prepare, serve
+    from ivyi_pipeline.entrypoints.ui import check_port_free, daemon_lock, prepare, serve
 
     settings = _settings()
     when = parse_as_of(as_of)
