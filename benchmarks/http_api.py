@@ -10,6 +10,7 @@ second (wall clock, first call sent to last answer) and the 50th/95th percentile
 """
 
 import argparse
+import datetime as dt
 import os
 import random
 import subprocess
@@ -27,9 +28,34 @@ import numpy as np
 from benchmarks.api_server import Api, ivyi_serve
 from benchmarks.harness import Env, throwaway_database
 from benchmarks.report import Row, notes, table
+from benchmarks.seeding import due_offsets, seed
 from ivyi_pipeline.db.engine import get_engine
-from ivyi_pipeline_tests.api_scenes import SERVER_AS_OF, open_windows
-from ivyi_pipeline_tests.factories import make_gift
+from ivyi_pipeline.orchestration.resources import GiftingSettings
+from ivyi_pipeline.workflows.gifting_process import find, steps
+from ivyi_pipeline.workflows.gifting_process.create import create_processes
+from ivyi_pipeline.workflows.gifting_process.detection import detect_due_occurrences
+
+OPENED = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+"""When the benchmark's decision windows open (they close 72 hours later)."""
+SERVER_AS_OF = "2026-06-01T13:00:00Z"
+"""The instant the server and the command lines act at: inside those windows."""
+
+
+def open_windows(url: str, n: int) -> list[tuple[str, list[str]]]:
+    """n synthetic occasions due at OPENED, walked by the real steps to DECISION_WINDOW_OPEN;
+    (process id, its ranked gift ids best first) each."""
+    rules = steps.GiftingRules()
+    lead_days = GiftingSettings().lead_days
+    seed(url, due_offsets(n, lead_days), as_of=OPENED)
+    engine = get_engine(url)
+    due, _cursor = detect_due_occurrences(engine, OPENED, None, lead_days)
+    ids = create_processes(engine, due, OPENED)
+    steps.start_workflow(engine, ids, OPENED)
+    steps.generate_options(engine, ids, OPENED, rules)
+    steps.rank_options(engine, ids, OPENED, rules)
+    opened = steps.open_decision_window(engine, ids, OPENED, rules).advanced
+    with engine.connect() as conn:
+        return [(pid, find.ranked_gift_ids(conn, pid)) for pid in sorted(opened)]
 
 SCENARIO = "HTTP API confirmations"
 IVYI = str(Path(sys.executable).with_name("ivyi"))
@@ -128,9 +154,7 @@ def run(env: Env, processes: int, per_process: int, clients: int, cli_calls: int
     """Seed 2 x `processes` open windows; drive the HTTP run, then the command-line baseline."""
     with throwaway_database(env, "ivyi_bench_http") as url, tempfile.TemporaryDirectory() as home:
         engine = get_engine(url)
-        make_gift(engine, category="books", price_cents=2500)
-        make_gift(engine, category="games", price_cents=4000)
-        seeded = open_windows(engine, n=2 * processes)
+        seeded = open_windows(url, n=2 * processes)
         http_calls = _calls(seeded[:processes], per_process, seed=1)
         cli_calls_list = _calls(seeded[processes:], per_process, seed=2)[:cli_calls]
         with ivyi_serve(url, Path(home) / "serve.log", as_of=SERVER_AS_OF) as api:

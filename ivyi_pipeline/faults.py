@@ -98,6 +98,12 @@ def is_transient(reason: str, exc: BaseException) -> bool:
     )
 
 
+def is_permanent(reason: str) -> bool:
+    """True for a fault someone has to fix first (a full disk, a read-only file, a lost table)."""
+    text = reason.lower()
+    return any(all(word in text for word in words) for words, _ in PERMANENT)
+
+
 def what_to_fix(reason: str) -> str:
     """The remedy of a permanent database fault."""
     text = reason.lower()

@@ -18,6 +18,7 @@ from ivyi_pipeline.db.schema import (
     relationships,
     users,
 )
+from ivyi_pipeline.domain.occurrences import occurrences_between
 from ivyi_pipeline.domain.states import (
     GIFT_PROCESS_TRANSITIONS,
     GiftProcessStatus,
@@ -170,9 +171,23 @@ def make_process(
     belated: bool = False,
 ) -> str:
     """Create a process with create_processes and walk it, with history, to status: each move
-    along the step table's first edge between the two statuses (its event and reason)."""
+    along the step table's first edge between the two statuses (its event and reason).
+
+    Its occurrence defaults to the occasion's next one on or after `at` (a yearly occasion
+    dated in 1990 is gifted this year, not 36 years late, which the belated rule refuses).
+    """
     occasion_id = occasion_id or make_occasion(engine)
     occurrence = occurrence_of(engine, occasion_id, occurrence_date)
+    if occurrence_date is None:
+        upcoming = occurrences_between(
+            occurrence.occurrence_date, True, at.date(), at.date() + dt.timedelta(days=366)
+        )
+        with engine.connect() as conn:
+            yearly = conn.execute(
+                sa.select(occasions.c.recurs_yearly).where(occasions.c.id == occasion_id)
+            ).scalar()
+        if yearly and occurrence.occurrence_date < at.date():
+            occurrence = occurrence_of(engine, occasion_id, upcoming[0])
     (process_id,) = create_processes(engine, [occurrence], at, belated=belated)
     path = path_to(status)
     with engine.begin() as conn:

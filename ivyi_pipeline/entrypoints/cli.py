@@ -1,8 +1,11 @@
 """The `ivyi` command line: thin entry points over the service functions."""
 
 import functools
+import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 
 import click
@@ -69,8 +72,16 @@ def _fail_cleanly(fn):
             return fn(*args, **kwargs)
         except IvyiError as exc:
             message = str(exc)
-        except KeyboardInterrupt:
-            message, status = "interrupted (Ctrl-C); nothing after the last finished step ran", 130
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            status = 128 + (signum or signal.SIGTERM)
+            by = signal.Signals(signum).name if signum else "a signal during a run"
+            message = (
+                "interrupted (Ctrl-C); nothing after the last finished step ran"
+                if signum == signal.SIGINT and not hasattr(exc, "signum")
+                else f"stopped by {by}; its unfinished runs were marked FAILED, and the next "
+                "ivyi command executes them again"
+            )
         except Exception as exc:
             message = _describe(exc)
             if message is None:
@@ -80,6 +91,29 @@ def _fail_cleanly(fn):
         sys.exit(status)
 
     return wrapper
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and Ctrl-C end a run command's run in flight FAILED, then the command (128 + n)."""
+    from ivyi_pipeline.entrypoints.local_runs import request_stop, watch_signals
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # called in process by a caller's thread: its signals are its own
+
+    def stop(number: int, _frame) -> None:
+        # The interrupt may land while SQLAlchemy closes a connection, which logs it with a
+        # traceback and goes on; the driver stops after the run anyway (`local_runs._STOP`).
+        logging.getLogger("sqlalchemy.pool").disabled = True
+        request_stop(number)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    if watch_signals():
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        os.set_blocking(write_fd, False)
+        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        watch_signals(read_fd)
 
 
 def _settings() -> Settings:
@@ -271,6 +305,7 @@ DAY = click.DateTime(formats=["%Y-%m-%d"])
 @_fail_cleanly
 def tick(as_of: str | None) -> None:
     """Evaluate every sensor as of --as-of, execute the runs they request, until nothing is due."""
+    _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.entrypoints.local_runs import tick as run_tick
@@ -292,6 +327,11 @@ def _report(summary, what: str, details: tuple[str, ...] = ()) -> None:
     click.echo(f"{what} {len(summary.succeeded)} run(s) succeeded, {len(summary.failed)} failed")
     for line in details:
         click.echo(f"  {line}")
+    if getattr(summary, "recovered", 0):
+        click.echo(
+            f"  {summary.recovered} of them finished what an interrupted or killed ivyi command "
+            f"left ({summary.ended_dead} of its runs left unfinished were marked FAILED)"
+        )
     for run_id in summary.failed:
         click.echo(f"  failed run: {run_id}", err=True)
     if not summary.ok:
@@ -303,6 +343,7 @@ def _report(summary, what: str, details: tuple[str, ...] = ()) -> None:
 @_fail_cleanly
 def batch(as_of: str | None) -> None:
     """Do the daily schedule's work as of --as-of, in this process: detect, expire, order, sync."""
+    _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.entrypoints.local_runs import batch as run_batch
@@ -328,6 +369,7 @@ def backfill_missed(start, end, as_of: str | None) -> None:
     in this process on the configured instance, so it works where no daemon runs. Past
     occurrences within the grace period get a belated process; older ones are skipped.
     """
+    _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.entrypoints.local_runs import backfill as run_backfill
@@ -375,6 +417,7 @@ def confirm(process_id: str, gift_id: str, as_of: str | None) -> None:
 @_fail_cleanly
 def redrive(process_id: str, as_of: str | None) -> None:
     """Clear PROCESS_ID's last error and run the gifting job on it now, on this instance."""
+    _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
     from ivyi_pipeline.entrypoints.local_runs import redrive as redrive_process
@@ -388,12 +431,60 @@ def redrive(process_id: str, as_of: str | None) -> None:
     with _instance(settings) as instance:
         summary = redrive_process(instance, defs, pid, when)
     status, last_error = standing_of(engine, pid)
-    outcome = "succeeded" if summary.ok else "failed"
-    (run_id,) = summary.succeeded + summary.failed
-    click.echo(f"re-drive of process {pid} {outcome} (run {run_id}): now {status}")
-    if not summary.ok:
+    run_id = summary.last_run  # the re-drive's own run (after any a killed command left)
+    ok = run_id in summary.succeeded
+    click.echo(
+        f"re-drive of process {pid} {'succeeded' if ok else 'failed'} (run {run_id}): now {status}"
+    )
+    if not ok:
         click.echo(f"error: {last_error}", err=True)
         sys.exit(1)
+
+
+@main.group()
+def clock() -> None:
+    """Read, or move back, the clock the ticks recorded (recovery from a wrong --as-of)."""
+
+
+@clock.command("show")
+@_fail_cleanly
+def clock_show() -> None:
+    """The last tick's --as-of, the wall clock, and processes last changed after the wall clock."""
+    from ivyi_pipeline.entrypoints.clock_reset import clock_state
+
+    for line in clock_state(_migrated_engine(_settings())).lines():
+        click.echo(line)
+
+
+@clock.command("reset")
+@click.option("--to", "to", required=True, help="ISO-8601 instant to record as the last tick's.")
+@_fail_cleanly
+def clock_reset(to: str) -> None:
+    """Move the last tick's recorded --as-of back to --to, so ticks at that time run again.
+
+    No process history changes: processes a wrong tick created or moved keep their rows and
+    are listed. Refused while another ivyi command runs on the database.
+    """
+    from ivyi_pipeline.clock import parse_as_of
+    from ivyi_pipeline.entrypoints.clock_reset import reset_clock
+
+    when = parse_as_of(to, "--to")
+    outcome = reset_clock(_migrated_engine(_settings()), when)
+    if outcome.changed:
+        click.echo(
+            f"clock reset: the last tick's --as-of moved from {outcome.moved_from.isoformat()} "
+            f"to {when.isoformat()}; the detection cursor is rebuilt at the next tick; "
+            "no process history changed"
+        )
+    elif outcome.moved_from is None:
+        click.echo("no tick recorded yet; nothing changed")
+    else:
+        click.echo(
+            f"the last tick's --as-of is already {outcome.moved_from.isoformat()}, not later "
+            f"than {when.isoformat()}; nothing changed"
+        )
+    for line in outcome.state.lines()[2:]:
+        click.echo(line)
 
 
 @main.command()
@@ -434,6 +525,7 @@ def demo(days: int, seed: int, reset: bool, as_of: str | None) -> None:
     set, which it deletes first (with that data set's runs and partitions in the Dagster
     instance). A database holding data the demo did not write is refused, untouched.
     """
+    _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.entrypoints.demo import run_demo
     from ivyi_pipeline.entrypoints.progress import Progress

@@ -14,10 +14,12 @@ about itself lives in the domain database (`pipeline_state`), so a new DAGSTER_H
 One command runs at a time per domain database (`driver_lock`: a PostgreSQL advisory lock,
 or a file lock beside a SQLite file; both die with the process). Every run a command executes
 carries its id (tag `ivyi/local_run`). So, under the lock, a run that is unfinished and carries
-another command's id belongs to a command that died: it is executed again with its own tags
-(as Dagster's run retries would) and, for run keys, counts as failed. Steps are idempotent
-(guarded writes, one order per process), so nothing is done twice. The dead run itself stays
-STARTED in Dagster's run history: no public API marks it failed, and it is never read again.
+another command's id belongs to a command that died: it is marked FAILED
+(`dagster_internals.mark_run_failed`) and executed again with its own tags (as Dagster's run retries
+would), and, for run keys, counts as failed. A command that is stopped (SIGTERM, Ctrl-C) or
+fails marks its own unfinished runs FAILED (`ivyi/interrupted`) and is not marked finished, so
+the next command executes them again too, and runs the CREATED processes it left. Steps are
+idempotent (guarded writes, one order per process), so nothing is done twice.
 """
 
 import fcntl
@@ -33,19 +35,24 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import parse_as_of, to_db, utcnow
+from ivyi_pipeline.clock import parse_instant, to_db, utcnow
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import pipeline_state
+from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.entrypoints.progress import Progress
-from ivyi_pipeline.errors import IvyiError
+from ivyi_pipeline.errors import EnvironmentProblem, IvyiError
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.dagster_internals import mark_run_failed
 from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.jobs import OCCASION_DETECTION_JOB, gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import check_range
-from ivyi_pipeline.orchestration.partitions import ensure_process_partitions
+from ivyi_pipeline.orchestration.partitions import ensure_process_partitions, partition_order
 from ivyi_pipeline.orchestration.resources import Clock
+from ivyi_pipeline.orchestration.run_context import ENVIRONMENT_FAULT, NO_RUN_RETRY
+from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
 from ivyi_pipeline.orchestration.sensors import occasion_backfill_sensor
+from ivyi_pipeline.workflows.gifting_process import due
 from ivyi_pipeline.workflows.gifting_process import redrive as redrive_rules
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import Outcome
 
@@ -86,6 +93,81 @@ class ClockWentBack(IvyiError):
     """A tick whose --as-of is earlier than the last tick's."""
 
 
+class DatabaseFileGone(IvyiError):
+    """The SQLite file was deleted or replaced while a command wrote to it."""
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGINT asked the command to stop (a KeyboardInterrupt, so it unwinds alike).
+
+    `signum` is None when the signal reached Dagster's own handler inside a run.
+    """
+
+    def __init__(self, signum: int | None):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _environment_fault(result: dg.ExecuteInProcessResult) -> str | None:
+    """What to fix when a step failed on a fault of the environment (`ENVIRONMENT_FAULT`)."""
+    for event in result.all_events:
+        data = event.step_failure_data if event.is_step_failure else None
+        values = data.user_failure_data.metadata if data and data.user_failure_data else {}
+        if ENVIRONMENT_FAULT in values:
+            return str(values[ENVIRONMENT_FAULT].value)
+    return None
+
+
+def _interrupted(result: dg.ExecuteInProcessResult) -> bool:
+    """True when a signal interrupted one of the run's steps."""
+    return any(
+        event.is_step_failure
+        and event.step_failure_data.error is not None
+        and event.step_failure_data.error.cls_name == "DagsterExecutionInterruptedError"
+        for event in result.all_events
+    )
+
+
+_STOP: list[int] = []
+"""The signal that asked this process to stop; Dagster may swallow the interrupt it raised
+inside a run (the run ends FAILED), so the driver checks it after every run."""
+
+
+_SIGNALS: list[int] = []
+"""A pipe the CLI asks Python to write each received signal's number to (`set_wakeup_fd`),
+whichever handler runs: inside a run Dagster's own handler takes the signal."""
+
+
+def watch_signals(read_fd: int | None = None) -> bool:
+    """Read received signal numbers from this (non-blocking) pipe; True while none is set."""
+    if read_fd is not None and not _SIGNALS:
+        _SIGNALS.append(read_fd)
+    return not _SIGNALS
+
+
+def _received_signal() -> int | None:
+    if not _SIGNALS:
+        return None
+    try:
+        received = os.read(_SIGNALS[0], 64)
+    except BlockingIOError:
+        return None
+    return received[-1] if received else None
+
+
+def request_stop(signum: int) -> None:
+    """Called by the CLI's signal handler: stop after (or inside) the current run."""
+    _STOP.append(signum)
+    raise Stopped(signum)
+
+
+INTERRUPTED = "ivyi/interrupted"
+RECOVERED_BY = "ivyi/recovered_by"
+NO_DAGSTER_RETRY = {"dagster/max_retries": "0"}
+"""The local driver executes a dead command's runs again itself; Dagster's run retries leave
+the runs it marks FAILED."""
+
+
 @dataclass
 class LocalRunSummary:
     """What one local command did: its counts and the runs it executed."""
@@ -95,6 +177,8 @@ class LocalRunSummary:
     failed: list[str] = field(default_factory=list)
     skipped_run_keys: int = 0
     recovered: int = 0
+    ended_dead: int = 0
+    last_run: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -103,6 +187,18 @@ class LocalRunSummary:
 
 
 # --- what the driver keeps in the domain database ---
+
+
+def _file_identity(engine: sa.Engine) -> tuple[int, int] | None:
+    """(device, inode) of a SQLite database file; None for PostgreSQL or an in-memory one."""
+    database = engine.url.database
+    if is_postgres(engine) or not database or database == ":memory:":
+        return None
+    try:
+        found = os.stat(database)
+    except FileNotFoundError:
+        return (-1, -1)
+    return found.st_dev, found.st_ino
 
 
 def read_state(engine: sa.Engine, name: str) -> str | None:
@@ -124,17 +220,33 @@ def write_state(engine: sa.Engine, name: str, value: str) -> None:
             conn.execute(pipeline_state.insert().values(name=name, **row))
 
 
+class DriverBusy(IvyiError):
+    """Another `ivyi` run command holds the driver lock of this domain database."""
+
+
+BUSY = (
+    "another ivyi command (tick, batch, backfill-missed, redrive or demo) is running on this "
+    "database; nothing changed: wait for it to end, then run this command again"
+)
+
+
 @contextmanager
-def driver_lock(engine: sa.Engine) -> Iterator[None]:
+def driver_lock(engine: sa.Engine, wait: bool = True) -> Iterator[None]:
     """One local command at a time on this domain database; released when the process dies.
 
     PostgreSQL: a transaction-level advisory lock held by a connection of its own (it also
     works through pgbouncer in transaction mode). SQLite: an exclusive flock on a file beside
-    the database file (an in-memory database has nobody to share with).
+    the database file (an in-memory database has nobody to share with). Without `wait`, a
+    lock another command holds raises DriverBusy at once.
     """
     if is_postgres(engine):
         with engine.connect() as conn, conn.begin():
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            if wait:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            elif not conn.execute(
+                sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}
+            ).scalar():
+                raise DriverBusy(BUSY)
             yield
         return
     database = engine.url.database
@@ -143,7 +255,10 @@ def driver_lock(engine: sa.Engine) -> Iterator[None]:
             yield
         return
     with open(Path(f"{database}.local-runs.lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DriverBusy(BUSY) from None
         try:
             yield
         finally:
@@ -177,22 +292,56 @@ class LocalDriver:
         last tick's, and remember this tick's.
         """
         with driver_lock(self.engine), dg.partition_loading_context(effective_dt=self.as_of):
+            self._file = _file_identity(self.engine)
             if forward_only:
                 self._move_clock_forward()
             self._start()
             try:
                 yield self
-            except Exception:
-                self._finish()  # its runs have ended; an interrupt or a kill leaves them to recover
+                self.check_database_file()
+            except BaseException as exc:
+                # Interrupted (SIGTERM, Ctrl-C) or failed (a full disk, a lost database): its
+                # runs in flight end FAILED now, and, the command not being marked finished,
+                # the next one executes them again.
+                self._end_unfinished(exc)
                 raise
             self._finish()
 
+    def check_database_file(self) -> None:
+        """Refuse to go on when the SQLite file was deleted or replaced since the start."""
+        if self._file is not None and _file_identity(self.engine) != self._file:
+            raise DatabaseFileGone(
+                f"the database file {self.engine.url.database} was deleted or replaced while "
+                "this command ran, so what it wrote since is lost; restore the file (or run "
+                "`ivyi db upgrade` for a new one), then run the command again"
+            )
+
+    def _end_unfinished(self, exc: BaseException) -> None:
+        """Mark this command's unfinished runs FAILED, best effort (the fault may persist)."""
+        why = "was stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
+        try:
+            records = self.instance.get_run_records(
+                filters=dg.RunsFilter(tags={tags.LOCAL_RUN: self.id}, statuses=UNFINISHED)
+            )
+            for record in records:
+                run = record.dagster_run
+                self.instance.add_run_tags(run.run_id, {INTERRUPTED: "true", **NO_DAGSTER_RETRY})
+                mark_run_failed(
+                    self.instance,
+                    run,
+                    f"the ivyi command that executed this run {why} before the run ended; "
+                    "the next ivyi command executes it again",
+                )
+        except Exception:  # noqa: BLE001, S110 - the command's own error is the one to report
+            pass
+
     def _move_clock_forward(self) -> None:
         last = read_state(self.engine, LAST_TICK_AS_OF)
-        if last and self.as_of < parse_as_of(last):
+        if last and self.as_of < parse_instant(last):
             raise ClockWentBack(
                 f"tick as of {self.as_of.isoformat()} is earlier than the last tick's {last}; "
-                "nothing changed (ticks only move forward: give a later --as-of)"
+                "nothing changed (ticks only move forward: give a later --as-of, or, if that "
+                "tick's clock was wrong, move it back with `ivyi clock reset --to INSTANT`)"
             )
         write_state(self.engine, LAST_TICK_AS_OF, self.as_of.isoformat())
 
@@ -207,23 +356,77 @@ class LocalDriver:
         write_state(self.engine, DRIVER, json.dumps({"id": self.id, "dead": dead}))
         for command in dead:
             self._recover(command)
+        if dead:
+            self._start_left_in_created()
         write_state(self.engine, DRIVER, json.dumps({"id": self.id}))
 
+    def _start_left_in_created(self) -> None:
+        """Run the processes a dead command created but never ran (it died between the two).
+
+        Detection does not find them again (they have a process) and the sensor re-requests
+        CREATED processes only after `due.STALL_AFTER`; a command repeated at once with the
+        same --as-of would otherwise leave them until a later tick.
+        """
+        waiting = due.left_in_created(self.engine, self.as_of)
+        if not waiting:
+            return
+        gifting = self.defs.resources["gifting"]
+        ids = sorted(waiting)
+        keys = ensure_process_partitions(self.instance, ids, self.engine)
+        order = partition_order(self.instance) if len(ids) > gifting.single_runs_up_to else None
+        requests = plan_runs(
+            ids,
+            Event.START_WORKFLOW,
+            self.as_of,
+            order,
+            gifting.batch_size,
+            gifting.single_runs_up_to,
+            waiting,
+            keys,
+        )
+        for request in requests:
+            self.execute(gifting_process_job.name, dict(request.tags), request.partition_key)
+            self.summary.recovered += 1
+
     def _recover(self, command: str) -> None:
-        """Execute again each run a dead command left unfinished, with its own tags."""
-        records = self.instance.get_run_records(
+        """Mark FAILED each run a dead command left unfinished, and execute it again.
+
+        Also the runs it marked FAILED itself while it was being stopped. The old run is
+        tagged with the command that recovered it, so a recovery that dies too is not
+        executed twice; Dagster's run retries leave it (`dagster/max_retries` 0).
+        """
+        unfinished = self.instance.get_run_records(
             filters=dg.RunsFilter(tags={tags.LOCAL_RUN: command}, statuses=UNFINISHED)
         )
-        for record in reversed(records):
+        interrupted = self.instance.get_run_records(
+            filters=dg.RunsFilter(
+                tags={tags.LOCAL_RUN: command, INTERRUPTED: "true"},
+                statuses=[dg.DagsterRunStatus.FAILURE],
+            )
+        )
+        records = sorted(unfinished + interrupted, key=lambda r: r.create_timestamp)
+        for record in records:
             run = record.dagster_run
+            if run.tags.get(RECOVERED_BY):
+                continue
+            self.instance.add_run_tags(run.run_id, {RECOVERED_BY: self.id, **NO_DAGSTER_RETRY})
+            if run.status in UNFINISHED:
+                mark_run_failed(
+                    self.instance,
+                    run,
+                    "the ivyi command that executed this run ended (killed) before the run "
+                    f"did; ivyi command {self.id[:8]} executes it again",
+                )
             kept = {
                 k: v
                 for k, v in run.tags.items()
-                if not k.startswith("dagster/") or k in KEPT_DAGSTER_TAGS
+                if (not k.startswith("dagster/") or k in KEPT_DAGSTER_TAGS)
+                and k not in (INTERRUPTED, RECOVERED_BY)
             }
             self.progress.add_due(processes_in(kept, run.tags.get("dagster/partition")))
             self.execute(run.job_name, kept, run.tags.get("dagster/partition"))
             self.summary.recovered += 1
+        self.summary.ended_dead += len(unfinished)
 
     def execute(
         self, job_name: str, run_tags: dict[str, str], partition_key: str | None = None
@@ -236,18 +439,34 @@ class LocalDriver:
             run_config=debug_console() or QUIET_CONSOLE,
             raise_on_error=False,
         )
+        if _STOP or _interrupted(result):
+            # Dagster turned the signal into a failure of the run (its own handler) and
+            # returned; stop here, as the signal asked, and leave the run to the next command.
+            self.instance.add_run_tags(result.run_id, {INTERRUPTED: "true", **NO_DAGSTER_RETRY})
+            raise Stopped(_STOP[0] if _STOP else _received_signal())
         (self.summary.succeeded if result.success else self.summary.failed).append(result.run_id)
         self.progress.run_finished(processes_in(run_tags, partition_key))
+        self.summary.last_run = result.run_id
+        fault = None if result.success else _environment_fault(result)
+        if fault is not None:
+            # Every later run would fail alike: stop, and leave this run to the next command.
+            self.instance.add_run_tags(result.run_id, {INTERRUPTED: "true", **NO_DAGSTER_RETRY})
+            raise EnvironmentProblem(
+                f"the database refused a step of run {result.run_id[:8]}: {fault}, then run "
+                "the command again (it finishes what this one left)"
+            )
         if not result.success and job_name == gifting_process_job.name:
             # What the failure sensor does for the daemon's runs.
             record_run_failure(self.instance, self.engine, result.dagster_run)
+        self.check_database_file()
         return result
 
     def already_ran(self, sensor_name: str, run_key: str) -> bool:
         """True when a run with this key succeeded, is running, or failed past the run retries.
 
         A failed run is executed again, like the daemon's run retries (`run_retries` in
-        dagster.yaml); an unfinished run of another local command is dead and counts as failed.
+        dagster.yaml), unless it failed on a permanent fault (`NO_RUN_RETRY`); an unfinished
+        run of another local command is dead and counts as failed.
         """
         records = self.instance.get_run_records(
             filters=dg.RunsFilter(
@@ -257,6 +476,10 @@ class LocalDriver:
         failures = 0
         for record in records:
             run = record.dagster_run
+            if run.status == dg.DagsterRunStatus.FAILURE and all(
+                run.tags.get(k) == v for k, v in NO_RUN_RETRY.items()
+            ):
+                return True  # a permanent fault: it waits for `ivyi redrive`
             if run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
                 failures += 1
             elif run.is_finished or tags.LOCAL_RUN not in run.tags:

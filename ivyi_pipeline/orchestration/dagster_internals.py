@@ -11,6 +11,9 @@
    one event per process unbatched (measured in BENCHMARKS.md, "Per-partition metadata"). So
    the metadata goes straight to the accumulator `add_asset_metadata` would update, all
    partitions of an asset in one update.
+3. A run whose process died (a killed or stopped `ivyi` command executing it in process) must
+   end FAILED rather than stay STARTED in the UI for good; `DagsterInstance.report_run_failed`
+   is what Dagster's own run monitoring calls for that, but it is not in the documented API.
 
 3. The history of retired partitions: `delete_dynamic_partition` leaves every row about the
    partition. The UI rebuilds a partitioned check's status on every page load from every
@@ -160,3 +163,8 @@ def forget_partition_history(
                     )
                 ).rowcount
     return deleted
+
+
+def mark_run_failed(instance: dg.DagsterInstance, run: dg.DagsterRun, message: str) -> None:
+    """End a run whose process died FAILED, with the reason, as Dagster's run monitoring does."""
+    instance.report_run_failed(run, message)

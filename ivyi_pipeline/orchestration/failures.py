@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.ops import op_name_of_key, step_of_key
 from ivyi_pipeline.orchestration.partitions import partition_order, process_ids_of
-from ivyi_pipeline.orchestration.run_context import ERRORS_RECORDED
+from ivyi_pipeline.orchestration.run_context import ERRORS_RECORDED, PERMANENT_FAULT
 from ivyi_pipeline.workflows.gifting_process import redrive
 
 
@@ -37,8 +37,10 @@ def _step_errors(instance, engine, run, covered) -> tuple[dict[str, str], int]:
             continue
         step, op_name = step_of_key(event.step_key), op_name_of_key(event.step_key)
         message = data.error.message.strip() if data.error else "step failed"
+        permanent = PERMANENT_FAULT in values and values[PERMANENT_FAULT].value is True
         for pid in redrive.not_advanced(engine, covered, step):
-            errors[pid] = f"run {run.run_id[:8]}, step {op_name}: {message}"
+            error = f"run {run.run_id[:8]}, step {op_name}: {message}"
+            errors[pid] = redrive.permanent(error) if permanent else error
     return errors, len(records)
 
 

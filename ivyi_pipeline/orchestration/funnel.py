@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from ivyi_pipeline.clock import parse_as_of
+from ivyi_pipeline.clock import parse_instant
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.metadata_tables import metadata_table
@@ -82,7 +82,7 @@ def gifting_funnel(
 ) -> dg.MaterializeResult:
     """The funnel as of the run's `ivyi/as_of` tag, else the clock."""
     tagged = context.run.tags.get(tags.AS_OF)
-    at = parse_as_of(tagged) if tagged else clock.now()
+    at = parse_instant(tagged) if tagged else clock.now()
     report = funnel_report(ivyi_db.get_engine(), at)
     context.log.info(report.summary())
     context.instance.add_run_tags(context.run_id, {tags.OUTCOME: report.headline()})

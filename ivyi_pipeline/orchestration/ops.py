@@ -44,11 +44,13 @@ def step_of_key(step_key: str | None) -> Step | None:
 
 
 @step_op(states.START_WORKFLOW, out={"done": DONE})
-def start_workflow(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> None:
+def start_workflow(
+    context: dg.OpExecutionContext, ivyi_db: IvyiDatabase, gifting: GiftingSettings
+) -> None:
     """start-workflow: attach occasion context; CREATED -> OCCASION_DETECTED."""
-    with retry_only_transient():
-        engine = ivyi_db.get_engine()
-        record(context, steps.start_workflow(engine, process_ids(context), as_of(context)))
+    with retry_only_transient(context):
+        engine, ids, at = ivyi_db.get_engine(), process_ids(context), as_of(context)
+        record(context, steps.start_workflow(engine, ids, at, gifting.grace_days))
 
 
 @step_op(
@@ -60,7 +62,7 @@ def generate_options(
     context: dg.AssetExecutionContext, ivyi_db: IvyiDatabase, gifting: GiftingSettings
 ):
     """occasion-detected: find each process's gift options; -> OPTIONS_GENERATED."""
-    with retry_only_transient():
+    with retry_only_transient(context):
         engine, ids = ivyi_db.get_engine(), process_ids(context)
         report = steps.generate_options(engine, ids, as_of(context), gifting.rules())
         # A run materializes the options only when it found or blocked some: a run that
@@ -83,7 +85,7 @@ def rank_options(
     context: dg.AssetExecutionContext, ivyi_db: IvyiDatabase, gifting: GiftingSettings
 ):
     """options-generated (1/2): score and rank each process's options."""
-    with retry_only_transient():
+    with retry_only_transient(context):
         engine, ids = ivyi_db.get_engine(), process_ids(context)
         report = steps.rank_options(engine, ids, as_of(context), gifting.rules())
         if report.advanced:  # as for the options: only a run that ranked some materializes
@@ -98,7 +100,7 @@ def open_decision_window(
     context: dg.OpExecutionContext, ivyi_db: IvyiDatabase, gifting: GiftingSettings
 ) -> None:
     """options-generated (2/2): open the giver's decision window; -> DECISION_WINDOW_OPEN."""
-    with retry_only_transient():
+    with retry_only_transient(context):
         engine, rules = ivyi_db.get_engine(), gifting.rules()
         record(
             context, steps.open_decision_window(engine, process_ids(context), as_of(context), rules)
@@ -106,30 +108,35 @@ def open_decision_window(
 
 
 @step_op(states.SELECT_DEFAULT, ins=AFTER, out={"done": DONE})
-def select_default(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> None:
+def select_default(
+    context: dg.OpExecutionContext, ivyi_db: IvyiDatabase, gifting: GiftingSettings
+) -> None:
     """decision-window-open: when the window expires, take the top option; -> DEFAULT_SELECTED."""
-    with retry_only_transient():
-        engine = ivyi_db.get_engine()
-        record(context, steps.select_default(engine, process_ids(context), as_of(context)))
+    with retry_only_transient(context):
+        engine, ids, at = ivyi_db.get_engine(), process_ids(context), as_of(context)
+        record(context, steps.select_default(engine, ids, at, gifting.grace_days))
 
 
 @step_op(states.CONFIRM_SELECTION, ins=AFTER, out={"done": DONE})
 def confirm_selection(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase) -> None:
     """option-confirmed / option-selected: the giver's choice or the default; -> CONFIRMED."""
-    with retry_only_transient():
+    with retry_only_transient(context):
         engine = ivyi_db.get_engine()
         record(context, steps.confirm_selection(engine, process_ids(context), as_of(context)))
 
 
 @step_op(states.PLACE_ORDER, ins=AFTER, out={"done": DONE})
 def place_order(
-    context: dg.OpExecutionContext, ivyi_db: IvyiDatabase, fulfilment: FulfilmentService
+    context: dg.OpExecutionContext,
+    ivyi_db: IvyiDatabase,
+    fulfilment: FulfilmentService,
+    gifting: GiftingSettings,
 ) -> None:
     """Order the chosen gift once per process (idempotency key); -> ORDERED."""
-    with retry_only_transient():
-        engine = ivyi_db.get_engine()
+    with retry_only_transient(context):
+        engine, ids, at = ivyi_db.get_engine(), process_ids(context), as_of(context)
         provider = fulfilment.provider(engine)
-        record(context, steps.place_order(engine, process_ids(context), as_of(context), provider))
+        record(context, steps.place_order(engine, ids, at, provider, gifting.grace_days))
 
 
 @step_op(states.RECORD_SHIPMENT, ins=AFTER, out={"done": DONE})
@@ -137,7 +144,7 @@ def record_shipment(
     context: dg.OpExecutionContext, ivyi_db: IvyiDatabase, fulfilment: FulfilmentService
 ) -> None:
     """Fulfilment update: the parcel shipped; -> SHIPPED."""
-    with retry_only_transient():
+    with retry_only_transient(context):
         engine = ivyi_db.get_engine()
         provider = fulfilment.provider(engine)
         record(
@@ -151,7 +158,7 @@ def complete_process(
 ):
     """Fulfilment update: the gift was delivered; -> COMPLETED. Records every process's state,
     every rule's verdict on it, and a check result where a rule fails (`checks`)."""
-    with retry_only_transient():
+    with retry_only_transient(context):
         engine = ivyi_db.get_engine()
         provider = fulfilment.provider(engine)
         ids, at = process_ids(context), as_of(context)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import parse_as_of
+from ivyi_pipeline.clock import parse_instant
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.domain.decision_window import WindowPolicy
 from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS
@@ -108,7 +108,7 @@ class Clock(dg.ConfigurableResource):
 
     def now(self) -> datetime:
         """The current instant, timezone-aware UTC."""
-        return parse_as_of(self.as_of)
+        return parse_instant(self.as_of)
 
 
 def resources_from_environment() -> dict[str, dg.ConfigurableResource]:

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import dagster as dg
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import parse_as_of, utcnow
+from ivyi_pipeline.clock import parse_instant, utcnow
 from ivyi_pipeline.domain.states import STEPS
+from ivyi_pipeline.faults import database_error, is_permanent, what_to_fix
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import process_ids_of
@@ -22,6 +23,17 @@ ERROR_LIMIT = 500
 
 ERRORS_RECORDED = "errors_recorded"
 """Failure metadata of a step that wrote each failed process's own error before raising."""
+PERMANENT_FAULT = "permanent_fault"
+"""Failure metadata of a step that failed on a fault no retry cures: its processes wait for a
+re-drive (`redrive.PERMANENT`)."""
+ENVIRONMENT_FAULT = "environment_fault"
+"""Failure metadata of a step the database refused for a reason no retry cures until someone
+fixes it (a full disk, a read-only file, a missing table): the line that says what to fix.
+The local driver stops its command on it; the processes are not marked (nothing is wrong
+with them)."""
+NO_RUN_RETRY = {"dagster/retry_on_asset_or_op_failure": "false"}
+"""Run tag Dagster's run retries read when a run fails: a permanent step failure is not
+retried by the daemon either (the op's retry policy already did not retry it)."""
 
 RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=0.5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -64,7 +76,7 @@ def as_of(context: dg.OpExecutionContext) -> datetime:
     """The instant the run acts at: the `ivyi/as_of` tag its sensor set, else its start."""
     tagged = context.run.tags.get(tags.AS_OF)
     if tagged:
-        return parse_as_of(tagged)
+        return parse_instant(tagged)
     record = context.instance.get_run_record_by_id(context.run_id)
     if record is not None and record.start_time:
         return datetime.fromtimestamp(record.start_time, UTC)
@@ -153,6 +165,8 @@ def record(context: dg.OpExecutionContext, report: StepReport) -> None:
     if errors:
         failed = _errors_by_process(context, report)
         final = bool(report.refused) or context.retry_number >= RETRY_POLICY.max_retries
+        if report.refused:
+            context.instance.add_run_tags(context.run_id, NO_RUN_RETRY)
         if final:
             # Each process's own error goes to the domain database here, whatever their number;
             # the failure bookkeeping then skips this step (ERRORS_RECORDED).
@@ -171,7 +185,7 @@ def _errors_by_process(context: dg.OpExecutionContext, report: StepReport) -> di
     """{process id: `run <id>, step <step>: <why>`} of every process the step failed."""
     where = f"run {context.run_id[:8]}, step {report.step}"
     errors = {
-        e.process_id: f"{where}: {e.current} -> {e.target} is not allowed"
+        e.process_id: redrive.permanent(f"{where}: {e.current} -> {e.target} is not allowed")
         for e in report.refused
         if e.process_id
     }
@@ -194,15 +208,30 @@ def describe_error(exc: BaseException) -> str:
 
 
 @contextmanager
-def retry_only_transient() -> Iterator[None]:
-    """Let transient errors reach the op's retry policy; fail at once on anything else."""
+def retry_only_transient(context: dg.OpExecutionContext | None = None) -> Iterator[None]:
+    """Let transient errors reach the op's retry policy; fail at once on anything else.
+
+    A permanent fault fails the step once: the run is tagged so that Dagster's run retries
+    leave it, and the failure bookkeeping marks its processes as waiting for a re-drive.
+    """
     try:
         yield
     except dg.Failure:
         raise
     except Exception as exc:
+        fault = database_error(exc)
+        if fault is not None and is_permanent(fault[0]):
+            raise dg.Failure(
+                description=f"not retried: {describe_error(exc)}",
+                allow_retries=False,
+                metadata={ENVIRONMENT_FAULT: f"{fault[0]}; {what_to_fix(fault[0])}"},
+            ) from exc
         if is_transient(exc):
             raise
+        if context is not None:
+            context.instance.add_run_tags(context.run_id, NO_RUN_RETRY)
         raise dg.Failure(
-            description=f"not retried: {describe_error(exc)}", allow_retries=False
+            description=f"not retried: {describe_error(exc)}",
+            allow_retries=False,
+            metadata={PERMANENT_FAULT: True},
         ) from exc

@@ -201,8 +201,10 @@ def test_a_forbidden_transition_fails_the_step_and_leaves_the_process_unchanged(
     assert failure.step_key.endswith("confirm_selection")
     assert f"{status} -> CONFIRMED is not allowed" in str(failure.step_failure_data.error)
     after = _process(engine, process_id)
-    # The step books the refusal on the process itself (its last_error); nothing else changes.
+    # The step books the refusal on the process itself (its last_error, a permanent fault that
+    # waits for a re-drive); nothing else changes.
     assert after.last_error == (
+        "permanent fault, not retried until `ivyi redrive`: "
         f"run {result.run_id[:8]}, step confirm_selection: {status} -> CONFIRMED is not allowed"
     )
     unchanged = {**after._asdict(), "last_error": before.last_error}

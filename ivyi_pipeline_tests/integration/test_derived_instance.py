@@ -442,7 +442,8 @@ def test_a_tick_back_in_time_changes_nothing_and_says_so(ivyi_env, engine):
     assert done.exit_code == 1
     assert done.output.strip() == (
         f"error: tick as of {START.isoformat()} is earlier than the last tick's "
-        f"{later.isoformat()}; nothing changed (ticks only move forward: give a later --as-of)"
+        f"{later.isoformat()}; nothing changed (ticks only move forward: give a later --as-of, "
+        "or, if that tick's clock was wrong, move it back with `ivyi clock reset --to INSTANT`)"
     )
     assert snapshot(engine) == before
     assert read_state(engine, "local_runs/last_tick_as_of") == state

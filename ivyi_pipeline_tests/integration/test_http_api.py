@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from benchmarks.api_server import ivyi_serve
+from benchmarks.webserver import free_port
 from ivyi_pipeline.api.config import MAX_BODY_BYTES
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
@@ -34,7 +35,6 @@ from ivyi_pipeline_tests.api_scenes import (
 )
 from ivyi_pipeline_tests.conftest import PG_ADMIN_URL, _pg_url, _truncate_all
 from ivyi_pipeline_tests.factories import make_gift, make_occasion, process_status, race
-from ivyi_pipeline_tests.webserver import free_port
 
 DOMAIN_TABLES = (gift_processes, process_transitions, inbox_events, orders)
 

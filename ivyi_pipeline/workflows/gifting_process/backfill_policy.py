@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.domain import states
+from ivyi_pipeline.domain.grace import DEFAULT_GRACE_DAYS, past_grace
 from ivyi_pipeline.domain.occurrences import lead_window_end
 from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.workflows.gifting_process.create import (
@@ -26,7 +27,6 @@ from ivyi_pipeline.workflows.gifting_process.detection import (
 )
 from ivyi_pipeline.workflows.gifting_process.find import Due, by_process
 
-DEFAULT_GRACE_DAYS = 14
 GRACE_DAYS_ENV = "IVYI_BELATED_GRACE_DAYS"
 
 
@@ -62,7 +62,7 @@ class BelatedPolicy:
 
     def outcome(self, occurrence_date: date, today: date) -> Outcome:
         """The outcome for an occurrence that has no process yet."""
-        if occurrence_date < today - timedelta(days=self.grace_days):
+        if past_grace(occurrence_date, today, self.grace_days):
             return Outcome.TOO_OLD
         if occurrence_date < today:
             return Outcome.BELATED

@@ -17,6 +17,7 @@ from ivyi_pipeline.workflows.gifting_process.detection import (
     detect_due_occurrences,
 )
 from ivyi_pipeline.workflows.gifting_process.find import Due, by_process
+from ivyi_pipeline.workflows.gifting_process.redrive import not_awaiting_redrive
 
 # States a run passes through without waiting; a process resting in one was interrupted.
 # The processes place_order acts on are listed as due for fulfilment instead
@@ -58,7 +59,10 @@ class DailyWork:
 def interrupted(engine: sa.Engine) -> Due:
     """Unblocked processes resting in a state a run only passes through."""
     return by_process(
-        engine, gp.c.status.in_([s.value for s in PASS_THROUGH]), gp.c.blocked_reason.is_(None)
+        engine,
+        gp.c.status.in_([s.value for s in PASS_THROUGH]),
+        gp.c.blocked_reason.is_(None),
+        not_awaiting_redrive(),
     )
 
 
@@ -68,6 +72,7 @@ def blocked(engine: sa.Engine) -> Due:
         engine,
         gp.c.blocked_reason.is_not(None),
         gp.c.status.not_in([s.value for s in TERMINAL_STATUSES]),
+        not_awaiting_redrive(),
     )
 
 

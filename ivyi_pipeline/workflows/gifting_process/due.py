@@ -15,6 +15,7 @@ from ivyi_pipeline.domain.decision_window import confirmation_counts
 from ivyi_pipeline.domain.enums import InboxKind
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider, with_carrier_reports
 from ivyi_pipeline.workflows.gifting_process.find import Due, by_process
+from ivyi_pipeline.workflows.gifting_process.redrive import not_awaiting_redrive
 
 STALL_AFTER = timedelta(minutes=10)
 
@@ -34,7 +35,19 @@ def stalled_in_created(
         engine,
         _in(states.START_WORKFLOW),
         gp.c.blocked_reason.is_(None),
+        not_awaiting_redrive(),
         gp.c.updated_at < to_db(now - older_than),
+    )
+
+
+def left_in_created(engine: sa.Engine, at: datetime) -> Due:
+    """Every unblocked CREATED process created by `at`: what a command that died left unrun."""
+    return by_process(
+        engine,
+        _in(states.START_WORKFLOW),
+        gp.c.blocked_reason.is_(None),
+        not_awaiting_redrive(),
+        gp.c.updated_at <= to_db(at),
     )
 
 
@@ -56,6 +69,7 @@ def expired_windows(engine: sa.Engine, now: datetime) -> Due:
         _in(states.SELECT_DEFAULT),
         gp.c.window_closes_at <= to_db(now),
         gp.c.blocked_reason.is_(None),
+        not_awaiting_redrive(),
     )
 
 
@@ -76,14 +90,16 @@ def pending_confirmations(engine: sa.Engine, now: datetime | None = None) -> Due
         }
         due: Due = {}
         for chunk in chunks(sorted(waiting)):
-            due |= by_process(conn, gp.c.id.in_(chunk))
+            due |= by_process(conn, gp.c.id.in_(chunk), not_awaiting_redrive())
         return due
 
 
 def fulfilment_due(engine: sa.Engine, now: datetime, provider: FulfilmentProvider) -> Due:
     """Confirmed gifts to order, and orders whose provider reports a shipment or delivery."""
-    confirmed = by_process(engine, _in(states.PLACE_ORDER))
-    in_flight = by_process(engine, _in(states.RECORD_SHIPMENT, states.COMPLETE_PROCESS))
+    confirmed = by_process(engine, _in(states.PLACE_ORDER), not_awaiting_redrive())
+    in_flight = by_process(
+        engine, _in(states.RECORD_SHIPMENT, states.COMPLETE_PROCESS), not_awaiting_redrive()
+    )
     ids = list(in_flight)
     tracking = with_carrier_reports(engine, provider.tracking(ids, now), ids, now)
     shipping = {status.value for status in states.RECORD_SHIPMENT.acts_on}

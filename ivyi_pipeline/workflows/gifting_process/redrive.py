@@ -37,6 +37,23 @@ NOT_TERMINAL = tuple(s for s in S if s not in TERMINAL_STATUSES)
 ERROR_LIMIT = 1000
 gp = gift_processes
 
+PERMANENT = "permanent fault, not retried until `ivyi redrive`: "
+"""How a process's last_error starts when its run failed on a fault no retry cures (a refused
+transition, a constraint the database enforces): no sensor, batch, reconciler or run retry
+runs it again until a re-drive clears the error."""
+
+
+def permanent(error: str) -> str:
+    """A last_error that waits for a re-drive."""
+    return error if error.startswith(PERMANENT) else PERMANENT + error
+
+
+def not_awaiting_redrive() -> sa.ColumnElement[bool]:
+    """SQL condition: the process did not fail permanently (or was re-driven since)."""
+    return sa.or_(
+        gp.c.last_error.is_(None), sa.not_(gp.c.last_error.startswith(PERMANENT, autoescape=True))
+    )
+
 
 def parse_process_id(text: str) -> str:
     """The process id in its canonical form, or InvalidInput naming the bad value."""
@@ -93,12 +110,14 @@ def stuck_processes(engine: sa.Engine, now: datetime, after: timedelta = STUCK_A
 
     A process is stuck when it has sat for `after` in a state a run leaves at once, when its
     decision window closed `after` ago and it is still open, or when its last run failed
-    `after` ago. Processes blocked on data wait for the data, not for a re-drive.
+    `after` ago on a fault a retry may cure. Processes blocked on data wait for the data, and
+    a permanent fault waits for `ivyi redrive`.
     """
     cutoff = to_db(now - after)
     return by_process(
         engine,
         gp.c.blocked_reason.is_(None),
+        not_awaiting_redrive(),
         gp.c.status.not_in([s.value for s in TERMINAL_STATUSES]),
         sa.or_(
             sa.and_(gp.c.status.in_([s.value for s in MOVE_ON_AT_ONCE]), gp.c.updated_at < cutoff),

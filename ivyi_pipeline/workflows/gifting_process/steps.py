@@ -23,6 +23,7 @@ from ivyi_pipeline.domain.decision_window import (
     window_closed,
 )
 from ivyi_pipeline.domain.enums import InboxKind
+from ivyi_pipeline.domain.grace import DEFAULT_GRACE_DAYS, past_grace, too_late_reason
 from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS, generate_options_for_processes
 from ivyi_pipeline.domain.ranking import DEFAULT_TOP_N, rank_gifts
 from ivyi_pipeline.domain.states import Step
@@ -68,14 +69,33 @@ def _context_problems(procs: pd.DataFrame) -> dict[str, str]:
     return problems
 
 
-def start_workflow(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
+def _too_late(procs: pd.DataFrame, at: datetime, grace_days: int) -> dict[str, str]:
+    """Processes whose occasion passed more than `grace_days` before `at`, with the reason.
+
+    The backfill's belated rule, applied to catch-up: a tick, batch or re-drive that reaches
+    a process long after its occasion blocks it instead of selecting or ordering a gift.
+    """
+    today = at.date()
+    return {
+        row.process_id: too_late_reason(row.occurrence_date, today, grace_days)
+        for row in procs.itertuples(index=False)
+        if past_grace(row.occurrence_date, today, grace_days)
+    }
+
+
+def start_workflow(
+    engine: sa.Engine,
+    process_ids: Sequence[str],
+    at: datetime,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+) -> StepReport:
     """start-workflow: attach the occasion's context; CREATED -> OCCASION_DETECTED."""
     step = states.START_WORKFLOW
     report = StepReport(step.name)
     with engine.begin() as conn:
         report.missing = _missing(conn, process_ids)
         procs = find.processes_in(conn, process_ids, step.edge.source)
-        report.blocked = _context_problems(procs)
+        report.blocked = _too_late(procs, at, grace_days) | _context_problems(procs)
         ready = [pid for pid in procs["process_id"] if pid not in report.blocked]
         report.advanced = transition_along(conn, step.edge, ready, at, blocked_reason=None)
         set_blocked(conn, report.blocked, at)
@@ -172,16 +192,27 @@ def open_decision_window(
     return report
 
 
-def select_default(engine: sa.Engine, process_ids: Sequence[str], at: datetime) -> StepReport:
-    """decision-window-open: on expiry take the top-ranked gift in stock -> DEFAULT_SELECTED."""
+def select_default(
+    engine: sa.Engine,
+    process_ids: Sequence[str],
+    at: datetime,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+) -> StepReport:
+    """decision-window-open: on expiry take the top-ranked gift in stock -> DEFAULT_SELECTED.
+
+    Not for an occasion past the grace period: the process is blocked with the reason.
+    """
     step = states.SELECT_DEFAULT
     report = StepReport(step.name)
     with engine.begin() as conn:
         procs = find.processes_in(conn, process_ids, step.edge.source)
         pending = _received_by(find.pending_confirmations(conn, procs["process_id"].tolist()), at)
+        too_late = _too_late(procs, at, grace_days)
         due: list[str] = []
         for proc in procs.itertuples(index=False):
             closes = from_db(proc.window_closes_at)
+            if proc.process_id in too_late and proc.process_id not in pending:
+                continue
             if proc.process_id in pending:
                 report.waiting[proc.process_id] = "the giver's confirmation is being applied"
             elif not window_closed(closes, at):
@@ -193,7 +224,7 @@ def select_default(engine: sa.Engine, process_ids: Sequence[str], at: datetime) 
         top = find.top_ranked_in_stock(conn, due)
         report.blocked = {
             pid: "none of the ranked gifts is in stock any more" for pid in due if pid not in top
-        }
+        } | {pid: why for pid, why in too_late.items() if pid not in pending}
         report.advanced = transition_along(
             conn,
             step.edge,
@@ -273,18 +304,27 @@ def confirm_selection(engine: sa.Engine, process_ids: Sequence[str], at: datetim
 
 
 def place_order(
-    engine: sa.Engine, process_ids: Sequence[str], at: datetime, provider: FulfilmentProvider
+    engine: sa.Engine,
+    process_ids: Sequence[str],
+    at: datetime,
+    provider: FulfilmentProvider,
+    grace_days: int = DEFAULT_GRACE_DAYS,
 ) -> StepReport:
     """Order the selected gift, at most once per process (idempotency key): -> ORDERED.
 
     A selected gift that went out of stock after the confirmation is replaced by the
     best-ranked gift still in stock (the rule of the default path); with none in stock the
     process stays CONFIRMED, blocked with the reason, and is ordered once stock returns.
+    A process whose occasion passed beyond the grace period is not ordered: it stays
+    CONFIRMED, blocked with the reason (`_too_late`).
     """
     report = StepReport(states.PLACE_ORDER.name)
     with engine.connect() as conn:
         procs = find.processes_in(conn, process_ids, states.ORDERED_AS_SELECTED.source)
+        too_late = _too_late(procs, at, grace_days)
+        procs = procs[~procs["process_id"].isin(list(too_late))]
         gift_of, replaced, report.blocked = _in_stock_choices(conn, procs)
+        report.blocked |= too_late
     if report.blocked:
         with engine.begin() as conn:
             set_blocked(conn, report.blocked, at)
