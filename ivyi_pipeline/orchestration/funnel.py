@@ -1,4 +1,5 @@
-"""The daily gifting funnel: one summary asset, its job and its schedule."""
+"""The daily gifting funnel: one summary asset (its job in jobs.py, its schedule in
+schedules.py)."""
 
 import dagster as dg
 import pandas as pd
@@ -87,19 +88,3 @@ def gifting_funnel(
     context.log.info(report.summary())
     context.instance.add_run_tags(context.run_id, {tags.OUTCOME: report.headline()})
     return dg.MaterializeResult(metadata=funnel_metadata(report))
-
-
-gifting_funnel_job = dg.define_asset_job(
-    "gifting_funnel_job",
-    selection=dg.AssetSelection.assets(gifting_funnel),
-    description="Recompute the daily gifting funnel.",
-)
-
-gifting_funnel_schedule = dg.ScheduleDefinition(
-    name="gifting_funnel_daily",
-    job=gifting_funnel_job,
-    cron_schedule="0 6 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every day at 06:00 UTC, before analysts start: refresh the gifting funnel.",
-)

@@ -12,7 +12,7 @@ import pytest
 
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.errors import InvalidInput
-from ivyi_pipeline.orchestration.celery_job import (
+from ivyi_pipeline.orchestration.celery_executor import (
     BACKEND_ENV,
     BROKER_ENV,
     LOCAL_BACKEND,
