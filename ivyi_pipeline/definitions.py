@@ -19,6 +19,7 @@ from ivyi_pipeline.orchestration.jobs import (
 )
 from ivyi_pipeline.orchestration.occasion_dates import first_occasion_date
 from ivyi_pipeline.orchestration.occasion_detection import build_occasion_detection
+from ivyi_pipeline.orchestration.occasion_gaps import build_missed_dates_check
 from ivyi_pipeline.orchestration.resources import resources_from_environment
 from ivyi_pipeline.orchestration.schedules import (
     build_daily_gifting_schedule,
@@ -26,18 +27,21 @@ from ivyi_pipeline.orchestration.schedules import (
     daily_cron,
     gifting_funnel_schedule,
 )
-from ivyi_pipeline.orchestration.sensors import all_sensors
+from ivyi_pipeline.orchestration.sensors import (
+    all_sensors,
+    build_occasion_gaps_sensor,
+    gifting_funnel_sensor,
+)
 
 
 def build_definitions() -> dg.Definitions:
     """The definitions, with the configuration the environment holds now."""
     resources = resources_from_environment()
-    occasion_detection = build_occasion_detection(
-        first_occasion_date(), resources["gifting"].lead_days
-    )
+    first = first_occasion_date()
+    occasion_detection = build_occasion_detection(first, resources["gifting"].lead_days)
     return dg.Definitions(
         assets=[gifting_process, occasion_detection, gifting_funnel],
-        asset_checks=[gifting_rules],
+        asset_checks=[gifting_rules, build_missed_dates_check(first)],
         jobs=[
             gifting_process_job,
             gifting_process_celery_job,
@@ -50,7 +54,7 @@ def build_definitions() -> dg.Definitions:
             gifting_funnel_schedule,
             dagster_retention_schedule,
         ],
-        sensors=all_sensors,
+        sensors=[*all_sensors, gifting_funnel_sensor, build_occasion_gaps_sensor(first)],
         resources=resources,
     )
 

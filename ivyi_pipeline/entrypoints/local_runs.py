@@ -44,15 +44,17 @@ from ivyi_pipeline.errors import EnvironmentProblem, IvyiError
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.dagster_internals import mark_run_failed
 from ivyi_pipeline.orchestration.failures import record_run_failure
+from ivyi_pipeline.orchestration.funnel import report_funnel
 from ivyi_pipeline.orchestration.jobs import OCCASION_DETECTION_JOB, gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import check_range
+from ivyi_pipeline.orchestration.occasion_gaps import SENSOR as OCCASION_GAPS_SENSOR
 from ivyi_pipeline.orchestration.partitions import ensure_process_partitions, partition_order
 from ivyi_pipeline.orchestration.resources import Clock
 from ivyi_pipeline.orchestration.run_context import ENVIRONMENT_FAULT, NO_RUN_RETRY
 from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
-from ivyi_pipeline.orchestration.sensors import occasion_backfill_sensor
-from ivyi_pipeline.workflows.gifting_process import due
+from ivyi_pipeline.orchestration.sensors import gifting_funnel_sensor, occasion_backfill_sensor
+from ivyi_pipeline.workflows.gifting_process import data_clock, due
 from ivyi_pipeline.workflows.gifting_process import redrive as redrive_rules
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import Outcome
 
@@ -71,7 +73,7 @@ def debug_console() -> dict | None:
 
 MAX_ROUNDS = 12
 CURSOR = "local_runs/cursor/{}"
-LAST_TICK_AS_OF = "local_runs/last_tick_as_of"
+LAST_TICK_AS_OF = data_clock.LAST_TICK_AS_OF
 DRIVER = "local_runs/driver"
 LOCK_KEY = 0x1F1D1  # the advisory lock of the local driver on a PostgreSQL domain database
 UNFINISHED = [
@@ -87,6 +89,8 @@ KEPT_DAGSTER_TAGS = {
     "dagster/asset_partition_range_end",
 }
 REDRIVE = "redrive"
+VIEW_SENSORS = (gifting_funnel_sensor.name, OCCASION_GAPS_SENSOR)
+"""Sensors that describe the data rather than run it: evaluated once a command, at its end."""
 
 
 class ClockWentBack(IvyiError):
@@ -519,6 +523,7 @@ class LocalDriver:
             for s in self.defs.sensors
             if (sensor_names is None or s.name in sensor_names)
             and not isinstance(s, dg.RunStatusSensorDefinition)
+            and s.name not in VIEW_SENSORS
         ]
         for _ in range(MAX_ROUNDS):
             launched = 0
@@ -542,6 +547,21 @@ class LocalDriver:
             if not launched:
                 break
 
+    def refresh_views(self, command: str, funnel: bool = True, gaps: bool = True) -> None:
+        """Once per command, after its runs: the funnel as of its instant, the gap audit.
+
+        Each view is refreshed where the definitions hold its sensor (the project's do; a
+        benchmark's or a test's that leave the sensor out leave the view out too).
+        """
+        held = {sensor.name: sensor for sensor in self.defs.sensors or []}
+        if funnel and gifting_funnel_sensor.name in held:
+            report_funnel(self.instance, self.engine, self.as_of, f"ivyi {command}")
+        if gaps and OCCASION_GAPS_SENSOR in held:
+            sensor = held[OCCASION_GAPS_SENSOR]
+            _, cursor = self.evaluate(sensor)
+            if cursor is not None:
+                write_state(self.engine, CURSOR.format(sensor.name), cursor)
+
 
 def processes_in(run_tags: dict[str, str], partition_key: str | None) -> int:
     """How many processes a gifting run covers: its range's size, or 1 for one partition."""
@@ -558,16 +578,20 @@ def tick(
     defs: dg.Definitions,
     as_of: datetime,
     sensor_names: Sequence[str] | None = None,
+    funnel: bool = True,
     progress: Progress | None = None,
 ) -> LocalRunSummary:
     """`ivyi tick`: evaluate the sensors as of `as_of` and execute the runs they request.
 
     A tick earlier than the last one changes nothing and raises ClockWentBack: sensor cursors
-    and the calendar only move forward.
+    and the calendar only move forward. A whole tick (no `sensor_names`) ends by refreshing
+    the funnel (unless `funnel` is False: the demo records its own history) and the gap audit.
     """
     driver = LocalDriver(instance, defs, as_of, progress)
     with driver.session(forward_only=True):
         driver.tick_rounds(sensor_names)
+        if sensor_names is None:
+            driver.refresh_views("tick", funnel=funnel)
     return driver.summary
 
 
@@ -593,6 +617,7 @@ def batch(
         for request in requests:
             run_tags = {**request.tags, "dagster/schedule_name": schedule.name}
             driver.execute(gifting_process_job.name, run_tags, request.partition_key)
+        driver.refresh_views("batch")
     return driver.summary
 
 
@@ -632,6 +657,7 @@ def backfill(
         driver.summary.counts = counts
         if result.success:
             driver.tick_rounds([occasion_backfill_sensor.name])
+        driver.refresh_views("backfill-missed")
     return driver.summary
 
 
@@ -648,6 +674,7 @@ def redrive(
             {tags.PROCESS_ID: process_id, tags.EVENT: REDRIVE, tags.AS_OF: as_of.isoformat()},
             key,
         )
+        driver.refresh_views("redrive", gaps=False)
     return driver.summary
 
 

@@ -25,7 +25,9 @@ from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.entrypoints.demo import run_demo
 from ivyi_pipeline.entrypoints.process_guard import GRACE_SECONDS as GUARD_GRACE_SECONDS
 from ivyi_pipeline.errors import EnvironmentProblem
+from ivyi_pipeline.orchestration.occasion_dates import DATA_CLOCK_ENV
 from ivyi_pipeline.settings import Settings
+from ivyi_pipeline.workflows.gifting_process.data_clock import data_now
 
 HOST = "127.0.0.1"
 LOCATION = "ivyi_pipeline"
@@ -257,6 +259,7 @@ def serve(
         "DAGSTER_HOME": os.environ.get("DAGSTER_HOME") or str(settings.dagster_home),
         "IVYI_HOME": str(settings.home),
         "IVYI_DATABASE_URL": settings.database_url,
+        DATA_CLOCK_ENV: data_now(get_engine(settings.database_url)).isoformat(),
     }
     bin_dir = Path(sys.executable).parent
     commands = [

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.ops import op_name_of_key, step_of_key
 from ivyi_pipeline.orchestration.partitions import partition_order, process_ids_of
-from ivyi_pipeline.orchestration.run_context import ERRORS_RECORDED, PERMANENT_FAULT
-from ivyi_pipeline.workflows.gifting_process import redrive
+from ivyi_pipeline.orchestration.run_context import CAUSE, ERRORS_RECORDED, PERMANENT_FAULT
+from ivyi_pipeline.workflows.gifting_process import failure_reasons, redrive
 
 
 def run_process_ids(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[str]:
@@ -36,12 +36,30 @@ def _step_errors(instance, engine, run, covered) -> tuple[dict[str, str], int]:
         if ERRORS_RECORDED in values and values[ERRORS_RECORDED].value is True:
             continue
         step, op_name = step_of_key(event.step_key), op_name_of_key(event.step_key)
-        message = data.error.message.strip() if data.error else "step failed"
+        message = _in_words(op_name, data)
         permanent = PERMANENT_FAULT in values and values[PERMANENT_FAULT].value is True
         for pid in redrive.not_advanced(engine, covered, step):
             error = f"run {run.run_id[:8]}, step {op_name}: {message}"
             errors[pid] = redrive.permanent(error) if permanent else error
     return errors, len(records)
+
+
+def _in_words(op_name: str, data) -> str:
+    """The step's failure as the process's story tells it, never Dagster's exception class.
+
+    `retry_only_transient`'s failure carries its cause in words; another `dg.Failure` its
+    description; any other error (a transient one that outlived its retries) is worded from
+    its class and message.
+    """
+    what = failure_reasons.what_failed(op_name)
+    user = data.user_failure_data
+    if user is not None and CAUSE in user.metadata:
+        return f"{what}: {user.metadata[CAUSE].value}"
+    if user is not None and user.description:
+        return user.description.strip()
+    if data.error is None:
+        return f"{what}: the step failed"
+    return f"{what}: {failure_reasons.cause_of_class(data.error.cls_name, data.error.message)}"
 
 
 def record_run_failure(

@@ -26,7 +26,8 @@ def build_occasion_detection_job(
     """Detect the occurrences of a date range that have no process (a backfill)."""
     return dg.define_asset_job(
         OCCASION_DETECTION_JOB,
-        selection=dg.AssetSelection.assets(occasion_detection),
+        # Its check (no_missed_dates) is evaluated apart, once per command or daemon audit.
+        selection=dg.AssetSelection.assets(occasion_detection).without_checks(),
         partitions_def=occasion_detection.partitions_def,
         executor_def=dg.in_process_executor,
         description="Detect the occurrences of a date range that have no process (a backfill).",

@@ -21,6 +21,7 @@ SCORE_FORMULA = "score = " + " + ".join(f"{w:.2f} × {name}" for name, w in WEIG
 OPTIONS_SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn("gift_id", "string"),
+        dg.TableColumn("gift_name", "string", description="the gift's product name"),
         dg.TableColumn("category", "string"),
         dg.TableColumn("price_cents", "int"),
         dg.TableColumn("affinity", "float", description="the recipient's classifier affinity"),
@@ -40,6 +41,7 @@ RANKED_SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn("rank", "int"),
         dg.TableColumn("gift_id", "string"),
+        dg.TableColumn("gift_name", "string", description="the gift's product name"),
         dg.TableColumn("category", "string"),
         dg.TableColumn("price_cents", "int"),
         dg.TableColumn("score", "float"),
@@ -133,6 +135,7 @@ def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids:
             "dagster/row_count": dg.MetadataValue.int(int(counts[pid])),
             "dagster/column_schema": RANKED_SCHEMA,
             "top_gift_id": str(top.gift_id),
+            "top_gift_name": str(top.gift_name),
             "top_gift_category": str(top.category),
             "top_gift_price_cents": dg.MetadataValue.int(int(top.price_cents)),
             "top_score": dg.MetadataValue.float(float(top.score)),

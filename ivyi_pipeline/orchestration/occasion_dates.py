@@ -4,7 +4,10 @@ The calendar starts at the first occasion date (IVYI_FIRST_OCCASION_DATE, defaul
 read when the definitions are built) and ends at "today" plus the lead window, where today is
 the clock's: Dagster's time-window partitions end relative to the partition-loading context's
 effective time (`dg.partition_loading_context`), which is the wall clock under the daemon and
-the `--as-of` instant under the local driver (`ivyi_pipeline.entrypoints.local_runs` sets it).
+the `--as-of` instant under the local driver (`ivyi_pipeline.entrypoints.local_runs` sets it). Data
+ticked ahead of the wall clock (a simulation, the demo) holds dates beyond the wall clock's
+end: `ivyi ui` passes the data's clock (the last tick's instant) to the webserver and the
+daemon as IVYI_DATA_CLOCK, and the calendar then ends that many days further on.
 """
 
 import os
@@ -13,12 +16,14 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+from ivyi_pipeline.clock import utcnow
 from ivyi_pipeline.domain.occurrences import lead_window_end
 from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.workflows.gifting_process.detection import DetectionCursor
 
 DEFAULT_FIRST_OCCASION_DATE = date(2025, 1, 1)
 FIRST_DATE_ENV = "IVYI_FIRST_OCCASION_DATE"
+DATA_CLOCK_ENV = "IVYI_DATA_CLOCK"
 OCCASION_DETECTION = dg.AssetKey("occasion_detection")
 COVERED_BY = "covered_by"
 
@@ -34,10 +39,27 @@ def first_occasion_date() -> date:
         raise InvalidInput(f"{FIRST_DATE_ENV}={text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def occasion_dates_partitions(first: date, lead_days: int) -> dg.DailyPartitionsDefinition:
+def days_ahead(now: datetime | None = None) -> int:
+    """How many days IVYI_DATA_CLOCK (the data's clock, ISO) is ahead of the wall clock; 0 unset."""
+    text = os.environ.get(DATA_CLOCK_ENV, "").strip()
+    if not text:
+        return 0
+    try:
+        clock = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{DATA_CLOCK_ENV}={text!r} is not an ISO-8601 instant") from None
+    return max(0, (clock.date() - (now or utcnow()).date()).days)
+
+
+def occasion_dates_partitions(
+    first: date, lead_days: int, ahead: int = 0
+) -> dg.DailyPartitionsDefinition:
     """Dates from `first` up to the clock's today's `lead_window_end` (the furthest detection
-    looks, with the same lead days): the partition after today's is its first end offset."""
-    return dg.DailyPartitionsDefinition(start_date=first.isoformat(), end_offset=lead_days + 1)
+    looks, with the same lead days), `ahead` days further on when the data's clock is ahead of
+    the wall clock: the partition after today's is its first end offset."""
+    return dg.DailyPartitionsDefinition(
+        start_date=first.isoformat(), end_offset=lead_days + 1 + ahead
+    )
 
 
 def check_range(start: date, end: date, as_of: datetime, first: date, lead_days: int) -> None:

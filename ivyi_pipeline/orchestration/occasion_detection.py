@@ -8,6 +8,7 @@ import pandas as pd
 from ivyi_pipeline.orchestration.occasion_dates import (
     COVERED_BY,
     OCCASION_DETECTION,
+    days_ahead,
     occasion_dates_partitions,
 )
 from ivyi_pipeline.orchestration.partitions import ensure_process_partitions
@@ -43,7 +44,7 @@ def _describe_day(result: BackfillResult, day: date) -> dict[str, object]:
 
 def build_occasion_detection(first: date, lead_days: int) -> dg.AssetsDefinition:
     """The asset over the calendar that starts at `first` and reaches as far as detection
-    looks with `lead_days` (see occasion_dates)."""
+    looks with `lead_days`, from the data's clock when it is ahead (see occasion_dates)."""
 
     @dg.multi_asset(
         name="occasion_detection",
@@ -57,7 +58,7 @@ def build_occasion_detection(first: date, lead_days: int) -> dg.AssetsDefinition
                 ),
             )
         ],
-        partitions_def=occasion_dates_partitions(first, lead_days),
+        partitions_def=occasion_dates_partitions(first, lead_days, days_ahead()),
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def occasion_detection(

@@ -14,13 +14,15 @@ from ivyi_pipeline.faults import database_error, is_permanent, what_to_fix
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.partitions import process_ids_of
-from ivyi_pipeline.workflows.gifting_process import redrive
+from ivyi_pipeline.workflows.gifting_process import failure_reasons, redrive
 from ivyi_pipeline.workflows.gifting_process.step_report import StepReport
 
 DETAIL_LIMIT = 20
 RUNS_REMEMBERED = 8
 ERROR_LIMIT = 500
 
+CAUSE = "cause"
+"""Failure metadata of a step that failed as a whole: why, in the process's words."""
 ERRORS_RECORDED = "errors_recorded"
 """Failure metadata of a step that wrote each failed process's own error before raising."""
 PERMANENT_FAULT = "permanent_fault"
@@ -211,8 +213,12 @@ def describe_error(exc: BaseException) -> str:
 def retry_only_transient(context: dg.OpExecutionContext | None = None) -> Iterator[None]:
     """Let transient errors reach the op's retry policy; fail at once on anything else.
 
-    A permanent fault fails the step once: the run is tagged so that Dagster's run retries
-    leave it, and the failure bookkeeping marks its processes as waiting for a re-drive.
+    The failure says why in the process's words (`the database refused it (check constraint
+    ...); not retried`, metadata CAUSE), which the failure bookkeeping prefixes with what the
+    step could not do (`order could not be placed: ...`); the original exception stays its
+    cause, with its traceback, in the event log. A permanent fault fails the step once: the
+    run is tagged so that Dagster's run retries leave it, and the failure bookkeeping marks its
+    processes as waiting for a re-drive.
     """
     try:
         yield
@@ -230,8 +236,9 @@ def retry_only_transient(context: dg.OpExecutionContext | None = None) -> Iterat
             raise
         if context is not None:
             context.instance.add_run_tags(context.run_id, NO_RUN_RETRY)
+        cause = f"{failure_reasons.cause_of(exc)}; not retried"
         raise dg.Failure(
-            description=f"not retried: {describe_error(exc)}",
+            description=cause,
             allow_retries=False,
-            metadata={PERMANENT_FAULT: True},
+            metadata={CAUSE: cause, PERMANENT_FAULT: True},
         ) from exc

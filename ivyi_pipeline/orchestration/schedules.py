@@ -98,5 +98,5 @@ gifting_funnel_schedule = dg.ScheduleDefinition(
     cron_schedule="0 6 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every day at 06:00 UTC, before analysts start: refresh the gifting funnel.",
+    description="Every day at 06:00 UTC: the funnel as of the data's clock (a safety net).",
 )

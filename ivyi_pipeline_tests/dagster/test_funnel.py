@@ -33,6 +33,7 @@ def _processes(**closes_after_hours: float) -> pd.DataFrame:
             {
                 "process_id": pid,
                 "occasion_id": f"occ-{pid}",
+                "occurrence_date": dt.date(2026, 6, 15),
                 "window_closes_at": T0 + dt.timedelta(hours=h) if h is not None else None,
                 "blocked_reason": None,
                 "last_error": None,
@@ -136,8 +137,11 @@ def test_the_funnel_asset_records_numbers_the_ui_can_plot(engine, database_url):
     assert metadata["status_decision_window_open"].value == 1
     assert metadata["windows_closing_24h"].value == 1
     assert isinstance(metadata["median_hours_created"], dg.FloatMetadataValue)
-    assert metadata["closing_in_24h"].value.records[0].data["hours_left"] == 5.0
-    assert "1 decision window(s) close in the next 24 hours" in metadata["summary"].value
+    assert metadata["open_windows"].value == 1
+    assert metadata["open_windows_soonest"].value.records[0].data["hours_left"] == 5.0
+    assert "1 decision window(s) open, 1 of them close in the next 24 hours" in (
+        metadata["summary"].value
+    )
 
 
 def test_the_funnel_ignores_transitions_after_its_instant(engine):
@@ -149,3 +153,35 @@ def test_the_funnel_ignores_transitions_after_its_instant(engine):
     assert report.total == 1
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(gift_processes)).scalar() == 2
+
+
+def test_a_process_settled_before_the_recent_week_is_counted_without_reading_its_history(
+    engine,
+):
+    """Cost follows the live and recent processes: a long-finished one is counted by status."""
+    from ivyi_pipeline.workflows.gifting_process.funnel_report import RECENT
+
+    settled = make_process(engine, status="COMPLETED", at=AT - RECENT - dt.timedelta(days=30))
+    stuck = make_process(engine, status="CONFIRMED", at=AT - RECENT - dt.timedelta(days=1))
+    with engine.begin() as conn:
+        conn.execute(
+            gift_processes.update()
+            .where(gift_processes.c.id == stuck)
+            .values(last_error="run 1234abcd, step place_order: order could not be placed")
+        )
+    make_process(engine, status="ORDERED", at=AT - dt.timedelta(days=1))
+
+    report = funnel_report(engine, AT)
+
+    assert {s: n for s, n in report.by_status.items() if n} == {
+        "COMPLETED": 1,
+        "CONFIRMED": 1,
+        "ORDERED": 1,
+    }
+    # Only the recent process's stays are in the medians: the settled ones' ORDERED and
+    # SHIPPED stays (ended) are not read; the recent one is still ORDERED.
+    assert "CONFIRMED" in report.median_hours
+    assert "ORDERED" not in report.median_hours
+    assert "SHIPPED" not in report.median_hours
+    assert report.failed["process_id"].tolist() == [stuck]
+    assert settled not in report.failed["process_id"].tolist()

@@ -297,7 +297,7 @@ def test_the_funnel_asset_shows_statuses_and_plots_their_history(webserver, page
     _open(page, f"{webserver}/assets/gifting_funnel", "windows_closing_24h", "processes as of")
 
     text = page.inner_text("body")
-    for key in ("status_completed", "median_hours_decision_window_open", "closing_in_24h"):
+    for key in ("status_completed", "median_hours_decision_window_open", "open_windows_soonest"):
         assert key in text
     _shot(page, "gifting_funnel")
 

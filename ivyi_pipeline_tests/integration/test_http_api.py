@@ -353,9 +353,9 @@ def test_every_post_needs_an_idempotency_key(http, api, engine):
 PROTECTED = [
     ("GET", "/openapi.json"),
     ("POST", "/occasions/x/gifting-process"),
-    ("POST", f"/gifting-processes/{uuid.uuid4()}/confirmation"),
+    ("POST", "/gifting-processes/00000000-0000-4000-8000-000000000001/confirmation"),
     ("POST", "/fulfilment-events"),
-    ("GET", f"/gifting-processes/{uuid.uuid4()}"),
+    ("GET", "/gifting-processes/00000000-0000-4000-8000-000000000002"),
     ("GET", "/occasions/x/gifting-process"),
 ]
 

@@ -148,6 +148,6 @@ def test_an_unexpected_error_is_not_retried(engine, database_url):
     assert not result.success
     assert not events_of(result, RETRIED)
     (failure,) = events_of(result, dg.DagsterEventType.STEP_FAILURE)
-    assert "not retried: Exception: column does not exist" in (
-        failure.step_failure_data.error.message
+    assert failure.step_failure_data.user_failure_data.description == (
+        "the database could not run a statement (Exception: column does not exist); not retried"
     )

@@ -158,9 +158,16 @@ def entered_at(conn: sa.Connection, process_ids: Sequence[str], status: str) -> 
 
 
 def options_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
-    """Stored gift options of the listed processes."""
+    """Stored gift options of the listed processes, with each gift's name (a product's)."""
     go = gift_options
-    query = sa.select(go.c.process_id, go.c.gift_id, go.c.category, go.c.price_cents, go.c.affinity)
+    query = sa.select(
+        go.c.process_id,
+        go.c.gift_id,
+        gifts.c.name.label("gift_name"),
+        go.c.category,
+        go.c.price_cents,
+        go.c.affinity,
+    ).join(gifts, gifts.c.id == go.c.gift_id)
     return frame_in(conn, query, go.c.process_id, process_ids)
 
 
@@ -212,9 +219,9 @@ def prices_of(conn: sa.Connection, gift_ids: Sequence[str]) -> dict[str, int]:
 
 
 def rankings_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
-    """Ranked decisions of the listed processes, with each gift's category and price."""
+    """Ranked decisions of the listed processes, with each gift's name, category and price."""
     rd = ranked_decisions
-    query = sa.select(rd, gifts.c.category, gifts.c.price_cents).join(
-        gifts, gifts.c.id == rd.c.gift_id
-    )
+    query = sa.select(
+        rd, gifts.c.name.label("gift_name"), gifts.c.category, gifts.c.price_cents
+    ).join(gifts, gifts.c.id == rd.c.gift_id)
     return frame_in(conn, query, rd.c.process_id, process_ids)

@@ -3,6 +3,11 @@
 Where processes stand comes from the audit trail in `process_transitions`, so the funnel can
 be computed for any past instant as well as for now. Time in a status counts only stays that
 had ended by then; processes still in a status do not pull its median down.
+
+What it reads follows the live and recent processes, not the history: a process unchanged for
+RECENT before the instant is *settled* (its stored status is its status then) and is counted
+by the database; only processes changed since, or not finished, are read row by row, and only
+the transitions of processes changed since (so the medians are those of the last RECENT).
 """
 
 from collections.abc import Sequence
@@ -19,6 +24,7 @@ from ivyi_pipeline.domain.states import TERMINAL_STATUSES
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
 
 CLOSING_HORIZON = timedelta(hours=24)
+RECENT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -28,9 +34,16 @@ class FunnelReport:
     as_of: datetime
     by_status: dict[str, int]
     median_hours: dict[str, float]
-    closing_soon: pd.DataFrame
+    open_windows: pd.DataFrame
     blocked: pd.DataFrame
     failed: pd.DataFrame
+
+    @property
+    def closing_soon(self) -> pd.DataFrame:
+        """The open windows that close in the next 24 hours (CLOSING_HORIZON)."""
+        hours = self.open_windows["hours_left"]
+        soon = (hours > 0) & (hours <= CLOSING_HORIZON.total_seconds() / 3600)
+        return self.open_windows[soon].reset_index(drop=True)
 
     @property
     def total(self) -> int:
@@ -41,6 +54,7 @@ class FunnelReport:
         """A few words for a run tag: the counts that need attention."""
         return (
             f"{self.total} processes, {self.by_status.get(S.COMPLETED, 0)} completed, "
+            f"{len(self.open_windows)} windows open, "
             f"{len(self.closing_soon)} closing in 24h, {len(self.blocked)} blocked, "
             f"{len(self.failed)} failed"
         )
@@ -50,7 +64,8 @@ class FunnelReport:
         counts = ", ".join(f"{n} {s}" for s, n in self.by_status.items() if n) or "none"
         return (
             f"{self.total} processes as of {self.as_of:%Y-%m-%d %H:%M}Z ({counts}); "
-            f"{len(self.closing_soon)} decision window(s) close in the next 24 hours; "
+            f"{len(self.open_windows)} decision window(s) open, "
+            f"{len(self.closing_soon)} of them close in the next 24 hours; "
             f"{len(self.blocked)} blocked; {len(self.failed)} with a failed run."
         )
 
@@ -72,20 +87,21 @@ def median_hours_in_status(transitions: pd.DataFrame, as_of: datetime) -> dict[s
     return {str(s): round(float(medians[s]), 2) for s in S if s in medians.index}
 
 
-def closing_within(
-    processes: pd.DataFrame, status_now: pd.Series, as_of: datetime, horizon: timedelta
-) -> pd.DataFrame:
-    """Open decision windows that close in (as_of, as_of + horizon], soonest first."""
+def open_windows(processes: pd.DataFrame, status_now: pd.Series, as_of: datetime) -> pd.DataFrame:
+    """Every decision window open at as_of, soonest closing first, with the hours left.
+
+    A window past its closing time whose default is not taken yet is open still (negative
+    hours left): the next run selects its default.
+    """
     open_now = processes[
         processes["process_id"].map(status_now).eq(S.DECISION_WINDOW_OPEN)
         & processes["window_closes_at"].notna()
     ]
     closes = pd.to_datetime(open_now["window_closes_at"])
-    soon = open_now[(closes > as_of) & (closes <= as_of + horizon)]
-    hours_left = (pd.to_datetime(soon["window_closes_at"]) - as_of).dt.total_seconds() / 3600
+    hours_left = (closes - as_of).dt.total_seconds() / 3600
     return (
-        soon.assign(hours_left=hours_left.round(1))[
-            ["process_id", "occasion_id", "window_closes_at", "hours_left"]
+        open_now.assign(window_closes_at=closes, hours_left=hours_left.round(1))[
+            ["process_id", "occasion_id", "occurrence_date", "window_closes_at", "hours_left"]
         ]
         .sort_values(["window_closes_at", "process_id"])
         .reset_index(drop=True)
@@ -116,47 +132,64 @@ def build_report(
     transitions: pd.DataFrame,
     processes: pd.DataFrame,
     as_of: datetime,
-    horizon: timedelta = CLOSING_HORIZON,
+    settled: pd.Series | None = None,
+    settled_counts: dict[str, int] | None = None,
 ) -> FunnelReport:
-    """The funnel from transitions (id, process_id, to_status, at) and process rows."""
+    """The funnel from transitions (id, process_id, to_status, at) and process rows.
+
+    `settled` is the status of the listed processes that changed before the transitions read
+    (unfinished ones, for the lists); `settled_counts` counts every settled process by status.
+    """
     naive = to_db(as_of)
-    status_now = statuses_at(transitions, naive)
-    counts = status_now.value_counts()
+    moving = statuses_at(transitions, naive)
+    counts = moving.value_counts()
+    status_now = moving if settled is None else pd.concat([settled, moving])
+    settled_counts = settled_counts or {}
     return FunnelReport(
         as_of=as_of,
-        by_status={str(s): int(counts.get(s, 0)) for s in S},
+        by_status={str(s): int(counts.get(s, 0)) + settled_counts.get(str(s), 0) for s in S},
         median_hours=median_hours_in_status(transitions, naive),
-        closing_soon=closing_within(processes, status_now, naive, horizon),
+        open_windows=open_windows(processes, status_now, naive),
         blocked=_attention(processes, status_now, naive, "blocked_reason"),
         failed=_attention(processes, status_now, naive, "last_error"),
     )
 
 
-def funnel_report(
-    engine: sa.Engine, as_of: datetime, horizon: timedelta = CLOSING_HORIZON
-) -> FunnelReport:
-    """Read the transitions and processes, and build the funnel as of as_of."""
+def funnel_report(engine: sa.Engine, as_of: datetime) -> FunnelReport:
+    """Read what changed since RECENT before as_of and what is unfinished; build the funnel."""
     pt, gp = process_transitions, gift_processes
+    cutoff = to_db(as_of - RECENT)
+    recent = gp.c.updated_at > cutoff
     with engine.connect() as conn:
+        settled_counts = {
+            str(status): int(n)
+            for status, n in conn.execute(
+                sa.select(gp.c.status, sa.func.count()).where(~recent).group_by(gp.c.status)
+            )
+        }
         transitions = read_frame(
             conn,
-            sa.select(pt.c.id, pt.c.process_id, pt.c.to_status, pt.c.at).where(
-                pt.c.at <= to_db(as_of)
-            ),
+            sa.select(pt.c.id, pt.c.process_id, pt.c.to_status, pt.c.at)
+            .join(gp, gp.c.id == pt.c.process_id)
+            .where(pt.c.at <= to_db(as_of), recent),
         )
         processes = read_frame(
             conn,
             sa.select(
                 gp.c.id.label("process_id"),
+                gp.c.status,
                 gp.c.occasion_id,
+                gp.c.occurrence_date,
                 gp.c.window_closes_at,
                 gp.c.blocked_reason,
                 gp.c.last_error,
                 gp.c.updated_at,
-            ),
+            ).where(sa.or_(recent, gp.c.status.not_in([s.value for s in TERMINAL_STATUSES]))),
         )
     transitions["at"] = pd.to_datetime(transitions["at"])
-    return build_report(transitions, processes, as_of, horizon)
+    is_settled = pd.to_datetime(processes["updated_at"]) <= cutoff
+    settled = processes[is_settled].set_index("process_id")["status"].map(str)
+    return build_report(transitions, processes, as_of, settled, settled_counts)
 
 
 def transitions_of(conn: sa.Connection, process_ids: Sequence[str]) -> pd.DataFrame:
