@@ -50,7 +50,7 @@ from ivyi_pipeline.orchestration.occasion_dates import check_range
 from ivyi_pipeline.orchestration.occasion_gaps import SENSOR as OCCASION_GAPS_SENSOR
 from ivyi_pipeline.orchestration.partitions import ensure_process_partitions, partition_order
 from ivyi_pipeline.orchestration.resources import Clock
-from ivyi_pipeline.orchestration.run_context import ENVIRONMENT_FAULT, NO_RUN_RETRY
+from ivyi_pipeline.orchestration.run_log import ENVIRONMENT_FAULT, NO_RUN_RETRY
 from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
 from ivyi_pipeline.orchestration.sensors import gifting_funnel_sensor, occasion_backfill_sensor

@@ -18,7 +18,7 @@ from ivyi_pipeline.orchestration.partitions import (
     process_ids_of,
 )
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
-from ivyi_pipeline.orchestration.run_context import as_of
+from ivyi_pipeline.orchestration.run_scope import as_of
 from ivyi_pipeline.workflows.gifting_process.retention import completed_before
 
 GIFTING_ASSET_KEYS = [
