@@ -24,7 +24,7 @@ TARGET_RUNS = 25
 def _entry_point():
     """issue 4's service function and its sensor, or None while they have not landed."""
     try:
-        from ivyi_pipeline.local_runs import backfill as run_backfill
+        from ivyi_pipeline.entrypoints.local_runs import backfill as run_backfill
         from ivyi_pipeline.orchestration.sensors import occasion_backfill_sensor
     except ImportError:
         return None

@@ -38,7 +38,7 @@ from benchmarks.seeding import due_offsets, seed
 from benchmarks.throughput import pipeline_definitions
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, ranked_decisions
-from ivyi_pipeline.local_runs import tick
+from ivyi_pipeline.entrypoints.local_runs import tick
 from ivyi_pipeline.orchestration.resources import GiftingSettings
 from ivyi_pipeline.orchestration.sensors import confirmation_sensor, occasion_detection_sensor
 

@@ -26,7 +26,7 @@ import yaml
 from benchmarks.harness import Stopwatch, dagster_instance, environment, throwaway_database
 from benchmarks.seeding import AS_OF, due_offsets, seed
 from benchmarks.throughput import pipeline_definitions
-from ivyi_pipeline.local_runs import tick
+from ivyi_pipeline.entrypoints.local_runs import tick
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import GiftingSettings
 from ivyi_pipeline.orchestration.sensors import occasion_detection_sensor

@@ -19,7 +19,7 @@ from benchmarks.sampler import StackSampler
 from benchmarks.seeding import AS_OF, due_offsets, seed
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.definitions import defs
-from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
+from ivyi_pipeline.entrypoints.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.checks import GIFTING_CHECK_SPECS
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase

@@ -56,11 +56,11 @@ from benchmarks.throughput import pipeline_definitions
 from benchmarks.webserver import dagster_webserver, post_graphql
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, occasions, relationships
-from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
+from ivyi_pipeline.entrypoints.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.jobs import dagster_retention_job
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import GiftingSettings
-from ivyi_pipeline.orchestration.retention import dagster_retention_job
 from ivyi_pipeline.orchestration.sensors import gifting_sensors
 
 REPO = Path(__file__).resolve().parents[1]

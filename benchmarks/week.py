@@ -41,11 +41,11 @@ from benchmarks.throughput import (
 )
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_processes, gifts, ranked_decisions
-from ivyi_pipeline.local_runs import QUIET_CONSOLE, tick
+from ivyi_pipeline.entrypoints.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
+from ivyi_pipeline.orchestration.jobs import dagster_retention_job
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions, partition_keys_for
 from ivyi_pipeline.orchestration.resources import GiftingSettings
-from ivyi_pipeline.orchestration.retention import dagster_retention_job
 from ivyi_pipeline.orchestration.sensors import gifting_sensors
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
 from ivyi_pipeline.workflows.gifting_process.status import funnel

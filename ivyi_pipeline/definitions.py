@@ -8,29 +8,30 @@ is imported: the daily schedule's cron (IVYI_DAILY_SCHEDULE_CRON) and the first 
 import dagster as dg
 
 from ivyi_pipeline.orchestration.assets import gifting_process
-from ivyi_pipeline.orchestration.celery_job import gifting_process_celery_job
 from ivyi_pipeline.orchestration.checks import gifting_rules
-from ivyi_pipeline.orchestration.funnel import (
-    gifting_funnel,
+from ivyi_pipeline.orchestration.funnel import gifting_funnel
+from ivyi_pipeline.orchestration.jobs import (
+    build_occasion_detection_job,
+    dagster_retention_job,
     gifting_funnel_job,
-    gifting_funnel_schedule,
-    gifting_funnel_sensor,
+    gifting_process_celery_job,
+    gifting_process_job,
 )
-from ivyi_pipeline.orchestration.jobs import build_occasion_detection_job, gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import first_occasion_date
 from ivyi_pipeline.orchestration.occasion_detection import build_occasion_detection
-from ivyi_pipeline.orchestration.occasion_gaps import (
-    build_missed_dates_check,
-    build_occasion_gaps_sensor,
-)
+from ivyi_pipeline.orchestration.occasion_gaps import build_missed_dates_check
 from ivyi_pipeline.orchestration.resources import resources_from_environment
-from ivyi_pipeline.orchestration.retention import dagster_retention_job
 from ivyi_pipeline.orchestration.schedules import (
     build_daily_gifting_schedule,
     dagster_retention_schedule,
     daily_cron,
+    gifting_funnel_schedule,
 )
-from ivyi_pipeline.orchestration.sensors import all_sensors
+from ivyi_pipeline.orchestration.sensors import (
+    all_sensors,
+    build_occasion_gaps_sensor,
+    gifting_funnel_sensor,
+)
 
 
 def build_definitions() -> dg.Definitions:

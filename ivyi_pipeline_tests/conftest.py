@@ -137,8 +137,8 @@ def demo_run(tmp_path_factory) -> tuple[Settings, subprocess.CompletedProcess]:
 def demo_home(demo_run) -> Settings:
     """The session's demo home as `ivyi ui` prepares it: the demo's runs and checks, then the
     funnel materialized as of every simulated instant (unless the demo already did)."""
+    from ivyi_pipeline.entrypoints.demo import materialize_funnel_history
     from ivyi_pipeline.instance import open_instance
-    from ivyi_pipeline.ui import materialize_funnel_history
 
     settings, result = demo_run
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

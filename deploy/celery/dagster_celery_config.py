@@ -5,8 +5,8 @@ PYTHONPATH; put this folder there and every worker reads IVYI_CELERY_BROKER_URL 
 IVYI_CELERY_BACKEND_URL from its environment, like the run that submits the steps.
 """
 
-from ivyi_pipeline.orchestration.celery_job import broker_url as _broker_url
-from ivyi_pipeline.orchestration.celery_job import result_backend as _result_backend
+from ivyi_pipeline.orchestration.celery_executor import broker_url as _broker_url
+from ivyi_pipeline.orchestration.celery_executor import result_backend as _result_backend
 
 broker_url = _broker_url()
 result_backend = _result_backend()

@@ -30,7 +30,7 @@ import dagster as dg
 from ivyi_pipeline.orchestration.dagster_internals import partition_check_evaluation
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
-from ivyi_pipeline.orchestration.run_context import as_of, partition_keys_by_process
+from ivyi_pipeline.orchestration.run_scope import as_of, partition_keys_by_process
 from ivyi_pipeline.workflows.gifting_process import quality
 from ivyi_pipeline.workflows.gifting_process.quality import QualityReport
 

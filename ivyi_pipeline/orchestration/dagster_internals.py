@@ -86,7 +86,7 @@ def add_partition_metadata(
 ) -> None:
     """Attach each partition's values to its materialization of `asset_key` in this step.
 
-    The caller lists only partitions of the run's own range (`run_context.process_ids`), the
+    The caller lists only partitions of the run's own range (`run_scope.process_ids`), the
     check `add_asset_metadata` would repeat for every call. All partitions go into the step's
     accumulator in one update: `with_additional_asset_metadata` copies the accumulator on every
     call, which is quadratic in the partitions of a ranged run.

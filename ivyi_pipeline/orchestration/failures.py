@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.ops import op_name_of_key, step_of_key
 from ivyi_pipeline.orchestration.partitions import partition_order, process_ids_of
-from ivyi_pipeline.orchestration.run_context import CAUSE, ERRORS_RECORDED, PERMANENT_FAULT
+from ivyi_pipeline.orchestration.run_log import CAUSE, ERRORS_RECORDED, PERMANENT_FAULT
 from ivyi_pipeline.workflows.gifting_process import failure_reasons, redrive
 
 
@@ -68,7 +68,7 @@ def record_run_failure(
     """Store why the run failed on each process it left behind; return what was stored here.
 
     A step that failed for named processes has already stored each one's own error (see
-    `run_context.record`); a step that failed as a whole (an exception) is booked here on
+    `run_log.record`); a step that failed as a whole (an exception) is booked here on
     the processes it left in its source states, and a run that failed before any step on
     every unfinished process it covered.
     """

@@ -7,10 +7,10 @@ on an hour). Each report is one runless materialization: its cost follows the ti
 processes. `gifting_funnel_job` (the daily schedule, *Materialize* in the UI) computes the
 same as of its `ivyi/as_of` tag, else the data's clock (the later of the wall clock and the
 last tick's instant, so that a simulation ahead of the wall clock is counted as ticked).
+The job is in jobs.py, the schedule in schedules.py, the sensor in sensors.py.
 """
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 import pandas as pd
@@ -27,9 +27,6 @@ from ivyi_pipeline.workflows.gifting_process.funnel_report import FunnelReport, 
 TABLE_ROWS = 50
 """Rows of each funnel table: the open windows closing soonest, the blocked, the failed."""
 GIFTING_FUNNEL = dg.AssetKey("gifting_funnel")
-REFRESH_EVERY = timedelta(hours=1)
-"""Under the daemon, an idle funnel is reported again once the clock moved on this much."""
-FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 
 STATUS_SCHEMA = dg.TableSchema(
     columns=[
@@ -133,49 +130,3 @@ def report_funnel(
 ) -> None:
     """Record the funnel as of `at` once (what every `ivyi` command does when it ends)."""
     instance.report_runless_asset_event(funnel_materialization(engine, at, source))
-
-
-def _last_finished(instance: dg.DagsterInstance, after: float) -> float | None:
-    """The update time of the newest run that finished after `after` (a timestamp), if any."""
-    records = instance.get_run_records(
-        filters=dg.RunsFilter(
-            statuses=FINISHED, updated_after=datetime.fromtimestamp(after, tz=UTC)
-        ),
-        limit=1,
-        order_by="update_timestamp",
-        ascending=False,
-    )
-    return records[0].update_timestamp.timestamp() if records else None
-
-
-@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def gifting_funnel_sensor(context: dg.SensorEvaluationContext, ivyi_db: IvyiDatabase, clock: Clock):
-    """After runs finished (or an hour of the clock), the funnel once, as of the data's clock."""
-    seen = json.loads(context.cursor) if context.cursor else {}
-    engine = ivyi_db.get_engine()
-    at = funnel_as_of(engine, clock)
-    finished = _last_finished(context.instance, float(seen.get("finished", 0)))
-    last = parse_instant(seen["as_of"]) if seen.get("as_of") else None
-    if finished is None and last is not None and at - last < REFRESH_EVERY:
-        return dg.SkipReason("no run finished and the funnel is less than an hour old")
-    cursor = {"finished": finished or seen.get("finished", 0), "as_of": at.isoformat()}
-    return dg.SensorResult(
-        asset_events=[funnel_materialization(engine, at, "gifting_funnel_sensor")],
-        cursor=json.dumps(cursor),
-    )
-
-
-gifting_funnel_job = dg.define_asset_job(
-    "gifting_funnel_job",
-    selection=dg.AssetSelection.assets(gifting_funnel),
-    description="Recompute the daily gifting funnel.",
-)
-
-gifting_funnel_schedule = dg.ScheduleDefinition(
-    name="gifting_funnel_daily",
-    job=gifting_funnel_job,
-    cron_schedule="0 6 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every day at 06:00 UTC: the funnel as of the data's clock (a safety net).",
-)

@@ -1,9 +1,13 @@
-"""The jobs: the gifting process over one process or a range, occasion detection by date."""
+"""Every job: the gifting process (in process or on Celery workers) over one process or a range,
+occasion detection by date, the funnel, and Dagster's own retention."""
 
 import dagster as dg
 
 from ivyi_pipeline.orchestration.assets import gifting_process
+from ivyi_pipeline.orchestration.celery_executor import gifting_celery_executor
+from ivyi_pipeline.orchestration.funnel import gifting_funnel
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.orchestration.retention import purge_old_runs, retire_completed_partitions
 
 gifting_process_job = dg.define_asset_job(
     "gifting_process_job",
@@ -28,3 +32,25 @@ def build_occasion_detection_job(
         executor_def=dg.in_process_executor,
         description="Detect the occurrences of a date range that have no process (a backfill).",
     )
+
+
+gifting_process_celery_job = dg.define_asset_job(
+    "gifting_process_celery_job",
+    selection=dg.AssetSelection.assets(gifting_process).without_checks(),
+    partitions_def=gift_processes_partitions,
+    executor_def=gifting_celery_executor,
+    description="The gifting job with each step executed by a dagster-celery worker.",
+)
+
+gifting_funnel_job = dg.define_asset_job(
+    "gifting_funnel_job",
+    selection=dg.AssetSelection.assets(gifting_funnel),
+    description="Recompute the daily gifting funnel.",
+)
+
+
+@dg.job(description="Retire completed processes' partitions and purge old runs from Dagster.")
+def dagster_retention_job():
+    """Both clean-ups; domain history stays in process_transitions and the other tables."""
+    retire_completed_partitions()
+    purge_old_runs()

@@ -10,7 +10,7 @@ from ivyi_pipeline.domain.ranking import WEIGHTS
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
 from ivyi_pipeline.orchestration.dagster_internals import add_partition_metadata
 from ivyi_pipeline.orchestration.metadata_tables import metadata_tables
-from ivyi_pipeline.orchestration.run_context import partition_keys_by_process
+from ivyi_pipeline.orchestration.run_scope import partition_keys_by_process
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.funnel_report import transitions_of
 

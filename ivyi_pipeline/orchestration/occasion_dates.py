@@ -4,7 +4,7 @@ The calendar starts at the first occasion date (IVYI_FIRST_OCCASION_DATE, defaul
 read when the definitions are built) and ends at "today" plus the lead window, where today is
 the clock's: Dagster's time-window partitions end relative to the partition-loading context's
 effective time (`dg.partition_loading_context`), which is the wall clock under the daemon and
-the `--as-of` instant under the local driver (`ivyi_pipeline.local_runs` sets it). Data
+the `--as-of` instant under the local driver (`ivyi_pipeline.entrypoints.local_runs` sets it). Data
 ticked ahead of the wall clock (a simulation, the demo) holds dates beyond the wall clock's
 end: `ivyi ui` passes the data's clock (the last tick's instant) to the webserver and the
 daemon as IVYI_DATA_CLOCK, and the calendar then ends that many days further on.

@@ -13,7 +13,7 @@ from ivyi_pipeline.orchestration.occasion_dates import (
 )
 from ivyi_pipeline.orchestration.partitions import ensure_process_partitions
 from ivyi_pipeline.orchestration.resources import GiftingSettings, IvyiDatabase
-from ivyi_pipeline.orchestration.run_context import as_of
+from ivyi_pipeline.orchestration.run_scope import as_of
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import BackfillResult, backfill_missed
 
 SOURCE = "occasion_detection backfill"

@@ -13,7 +13,6 @@ a failed backfill turns it neither red nor grey; executing it from the UI audits
 data's clock. Its cost in Dagster is one event per audit, whatever the volume or history.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -30,7 +29,6 @@ from ivyi_pipeline.workflows.gifting_process.data_clock import data_now
 from ivyi_pipeline.workflows.gifting_process.occasion_gaps import (
     DateAudit,
     audit_dates,
-    latest_occasion_recorded,
 )
 
 MISSED_DATES_CHECK = "no_missed_dates"
@@ -142,41 +140,3 @@ def build_missed_dates_check(first: date) -> dg.AssetChecksDefinition:
         return dg.AssetCheckResult(**audit.verdict())
 
     return no_missed_dates
-
-
-def _coverage_mark(instance: dg.DagsterInstance) -> int:
-    """The storage id of the calendar's latest coverage (0 before any)."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(OCCASION_DETECTION), limit=1
-    ).records
-    return records[0].storage_id if records else 0
-
-
-def build_occasion_gaps_sensor(first: date) -> dg.SensorDefinition:
-    """The audit under the daemon, once the day, the coverage or the occasions changed."""
-
-    @dg.sensor(
-        name=SENSOR, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING
-    )
-    def occasion_gaps_sensor(
-        context: dg.SensorEvaluationContext,
-        ivyi_db: IvyiDatabase,
-        gifting: GiftingSettings,
-        clock: Clock,
-    ):
-        """Evaluate `no_missed_dates` when the day, the coverage or the occasions changed."""
-        engine = ivyi_db.get_engine()
-        today = (clock.now() if clock.as_of else data_now(engine, clock.now())).date()
-        mark = json.dumps(
-            {
-                "today": today.isoformat(),
-                "covered": _coverage_mark(context.instance),
-                "occasions": latest_occasion_recorded(engine),
-            }
-        )
-        if mark == context.cursor:
-            return dg.SkipReason("nothing changed since the last audit")
-        audit = gap_audit(context.instance, engine, today, first, gifting.grace_days)
-        return dg.SensorResult(asset_events=[audit.evaluation()], cursor=mark)
-
-    return occasion_gaps_sensor

@@ -10,13 +10,8 @@ from ivyi_pipeline.domain import states
 from ivyi_pipeline.domain.states import Step, step_named
 from ivyi_pipeline.orchestration import checks, metadata
 from ivyi_pipeline.orchestration.resources import FulfilmentService, GiftingSettings, IvyiDatabase
-from ivyi_pipeline.orchestration.run_context import (
-    RETRY_POLICY,
-    as_of,
-    process_ids,
-    record,
-    retry_only_transient,
-)
+from ivyi_pipeline.orchestration.run_log import RETRY_POLICY, record, retry_only_transient
+from ivyi_pipeline.orchestration.run_scope import as_of, process_ids
 from ivyi_pipeline.workflows.gifting_process import quality, steps
 
 AFTER = {"after": dg.In(dg.Nothing)}

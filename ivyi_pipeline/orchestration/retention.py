@@ -1,4 +1,5 @@
-"""Keep Dagster small: retire completed processes' partitions and purge old runs' event logs."""
+"""Keep Dagster small: the ops that retire completed processes' partitions and purge old
+runs' event logs (their job, `dagster_retention_job`, is in jobs.py)."""
 
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from ivyi_pipeline.orchestration.partitions import (
     process_ids_of,
 )
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
-from ivyi_pipeline.orchestration.run_context import as_of
+from ivyi_pipeline.orchestration.run_scope import as_of
 from ivyi_pipeline.workflows.gifting_process.retention import completed_before
 
 GIFTING_ASSET_KEYS = [
@@ -85,10 +86,3 @@ def purge_old_runs(context: dg.OpExecutionContext, config: RetentionConfig) -> i
             context.instance.delete_run(record.dagster_run.run_id)
     context.log.info("purged %d finished run(s) older than %s", len(records), cutoff.date())
     return len(records)
-
-
-@dg.job(description="Retire completed processes' partitions and purge old runs from Dagster.")
-def dagster_retention_job():
-    """Both clean-ups; domain history stays in process_transitions and the other tables."""
-    retire_completed_partitions()
-    purge_old_runs()

@@ -1,4 +1,5 @@
-"""Schedules: the nightly batch of the day's work in bulk, and Dagster's own retention."""
+"""Every schedule: the nightly batch of the day's work in bulk, the daily funnel, and Dagster's
+own retention."""
 
 import os
 from datetime import UTC, datetime
@@ -6,11 +7,14 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from ivyi_pipeline.clock import utcnow
-from ivyi_pipeline.orchestration.jobs import gifting_process_job
+from ivyi_pipeline.orchestration.jobs import (
+    dagster_retention_job,
+    gifting_funnel_job,
+    gifting_process_job,
+)
 from ivyi_pipeline.orchestration.occasion_dates import report_coverage
 from ivyi_pipeline.orchestration.partitions import ensure_process_partitions, partition_order
 from ivyi_pipeline.orchestration.resources import FulfilmentService, GiftingSettings, IvyiDatabase
-from ivyi_pipeline.orchestration.retention import dagster_retention_job
 from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.workflows.gifting_process.batch import DailyWork, daily_work
 
@@ -86,4 +90,13 @@ dagster_retention_schedule = dg.ScheduleDefinition(
     cron_schedule="30 3 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+gifting_funnel_schedule = dg.ScheduleDefinition(
+    name="gifting_funnel_daily",
+    job=gifting_funnel_job,
+    cron_schedule="0 6 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every day at 06:00 UTC: the funnel as of the data's clock (a safety net).",
 )

@@ -1,4 +1,5 @@
-"""Every sensor: occasion detection, the events that move a process on, backfills, failures.
+"""Every sensor: occasion detection, the events that move a process on, backfills, failures,
+the funnel and the occasion-gaps audit.
 
 Each sensor that asks Dagster to run processes first ensures their partitions exist
 (`ensure_process_partitions`), so an instance that lost them carries on at the next tick.
@@ -6,18 +7,22 @@ Each sensor that asks Dagster to run processes first ensures their partitions ex
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
+from ivyi_pipeline.clock import parse_instant
 from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.orchestration.failures import record_run_failure
+from ivyi_pipeline.orchestration.funnel import funnel_as_of, funnel_materialization
 from ivyi_pipeline.orchestration.jobs import gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import (
     OCCASION_DETECTION,
     coverage_events,
     newly_covered,
 )
+from ivyi_pipeline.orchestration.occasion_gaps import SENSOR as OCCASION_GAPS_SENSOR
+from ivyi_pipeline.orchestration.occasion_gaps import gap_audit
 from ivyi_pipeline.orchestration.partitions import (
     ensure_process_partitions,
     gift_processes_partitions,
@@ -33,10 +38,12 @@ from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.workflows.gifting_process import due, redrive
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import Outcome, waiting_to_start
 from ivyi_pipeline.workflows.gifting_process.create import create_processes
+from ivyi_pipeline.workflows.gifting_process.data_clock import data_now
 from ivyi_pipeline.workflows.gifting_process.detection import (
     DetectionCursor,
     detect_due_occurrences,
 )
+from ivyi_pipeline.workflows.gifting_process.occasion_gaps import latest_occasion_recorded
 
 SENSOR_DEFAULTS = {
     "job": gifting_process_job,
@@ -266,6 +273,81 @@ def gifting_failure_sensor(context: dg.RunFailureSensorContext, ivyi_db: IvyiDat
     context.log.info(
         "recorded the failure of run %s on %d process(es)", context.dagster_run.run_id, len(errors)
     )
+
+
+REFRESH_EVERY = timedelta(hours=1)
+"""Under the daemon, an idle funnel is reported again once the clock moved on this much."""
+FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+
+
+def _last_finished(instance: dg.DagsterInstance, after: float) -> float | None:
+    """The update time of the newest run that finished after `after` (a timestamp), if any."""
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(
+            statuses=FINISHED, updated_after=datetime.fromtimestamp(after, tz=UTC)
+        ),
+        limit=1,
+        order_by="update_timestamp",
+        ascending=False,
+    )
+    return records[0].update_timestamp.timestamp() if records else None
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def gifting_funnel_sensor(context: dg.SensorEvaluationContext, ivyi_db: IvyiDatabase, clock: Clock):
+    """After runs finished (or an hour of the clock), the funnel once, as of the data's clock."""
+    seen = json.loads(context.cursor) if context.cursor else {}
+    engine = ivyi_db.get_engine()
+    at = funnel_as_of(engine, clock)
+    finished = _last_finished(context.instance, float(seen.get("finished", 0)))
+    last = parse_instant(seen["as_of"]) if seen.get("as_of") else None
+    if finished is None and last is not None and at - last < REFRESH_EVERY:
+        return dg.SkipReason("no run finished and the funnel is less than an hour old")
+    cursor = {"finished": finished or seen.get("finished", 0), "as_of": at.isoformat()}
+    return dg.SensorResult(
+        asset_events=[funnel_materialization(engine, at, "gifting_funnel_sensor")],
+        cursor=json.dumps(cursor),
+    )
+
+
+def _coverage_mark(instance: dg.DagsterInstance) -> int:
+    """The storage id of the calendar's latest coverage (0 before any)."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(OCCASION_DETECTION), limit=1
+    ).records
+    return records[0].storage_id if records else 0
+
+
+def build_occasion_gaps_sensor(first: date) -> dg.SensorDefinition:
+    """The audit under the daemon, once the day, the coverage or the occasions changed."""
+
+    @dg.sensor(
+        name=OCCASION_GAPS_SENSOR,
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def occasion_gaps_sensor(
+        context: dg.SensorEvaluationContext,
+        ivyi_db: IvyiDatabase,
+        gifting: GiftingSettings,
+        clock: Clock,
+    ):
+        """Evaluate `no_missed_dates` when the day, the coverage or the occasions changed."""
+        engine = ivyi_db.get_engine()
+        today = (clock.now() if clock.as_of else data_now(engine, clock.now())).date()
+        mark = json.dumps(
+            {
+                "today": today.isoformat(),
+                "covered": _coverage_mark(context.instance),
+                "occasions": latest_occasion_recorded(engine),
+            }
+        )
+        if mark == context.cursor:
+            return dg.SkipReason("nothing changed since the last audit")
+        audit = gap_audit(context.instance, engine, today, first, gifting.grace_days)
+        return dg.SensorResult(asset_events=[audit.evaluation()], cursor=mark)
+
+    return occasion_gaps_sensor
 
 
 gifting_sensors = [

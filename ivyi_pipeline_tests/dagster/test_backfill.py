@@ -10,8 +10,8 @@ from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import gift_processes, orders
 from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.entrypoints.local_runs import backfill as run_backfill
 from ivyi_pipeline.errors import InvalidInput
-from ivyi_pipeline.local_runs import backfill as run_backfill
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION, check_range
 from ivyi_pipeline.orchestration.occasion_detection import build_occasion_detection

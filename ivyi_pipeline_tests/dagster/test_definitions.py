@@ -11,9 +11,9 @@ import dagster as dg
 import pytest
 
 from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.entrypoints.local_runs import VIEW_SENSORS
 from ivyi_pipeline.errors import InvalidInput
-from ivyi_pipeline.local_runs import VIEW_SENSORS
-from ivyi_pipeline.orchestration.celery_job import (
+from ivyi_pipeline.orchestration.celery_executor import (
     BACKEND_ENV,
     BROKER_ENV,
     LOCAL_BACKEND,

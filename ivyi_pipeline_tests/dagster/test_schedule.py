@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.definitions import build_definitions, defs
-from ivyi_pipeline.local_runs import batch as run_batch
+from ivyi_pipeline.entrypoints.local_runs import batch as run_batch
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions, process_ids_of

@@ -18,7 +18,7 @@ from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import gift_processes, metadata
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.celery_job import BROKER_ENV, LOCAL_BROKER, QUEUE_ENV
+from ivyi_pipeline.orchestration.celery_executor import BROKER_ENV, LOCAL_BROKER, QUEUE_ENV
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.workflows.gifting_process.create import create_processes
 from ivyi_pipeline.workflows.gifting_process.detection import detect_due_occurrences

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from ivyi_pipeline.cli import main
 from ivyi_pipeline.data import generate_dataset, write_csv
 from ivyi_pipeline.data.origin import ORIGIN
 from ivyi_pipeline.db.schema import gift_processes, metadata, pipeline_state
+from ivyi_pipeline.entrypoints.cli import main
 
 AS_OF = "2026-06-01T09:00:00Z"
 

@@ -180,7 +180,7 @@ def test_ivyi_ui_children_block_no_signal_and_none_outlives_a_sigkill_of_ivyi_ui
     """The stop signals reach the children (no inherited mask), the kernel's death signal and
     the process guard stop everything once ivyi is killed, and one instance has one daemon:
     a second `ivyi ui` is refused while the first runs, and its lock does not outlive it."""
-    from ivyi_pipeline.ui import daemon_lock
+    from ivyi_pipeline.entrypoints.ui import daemon_lock
 
     token, port = uuid.uuid4().hex, _free_port()
     ui = _start_ui(seeded_home, tmp_path, token, port)

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from ivyi_pipeline.cli import main
 from ivyi_pipeline.domain.states import STEPS
+from ivyi_pipeline.entrypoints.cli import main
 from ivyi_pipeline.workflows.gifting_process import failure_reasons, redrive
 from ivyi_pipeline_tests.factories import AT
 from ivyi_pipeline_tests.reliability import confirmed_processes

@@ -12,8 +12,8 @@ import dagster as dg
 import pytest
 from click.testing import CliRunner
 
-from ivyi_pipeline.cli import main
 from ivyi_pipeline.definitions import defs
+from ivyi_pipeline.entrypoints.cli import main
 from ivyi_pipeline.orchestration import funnel
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.occasion_gaps import MISSED_DATES_CHECK

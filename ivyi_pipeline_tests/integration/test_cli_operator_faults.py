@@ -24,11 +24,11 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from ivyi_pipeline.cli import main
 from ivyi_pipeline.data import generate_dataset, seed_database, write_csv
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import known_revisions, upgrade
 from ivyi_pipeline.db.schema import metadata
+from ivyi_pipeline.entrypoints.cli import main
 from ivyi_pipeline_tests.conftest import IVYI_COMMAND, PG_ADMIN_URL, _pg_url
 
 FUTURE = "0099_from_a_newer_ivyi"
@@ -829,7 +829,7 @@ def test_two_loads_at_once_on_a_fresh_postgres_database_migrate_once_and_load_on
 
 def test_a_traceback_is_shown_only_when_asked_for(monkeypatch, tmp_path):
     """The last resort: an unexpected exception is one line unless IVYI_DEBUG is set."""
-    from ivyi_pipeline import cli
+    from ivyi_pipeline.entrypoints import cli
 
     @cli.main.command("explode-for-test")
     @cli._fail_cleanly
@@ -993,7 +993,7 @@ def _waits_for_flock(pid: int) -> bool:
 def _driver_lock_held(database_url: str):
     """Hold the local driver's lock of this database, as another ivyi command would; yields a
     check that some command waits for it."""
-    from ivyi_pipeline.local_runs import LOCK_KEY
+    from ivyi_pipeline.entrypoints.local_runs import LOCK_KEY
 
     if database_url.startswith("sqlite"):
         path = Path(f"{database_url.removeprefix('sqlite:///')}.local-runs.lock")

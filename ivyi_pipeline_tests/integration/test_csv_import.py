@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from ivyi_pipeline.cli import main
 from ivyi_pipeline.data import generate_dataset, load_csv_directory, load_directory, write_csv
 from ivyi_pipeline.data.db_write import TABLES
 from ivyi_pipeline.db.schema import occasions
+from ivyi_pipeline.entrypoints.cli import main
 from ivyi_pipeline.errors import InvalidInput
 
 AS_OF = dt.date(2026, 6, 1)

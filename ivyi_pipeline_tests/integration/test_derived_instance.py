@@ -17,14 +17,14 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from ivyi_pipeline.cli import main
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import gift_processes, pipeline_state
 from ivyi_pipeline.definitions import build_definitions
+from ivyi_pipeline.entrypoints.cli import main
+from ivyi_pipeline.entrypoints.local_runs import ClockWentBack, backfill, read_state, tick
 from ivyi_pipeline.features.fulfilment import ProviderError, SimulatedFulfilmentProvider
 from ivyi_pipeline.instance import EMBEDDED_CONFIG, open_instance
-from ivyi_pipeline.local_runs import ClockWentBack, backfill, read_state, tick
 from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.occasion_dates import FIRST_DATE_ENV, OCCASION_DETECTION
 from ivyi_pipeline.orchestration.partitions import (

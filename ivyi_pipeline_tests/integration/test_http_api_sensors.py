@@ -9,7 +9,7 @@ import pytest
 from benchmarks.api_server import ivyi_serve
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
-from ivyi_pipeline.local_runs import tick
+from ivyi_pipeline.entrypoints.local_runs import tick
 from ivyi_pipeline_tests.api_scenes import SERVER_AS_OF, SERVER_NOW
 from ivyi_pipeline_tests.factories import (
     make_gift,

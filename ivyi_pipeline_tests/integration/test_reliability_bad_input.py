@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivyi_pipeline.cli import main
 from ivyi_pipeline.data import generate_dataset, load_directory, write_csv
 from ivyi_pipeline.data.db_write import TABLES
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import inbox_events
+from ivyi_pipeline.entrypoints.cli import main
 from ivyi_pipeline.errors import IvyiError
 from ivyi_pipeline_tests.integration.test_reliability_concurrency import (
     _open_window_with_ranked_gifts,

@@ -7,8 +7,8 @@ import dagster as dg
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from ivyi_pipeline.cli import main
 from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.entrypoints.cli import main
 from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.partitions import process_ids_of
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase

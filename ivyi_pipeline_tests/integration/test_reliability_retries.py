@@ -9,7 +9,7 @@ from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import gift_processes, orders, simulated_provider_orders
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration.resources import SimulatedFulfilment
-from ivyi_pipeline.orchestration.run_context import is_transient
+from ivyi_pipeline.orchestration.run_log import is_transient
 from ivyi_pipeline_tests.driver_calls import listening
 from ivyi_pipeline_tests.factories import AT, make_confirmation, make_gift, make_process
 from ivyi_pipeline_tests.reliability import (

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_options, gifts, ranked_decisions, users
-from ivyi_pipeline.orchestration.celery_job import BROKER_ENV
+from ivyi_pipeline.orchestration.celery_executor import BROKER_ENV
 from ivyi_pipeline_tests.dagster_runs import everything_recorded, execute_gifting_job
 from ivyi_pipeline_tests.deployment import throwaway_database
 from ivyi_pipeline_tests.factories import (

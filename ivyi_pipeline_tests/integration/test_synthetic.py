@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from ivyi_pipeline.cli import main
 from ivyi_pipeline.data import generate_dataset, load_csv_directory
 from ivyi_pipeline.data.dataset import CSV_COLUMNS
 from ivyi_pipeline.data.db_write import TABLES
 from ivyi_pipeline.data.vocabulary import CATEGORIES, DEPTH_BUDGET_CENTS, DEPTHS
+from ivyi_pipeline.entrypoints.cli import main
 
 AS_OF = dt.date(2026, 6, 1)
 

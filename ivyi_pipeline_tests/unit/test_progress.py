@@ -2,7 +2,7 @@
 
 import io
 
-from ivyi_pipeline.progress import ERASE, Progress
+from ivyi_pipeline.entrypoints.progress import ERASE, Progress
 
 
 class _Clock:

@@ -1,24 +1,21 @@
-"""What an op needs from its run: the processes it covers and the instant it acts at."""
+"""What a run tells and books: its story (outcome tag, log lines), each step's failures per
+process, and which errors a retry may cure. What it covers and when: run_scope.py."""
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import dagster as dg
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import parse_instant, utcnow
 from ivyi_pipeline.domain.states import STEPS
 from ivyi_pipeline.faults import database_error, is_permanent, what_to_fix
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.partitions import process_ids_of
+from ivyi_pipeline.orchestration.run_scope import process_ids
 from ivyi_pipeline.workflows.gifting_process import failure_reasons, redrive
 from ivyi_pipeline.workflows.gifting_process.step_report import StepReport
 
 DETAIL_LIMIT = 20
-RUNS_REMEMBERED = 8
 ERROR_LIMIT = 500
 
 CAUSE = "cause"
@@ -45,44 +42,6 @@ MAX_OUTCOME = 240
 ENTERS = {step.name: step.moves_to for step in STEPS if step.moves_to is not None}
 """The status each step moves its processes to, by step name (from the step table)."""
 LAST_STEP = STEPS[-1].name
-
-
-def partition_keys_by_process(context: dg.OpExecutionContext) -> dict[str, str]:
-    """{process id: partition key} of this run: its partition, or every partition of its range.
-
-    Resolving a range reads every dynamic partition from storage, so it is done once per run
-    in each process that executes its steps (ten ops ask; in process, that is once per run).
-    """
-    run = (context.run.run_id, context.partition_key_range)
-    keys = _RUN_KEYS.get(run)
-    if keys is None:
-        found = tuple(context.partition_keys)
-        keys = _RUN_KEYS[run] = tuple(zip(process_ids_of(found), found, strict=True))
-        while len(_RUN_KEYS) > RUNS_REMEMBERED:
-            _RUN_KEYS.popitem(last=False)
-    return dict(keys)
-
-
-def process_ids(context: dg.OpExecutionContext) -> list[str]:
-    """The gift processes of this run, in its partitions' order."""
-    return list(partition_keys_by_process(context))
-
-
-# (process id, partition key) of the last few runs executed in this process, by (run id, range).
-_RUN_KEYS: OrderedDict[tuple[str, dg.PartitionKeyRange], tuple[tuple[str, str], ...]] = (
-    OrderedDict()
-)
-
-
-def as_of(context: dg.OpExecutionContext) -> datetime:
-    """The instant the run acts at: the `ivyi/as_of` tag its sensor set, else its start."""
-    tagged = context.run.tags.get(tags.AS_OF)
-    if tagged:
-        return parse_instant(tagged)
-    record = context.instance.get_run_record_by_id(context.run_id)
-    if record is not None and record.start_time:
-        return datetime.fromtimestamp(record.start_time, UTC)
-    return utcnow()
 
 
 def _sentences(report: StepReport) -> tuple[list[str], list[str], list[str]]:

@@ -1,19 +1,15 @@
-"""The gifting job with its steps spread over dagster-celery workers, for batches beyond one box.
+"""The Celery executor of `gifting_process_celery_job` (jobs.py): batches beyond one box.
 
-Same graph and partitions as `gifting_process_job`; each step becomes a Celery task that a
-worker (`celery -A dagster_celery.app worker`, see deploy/celery) executes in its own process,
-on any machine that reaches the broker, the Dagster storage and the domain database. The ops
-pass only Nothing outputs, so the default fs_io_manager (which the executor requires to be
-persistent) never writes a file.
+The job has the graph and partitions of `gifting_process_job`; each step becomes a Celery task
+that a worker (`celery -A dagster_celery.app worker`, see deploy/celery) executes in its own
+process, on any machine that reaches the broker, the Dagster storage and the domain database.
+The ops pass only Nothing outputs, so the default fs_io_manager (which the executor requires to
+be persistent) never writes a file.
 """
 
 import os
 
-import dagster as dg
 from dagster_celery import celery_executor
-
-from ivyi_pipeline.orchestration.assets import gifting_process
-from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 
 BROKER_ENV = "IVYI_CELERY_BROKER_URL"
 BACKEND_ENV = "IVYI_CELERY_BACKEND_URL"
@@ -60,11 +56,3 @@ def celery_executor_config() -> dict:
 
 
 gifting_celery_executor = celery_executor.configured(celery_executor_config(), name="ivyi_celery")
-
-gifting_process_celery_job = dg.define_asset_job(
-    "gifting_process_celery_job",
-    selection=dg.AssetSelection.assets(gifting_process).without_checks(),
-    partitions_def=gift_processes_partitions,
-    executor_def=gifting_celery_executor,
-    description="The gifting job with each step executed by a dagster-celery worker.",
-)

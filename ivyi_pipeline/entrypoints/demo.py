@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
+from ivyi_pipeline.clock import from_db
 from ivyi_pipeline.data.csv_import import PG_LOAD_LOCK
 from ivyi_pipeline.data.db_write import write_dataset
 from ivyi_pipeline.data.origin import (
@@ -27,14 +28,14 @@ from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.domain.occurrences import occurrences_between
 from ivyi_pipeline.domain.partition_keys import partition_key
 from ivyi_pipeline.domain.states import GiftProcessStatus as S
+from ivyi_pipeline.entrypoints.local_runs import QUIET_CONSOLE, tick
+from ivyi_pipeline.entrypoints.progress import Progress
 from ivyi_pipeline.errors import DatasetNotOurs, IvyiError
-from ivyi_pipeline.local_runs import tick
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.progress import Progress
 from ivyi_pipeline.settings import Settings, redact_url
-from ivyi_pipeline.ui import materialize_funnel_history
 from ivyi_pipeline.workflows.gifting_process import find
 from ivyi_pipeline.workflows.gifting_process.confirm import record_confirmation
+from ivyi_pipeline.workflows.gifting_process.funnel_report import transition_instants
 from ivyi_pipeline.workflows.gifting_process.status import funnel
 
 HORIZON_DAYS = 28
@@ -190,3 +191,19 @@ def run_demo(
         f"DAGSTER_HOME={settings.dagster_home} {Path(sys.executable).with_name('ivyi')} ui"
     )
     return counts
+
+
+def materialize_funnel_history(
+    instance: dg.DagsterInstance, engine: sa.Engine, echo: Callable[[str], None]
+) -> int:
+    """Materialize gifting_funnel as of every instant a process moved; return how many."""
+    job = defs.resolve_job_def("gifting_funnel_job")
+    instants = transition_instants(engine)
+    for at in instants:
+        job.execute_in_process(
+            instance=instance,
+            tags={tags.AS_OF: from_db(at).isoformat(), tags.DEMO_FUNNEL: "true"},
+            run_config=QUIET_CONSOLE,
+        )
+    echo(f"materialized the gifting funnel as of {len(instants)} simulated instants")
+    return len(instants)

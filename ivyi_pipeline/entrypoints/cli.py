@@ -95,7 +95,7 @@ def _fail_cleanly(fn):
 
 def _stop_on_signals() -> None:
     """SIGTERM and Ctrl-C end a run command's run in flight FAILED, then the command (128 + n)."""
-    from ivyi_pipeline.local_runs import request_stop, watch_signals
+    from ivyi_pipeline.entrypoints.local_runs import request_stop, watch_signals
 
     if threading.current_thread() is not threading.main_thread():
         return  # called in process by a caller's thread: its signals are its own
@@ -210,7 +210,7 @@ def load(directory: str) -> None:
 
     from ivyi_pipeline.data.csv_import import load_parsed, parse_directory
     from ivyi_pipeline.db.engine import get_engine
-    from ivyi_pipeline.progress import Progress
+    from ivyi_pipeline.entrypoints.progress import Progress
 
     with Progress("load") as progress:
         progress.set_stage("checking the files")
@@ -308,8 +308,8 @@ def tick(as_of: str | None) -> None:
     _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.local_runs import tick as run_tick
-    from ivyi_pipeline.progress import Progress
+    from ivyi_pipeline.entrypoints.local_runs import tick as run_tick
+    from ivyi_pipeline.entrypoints.progress import Progress
     from ivyi_pipeline.workflows.gifting_process.status import funnel
 
     settings = _settings()
@@ -346,8 +346,8 @@ def batch(as_of: str | None) -> None:
     _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.local_runs import batch as run_batch
-    from ivyi_pipeline.progress import Progress
+    from ivyi_pipeline.entrypoints.local_runs import batch as run_batch
+    from ivyi_pipeline.entrypoints.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
@@ -372,9 +372,9 @@ def backfill_missed(start, end, as_of: str | None) -> None:
     _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.local_runs import backfill as run_backfill
-    from ivyi_pipeline.local_runs import check_backfill_range
-    from ivyi_pipeline.progress import Progress
+    from ivyi_pipeline.entrypoints.local_runs import backfill as run_backfill
+    from ivyi_pipeline.entrypoints.local_runs import check_backfill_range
+    from ivyi_pipeline.entrypoints.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
@@ -420,7 +420,7 @@ def redrive(process_id: str, as_of: str | None) -> None:
     _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
     from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.local_runs import redrive as redrive_process
+    from ivyi_pipeline.entrypoints.local_runs import redrive as redrive_process
     from ivyi_pipeline.workflows.gifting_process.redrive import parse_process_id, standing_of
 
     settings = _settings()
@@ -450,7 +450,7 @@ def clock() -> None:
 @_fail_cleanly
 def clock_show() -> None:
     """The last tick's --as-of, the wall clock, and processes last changed after the wall clock."""
-    from ivyi_pipeline.clock_reset import clock_state
+    from ivyi_pipeline.entrypoints.clock_reset import clock_state
 
     for line in clock_state(_migrated_engine(_settings())).lines():
         click.echo(line)
@@ -466,7 +466,7 @@ def clock_reset(to: str) -> None:
     are listed. Refused while another ivyi command runs on the database.
     """
     from ivyi_pipeline.clock import parse_as_of
-    from ivyi_pipeline.clock_reset import reset_clock
+    from ivyi_pipeline.entrypoints.clock_reset import reset_clock
 
     when = parse_as_of(to, "--to")
     outcome = reset_clock(_migrated_engine(_settings()), when)
@@ -527,8 +527,8 @@ def demo(days: int, seed: int, reset: bool, as_of: str | None) -> None:
     """
     _stop_on_signals()
     from ivyi_pipeline.clock import parse_as_of
-    from ivyi_pipeline.demo import run_demo
-    from ivyi_pipeline.progress import Progress
+    from ivyi_pipeline.entrypoints.demo import run_demo
+    from ivyi_pipeline.entrypoints.progress import Progress
 
     settings = _settings()
     when = parse_as_of(as_of)
@@ -559,7 +559,7 @@ def ui(port: int, seed: int, as_of: str | None) -> None:
     killed. A second `ivyi ui` on the same DAGSTER_HOME is refused: one daemon per instance.
     """
     from ivyi_pipeline.clock import parse_as_of
-    from ivyi_pipeline.ui import check_port_free, daemon_lock, prepare, serve
+    from ivyi_pipeline.entrypoints.ui import check_port_free, daemon_lock, prepare, serve
 
     settings = _settings()
     when = parse_as_of(as_of)

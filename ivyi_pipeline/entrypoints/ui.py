@@ -21,12 +21,11 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import from_db
 from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.entrypoints.demo import run_demo
+from ivyi_pipeline.entrypoints.process_guard import GRACE_SECONDS as GUARD_GRACE_SECONDS
 from ivyi_pipeline.errors import EnvironmentProblem
-from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.occasion_dates import DATA_CLOCK_ENV
-from ivyi_pipeline.process_guard import GRACE_SECONDS as GUARD_GRACE_SECONDS
 from ivyi_pipeline.settings import Settings
 from ivyi_pipeline.workflows.gifting_process.data_clock import data_now
 
@@ -53,26 +52,6 @@ def is_empty(engine: sa.Engine) -> bool:
         return not holds_data(conn)
 
 
-def materialize_funnel_history(
-    instance: dg.DagsterInstance, engine: sa.Engine, echo: Callable[[str], None]
-) -> int:
-    """Materialize gifting_funnel as of every instant a process moved; return how many."""
-    from ivyi_pipeline.definitions import defs
-    from ivyi_pipeline.local_runs import QUIET_CONSOLE
-    from ivyi_pipeline.workflows.gifting_process.funnel_report import transition_instants
-
-    job = defs.resolve_job_def("gifting_funnel_job")
-    instants = transition_instants(engine)
-    for at in instants:
-        job.execute_in_process(
-            instance=instance,
-            tags={tags.AS_OF: from_db(at).isoformat(), tags.DEMO_FUNNEL: "true"},
-            run_config=QUIET_CONSOLE,
-        )
-    echo(f"materialized the gifting funnel as of {len(instants)} simulated instants")
-    return len(instants)
-
-
 def prepare(
     settings: Settings,
     instance: dg.DagsterInstance,
@@ -82,8 +61,6 @@ def prepare(
     days: int = 45,
 ) -> bool:
     """Drive the demo through the pipeline if the database is empty; True when it did."""
-    from ivyi_pipeline.demo import run_demo
-
     engine = get_engine(settings.database_url)
     if not is_empty(engine):
         echo("the database already holds data; opening the UI on it as it is")
@@ -166,7 +143,7 @@ def daemon_lock(dagster_home: Path) -> Iterator[int]:
 def _start_guard(env: dict[str, str]) -> subprocess.Popen:
     """The process guard (process_guard.py): it stops the children's sessions once ivyi ends."""
     return subprocess.Popen(
-        [sys.executable, "-m", "ivyi_pipeline.process_guard"],
+        [sys.executable, "-m", "ivyi_pipeline.entrypoints.process_guard"],
         env=env,
         stdin=subprocess.PIPE,
         text=True,

@@ -1,7 +1,7 @@
 """The guard of `ivyi ui`: stops every process of its children's sessions once ivyi is gone.
 
-`ivyi ui` starts it first (`python -m ivyi_pipeline.process_guard`, in a session of its own)
-and writes the session id of each child it starts to the guard's stdin, one a line. The
+`ivyi ui` starts it first (`python -m ivyi_pipeline.entrypoints.process_guard`, in a session of
+its own) and writes the session id of each child it starts to the guard's stdin, one a line. The
 guard reads until end of file, which comes when ivyi ends, however it ends (a normal exit, a
 signal, SIGKILL, an OOM kill): the kernel closes the pipe. It then sends SIGTERM to every
 process in those sessions (the webserver, the daemon, their code servers and run workers:

@@ -39,21 +39,21 @@ from ivyi_pipeline.clock import parse_instant, to_db, utcnow
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.schema import pipeline_state
 from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
+from ivyi_pipeline.entrypoints.progress import Progress
 from ivyi_pipeline.errors import EnvironmentProblem, IvyiError
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.dagster_internals import mark_run_failed
 from ivyi_pipeline.orchestration.failures import record_run_failure
-from ivyi_pipeline.orchestration.funnel import gifting_funnel_sensor, report_funnel
+from ivyi_pipeline.orchestration.funnel import report_funnel
 from ivyi_pipeline.orchestration.jobs import OCCASION_DETECTION_JOB, gifting_process_job
 from ivyi_pipeline.orchestration.occasion_dates import check_range
 from ivyi_pipeline.orchestration.occasion_gaps import SENSOR as OCCASION_GAPS_SENSOR
 from ivyi_pipeline.orchestration.partitions import ensure_process_partitions, partition_order
 from ivyi_pipeline.orchestration.resources import Clock
-from ivyi_pipeline.orchestration.run_context import ENVIRONMENT_FAULT, NO_RUN_RETRY
+from ivyi_pipeline.orchestration.run_log import ENVIRONMENT_FAULT, NO_RUN_RETRY
 from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
-from ivyi_pipeline.orchestration.sensors import occasion_backfill_sensor
-from ivyi_pipeline.progress import Progress
+from ivyi_pipeline.orchestration.sensors import gifting_funnel_sensor, occasion_backfill_sensor
 from ivyi_pipeline.workflows.gifting_process import data_clock, due
 from ivyi_pipeline.workflows.gifting_process import redrive as redrive_rules
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import Outcome
