@@ -219,18 +219,30 @@ def _signal_all(groups: Iterable[int], pids: Iterable[int], sig: int) -> None:
             os.kill(pid, sig)
 
 
-def _stop(processes: list[subprocess.Popen], spare: set[int], grace: float = GRACE_SECONDS) -> None:
+def _stop(
+    processes: list[subprocess.Popen],
+    spare: set[int],
+    grace: float = GRACE_SECONDS,
+    first: subprocess.Popen | None = None,
+) -> None:
     """SIGTERM every child's process group (their code servers and runs are in it), wait, then
     SIGKILL whatever is left, including descendants that left the group; `spare` (the guard)
-    is left alone."""
+    is left alone. `first` (the daemon) gets SIGTERM alone before the rest, so it stops its
+    sensor threads before the code server they are talking to goes away (a sensor tick cut
+    off by its code server's end logs a gRPC traceback)."""
 
     def below() -> set[int]:
         return descendants(os.getpid()) - spare
 
+    deadline = time.monotonic() + grace
+    if first is not None and first.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            first.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            first.wait(timeout=grace / 2)
     started = below()
     groups = [process.pid for process in processes]
     _signal_all(groups, started, signal.SIGTERM)
-    deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         for process in processes:
             process.poll()
@@ -303,7 +315,8 @@ def serve(
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
         try:
-            _stop(processes, spare={guard.pid} if guard else set())
+            daemon = processes[1] if len(processes) > 1 else None
+            _stop(processes, spare={guard.pid} if guard else set(), first=daemon)
         finally:
             if guard is not None:
                 _release_guard(guard)
