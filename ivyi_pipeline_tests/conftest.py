@@ -176,8 +176,10 @@ LONGEST_FIRST = tuple(
     # Worker-seconds of each on this 2-core machine while another suite ran beside it.
     for unit in (
         "integration/test_derived_instance",  # 160 s
+        "integration/test_cli_operator_clock",  # 170 s (its PostgreSQL variants slow apart)
         DEMO_UNIT,  # 110 s: `ivyi demo`, then the webserver and browser over it
         "e2e/test_cli_scenario",  # 95 s
+        "integration/test_cli_operator_faults",  # 90 s
         "e2e/test_benchmarks_smoke",  # 75 s
         "e2e/test_production_processes",  # 63 s
         "dagster/test_job",  # 53 s
@@ -197,8 +199,15 @@ def _unit(nodeid: str) -> str:
     return DEMO_UNIT if path in DEMO_FILES else path
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m 'not slow'` deselects
 def pytest_collection_modifyitems(config, items):
-    """Longest units first (a stable sort: each file's tests stay together, in their order)."""
+    """Longest units first (a stable sort: each file's tests stay together, in their order);
+    the PostgreSQL variant of a `slow_on_postgres` test is `slow`."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("database_url") == "postgres"
+        if on_postgres and item.get_closest_marker("slow_on_postgres"):
+            item.add_marker(pytest.mark.slow)
     first = {unit: rank for rank, unit in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: first.get(_unit(item.nodeid), len(first)))
     strays = {

@@ -52,6 +52,7 @@ def _ok(done) -> str:
     return done.stdout
 
 
+@pytest.mark.slow_on_postgres
 def test_a_wrong_clock_is_refused_beyond_the_horizon_and_recovered_by_clock_reset(
     database_url, engine, tmp_path
 ):
@@ -110,6 +111,7 @@ def test_a_wrong_clock_is_refused_beyond_the_horizon_and_recovered_by_clock_rese
             assert after[row[0]] == row
 
 
+@pytest.mark.slow_on_postgres
 def test_a_catch_up_orders_nothing_for_an_occasion_past_the_grace_period(
     database_url, engine, tmp_path
 ):
@@ -181,6 +183,7 @@ def _refuse_orders(engine: sa.Engine, refuse: bool) -> None:
             )
 
 
+@pytest.mark.slow_on_postgres
 def test_a_permanent_fault_fails_once_per_process_and_waits_for_a_redrive(
     database_url, engine, tmp_path
 ):
