@@ -17,8 +17,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import from_db, parse_instant, to_db, utcnow
+from ivyi_pipeline.db.locks import driver_lock
 from ivyi_pipeline.db.schema import gift_processes, pipeline_state
-from ivyi_pipeline.entrypoints.local_runs import CURSOR, LAST_TICK_AS_OF, driver_lock, read_state
+from ivyi_pipeline.entrypoints.local_runs import CURSOR, LAST_TICK_AS_OF, read_state
 
 TIMED_CURSORS = (CURSOR.format("occasion_detection_sensor"),)
 """Sensor cursors that hold an instant (the detection sensor's lead window and 'seen')."""

@@ -14,7 +14,6 @@ history), so it may be created, replaced or lost at any time. Opening it:
 """
 
 import contextlib
-import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import dagster as dg
 import sqlalchemy as sa
 import yaml
 
+from ivyi_pipeline.db.locks import file_lock
 from ivyi_pipeline.errors import IvyiError
 from ivyi_pipeline.faults import disk_nearly_full
 from ivyi_pipeline.settings import Settings, ensure_folder
@@ -74,12 +74,8 @@ def home_lock(home: Path) -> Iterator[None]:
             f"DAGSTER_HOME={home} is not writable ({exc.strerror}); "
             "point DAGSTER_HOME at a folder this user can write"
         ) from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with handle, file_lock(handle):
+        yield
 
 
 def _readable_config(config: Path) -> bool:
