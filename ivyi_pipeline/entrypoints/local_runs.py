@@ -33,10 +33,10 @@ from datetime import date, datetime
 import dagster as dg
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import parse_instant, to_db, utcnow
+from ivyi_pipeline.clock import parse_instant
 from ivyi_pipeline.db.engine import is_postgres
 from ivyi_pipeline.db.locks import driver_lock
-from ivyi_pipeline.db.schema import pipeline_state
+from ivyi_pipeline.db.pipeline_state import read_state, write_state
 from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.entrypoints.progress import Progress
 from ivyi_pipeline.errors import EnvironmentProblem, IvyiError
@@ -201,25 +201,6 @@ def _file_identity(engine: sa.Engine) -> tuple[int, int] | None:
     except FileNotFoundError:
         return (-1, -1)
     return found.st_dev, found.st_ino
-
-
-def read_state(engine: sa.Engine, name: str) -> str | None:
-    """A value the pipeline keeps about itself, or None."""
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.select(pipeline_state.c.value).where(pipeline_state.c.name == name)
-        ).scalar()
-
-
-def write_state(engine: sa.Engine, name: str, value: str) -> None:
-    """Store a value (insert or replace); callers hold the driver lock."""
-    row = {"value": value, "updated_at": to_db(utcnow())}
-    with engine.begin() as conn:
-        updated = conn.execute(
-            pipeline_state.update().where(pipeline_state.c.name == name).values(row)
-        )
-        if not updated.rowcount:
-            conn.execute(pipeline_state.insert().values(name=name, **row))
 
 
 # --- one command ---

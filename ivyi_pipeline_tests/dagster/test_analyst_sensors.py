@@ -34,7 +34,7 @@ def _evaluate(instance, name: str, database_url: str, cursor: str | None):
 
 
 def _record_last_tick(engine, at: dt.datetime) -> None:
-    from ivyi_pipeline.entrypoints.local_runs import write_state
+    from ivyi_pipeline.db.pipeline_state import write_state
 
     write_state(engine, LAST_TICK_AS_OF, at.isoformat())
 

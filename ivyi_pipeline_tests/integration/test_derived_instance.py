@@ -19,10 +19,11 @@ from click.testing import CliRunner
 
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
+from ivyi_pipeline.db.pipeline_state import read_state
 from ivyi_pipeline.db.schema import gift_processes, pipeline_state
 from ivyi_pipeline.definitions import build_definitions
 from ivyi_pipeline.entrypoints.cli import main
-from ivyi_pipeline.entrypoints.local_runs import ClockWentBack, backfill, read_state, tick
+from ivyi_pipeline.entrypoints.local_runs import ClockWentBack, backfill, tick
 from ivyi_pipeline.features.fulfilment import ProviderError, SimulatedFulfilmentProvider
 from ivyi_pipeline.instance import EMBEDDED_CONFIG, open_instance
 from ivyi_pipeline.orchestration.failures import record_run_failure
