@@ -3,7 +3,6 @@
 import logging
 import os
 
-import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from ivyi_pipeline.api.config import RETRY_AFTER_SECONDS
@@ -92,13 +91,3 @@ def unexpected(exc: Exception) -> ApiError:
     return ApiError(
         500, "internal_error", "the server failed unexpectedly; this is a bug, please report it"
     )
-
-
-DATABASE_FAULTS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
-
-
-def is_database_fault(exc: BaseException) -> bool:
-    """True for a database that is down, restarting, locked or misconfigured."""
-    if isinstance(exc, DATABASE_FAULTS + (sa.exc.TimeoutError,)):
-        return True
-    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated

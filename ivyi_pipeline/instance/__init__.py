@@ -26,7 +26,7 @@ import yaml
 
 from ivyi_pipeline.db.locks import file_lock
 from ivyi_pipeline.errors import IvyiError
-from ivyi_pipeline.faults import disk_nearly_full
+from ivyi_pipeline.faults import caused_by, disk_nearly_full
 from ivyi_pipeline.settings import Settings, ensure_folder
 
 EMBEDDED_CONFIG = Path(__file__).with_name("embedded_dagster.yaml")
@@ -155,7 +155,7 @@ def _diagnosis(home: Path, exc: Exception) -> str:
             "then run it again"
         )
     damaged = ("not a database", "malformed", "unable to open", "disk i/o")
-    if _caused_by(exc, sa.exc.OperationalError) and not any(d in reason for d in damaged):
+    if caused_by(exc, sa.exc.OperationalError) and not any(d in reason for d in damaged):
         return f"{where} is unreachable ({reason}); run the command again when it is back"
     return (
         f"{where} cannot be opened ({reason}); it holds only state derived from the domain "
@@ -163,12 +163,3 @@ def _diagnosis(home: Path, exc: Exception) -> str:
         "rebuilds it (Dagster's run history stays in the moved folder)"
     )
 
-
-def _caused_by(exc: BaseException, kind: type) -> bool:
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, kind):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
