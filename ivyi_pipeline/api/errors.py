@@ -1,7 +1,6 @@
 """Every refusal is a JSON body naming the field and what to do; nothing else leaves the API."""
 
 import logging
-import os
 
 from pydantic import BaseModel, Field
 
@@ -14,6 +13,7 @@ from ivyi_pipeline.errors import (
     NotDue,
     NotFound,
 )
+from ivyi_pipeline.settings import debug
 
 log = logging.getLogger("ivyi.api")
 
@@ -84,7 +84,7 @@ def unavailable(exc: Exception) -> ApiError:
 
 def unexpected(exc: Exception) -> ApiError:
     """500 for a bug: logged by type (IVYI_DEBUG=1 logs the traceback), never sent."""
-    if os.environ.get("IVYI_DEBUG"):
+    if debug():
         log.exception("unexpected %s", type(exc).__name__)
     else:
         log.error("unexpected %s; set IVYI_DEBUG=1 to log its traceback", type(exc).__name__)

@@ -53,6 +53,7 @@ from ivyi_pipeline.orchestration.run_log import ENVIRONMENT_FAULT, NO_RUN_RETRY
 from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
 from ivyi_pipeline.orchestration.sensors import gifting_funnel_sensor, occasion_backfill_sensor
+from ivyi_pipeline.settings import debug
 from ivyi_pipeline.workflows.gifting_process import data_clock, due
 from ivyi_pipeline.workflows.gifting_process import redrive as redrive_rules
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import Outcome
@@ -65,7 +66,7 @@ last_error). IVYI_DEBUG=1 lets Dagster's warnings and errors through (debug_cons
 
 def debug_console() -> dict | None:
     """With IVYI_DEBUG set, Dagster's console logger at WARNING (the event log's problems)."""
-    if os.environ.get("IVYI_DEBUG"):
+    if debug():
         return {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     return None
 

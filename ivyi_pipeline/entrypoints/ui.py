@@ -25,8 +25,7 @@ from ivyi_pipeline.db.locks import flock
 from ivyi_pipeline.entrypoints.demo import run_demo
 from ivyi_pipeline.entrypoints.process_guard import GRACE_SECONDS as GUARD_GRACE_SECONDS
 from ivyi_pipeline.errors import EnvironmentProblem
-from ivyi_pipeline.orchestration.occasion_dates import DATA_CLOCK_ENV
-from ivyi_pipeline.settings import Settings
+from ivyi_pipeline.settings import DATA_CLOCK_ENV, Settings
 from ivyi_pipeline.workflows.gifting_process.data_clock import data_now
 
 HOST = "127.0.0.1"

@@ -9,9 +9,10 @@ import pytest
 from ivyi_pipeline.definitions import build_definitions, defs
 from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.orchestration.funnel import GIFTING_FUNNEL
-from ivyi_pipeline.orchestration.occasion_dates import DATA_CLOCK_ENV, OCCASION_DETECTION
+from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.occasion_gaps import MISSED_DATES_CHECK, SENSOR
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
+from ivyi_pipeline.settings import DATA_CLOCK_ENV
 from ivyi_pipeline.workflows.gifting_process.data_clock import LAST_TICK_AS_OF
 from ivyi_pipeline_tests.factories import make_occasion, make_process
 

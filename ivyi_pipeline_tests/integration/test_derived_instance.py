@@ -27,13 +27,13 @@ from ivyi_pipeline.entrypoints.local_runs import ClockWentBack, backfill, tick
 from ivyi_pipeline.features.fulfilment import ProviderError, SimulatedFulfilmentProvider
 from ivyi_pipeline.instance import EMBEDDED_CONFIG, open_instance
 from ivyi_pipeline.orchestration.failures import record_run_failure
-from ivyi_pipeline.orchestration.occasion_dates import FIRST_DATE_ENV, OCCASION_DETECTION
+from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.partitions import (
     ensure_process_partitions,
     gift_processes_partitions,
 )
 from ivyi_pipeline.orchestration.resources import IvyiDatabase, SimulatedFulfilment
-from ivyi_pipeline.settings import Settings
+from ivyi_pipeline.settings import FIRST_DATE_ENV, Settings
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
 from ivyi_pipeline_tests.conftest import IVYI_COMMAND, PG_ADMIN_URL, _pg_url
 from ivyi_pipeline_tests.factories import make_gift, make_occasion
