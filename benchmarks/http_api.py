@@ -57,6 +57,7 @@ def open_windows(url: str, n: int) -> list[tuple[str, list[str]]]:
     with engine.connect() as conn:
         return [(pid, find.ranked_gift_ids(conn, pid)) for pid in sorted(opened)]
 
+
 SCENARIO = "HTTP API confirmations"
 IVYI = str(Path(sys.executable).with_name("ivyi"))
 

@@ -26,6 +26,7 @@ import yaml
 from benchmarks.harness import Stopwatch, dagster_instance, environment, throwaway_database
 from benchmarks.seeding import AS_OF, due_offsets, seed
 from benchmarks.throughput import pipeline_definitions
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.entrypoints.local_runs import tick
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import GiftingSettings
@@ -74,10 +75,8 @@ def measure(env, live: int, batch: int) -> dict:
     """One ranged run of `batch` new processes beside `live - batch` other live keys."""
     with throwaway_database(env, "ivyi_bench_ranges") as url, dagster_instance(env) as (inst, home):
         filler = sorted(f"2027-01-01.filler-{uuid.uuid4()}" for _ in range(live - batch))
-        for start in range(0, len(filler), FILLER_CHUNK):
-            inst.add_dynamic_partitions(
-                gift_processes_partitions.name, filler[start : start + FILLER_CHUNK]
-            )
+        for chunk in chunks(filler, FILLER_CHUNK):
+            inst.add_dynamic_partitions(gift_processes_partitions.name, chunk)
         seed(url, due_offsets(batch, GiftingSettings().lead_days))
         analyze(home)
         defs = pipeline_definitions(url, batch)

@@ -18,6 +18,7 @@ from benchmarks.report import Row
 from benchmarks.sampler import StackSampler
 from benchmarks.seeding import AS_OF, due_offsets, seed
 from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.entrypoints.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
@@ -246,8 +247,7 @@ def measure_floor(
         run_ids, failed = [], 0
         with StackSampler() as sampler, Stopwatch() as watch:
             instance.add_dynamic_partitions(FLOOR_PARTITIONS.name, keys)
-            for start in range(0, len(keys), batch):
-                chunk = keys[start : start + batch]
+            for chunk in chunks(keys, batch):
                 result = job.execute_in_process(
                     instance=instance,
                     tags={tags.RANGE_START: chunk[0], tags.RANGE_END: chunk[-1]},

@@ -55,6 +55,7 @@ from benchmarks.seeding import AS_OF, seed
 from benchmarks.throughput import pipeline_definitions
 from benchmarks.webserver import dagster_webserver, post_graphql
 from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import gift_processes, occasions, relationships
 from ivyi_pipeline.entrypoints.local_runs import QUIET_CONSOLE, tick
 from ivyi_pipeline.orchestration import tags
@@ -128,10 +129,10 @@ def _block_some(url: str, live_month_day: int) -> int:
             .distinct()
         ).scalars()
         chosen = sorted(live)[::BLOCKED_EVERY]
-        for start in range(0, len(chosen), 500):
+        for chunk in chunks(chosen):
             conn.execute(
                 relationships.update()
-                .where(relationships.c.id.in_(chosen[start : start + 500]))
+                .where(relationships.c.id.in_(chunk))
                 .values(budget_cents=BLOCKED_BUDGET_CENTS)
             )
     return len(chosen)

@@ -24,6 +24,10 @@ class StaleState(IvyiError):
         )
 
 
+class TransientError(IvyiError):
+    """A failure a later attempt can get past without anyone changing anything (retried)."""
+
+
 class InvalidInput(IvyiError):
     """Input data (a CSV row, a command argument) that cannot be accepted."""
 

@@ -7,7 +7,10 @@ credentials, a read-only file, a full disk) names what to fix instead.
 
 import errno
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+from ivyi_pipeline.errors import TransientError
 
 TRANSIENT = (
     "connection refused",
@@ -69,33 +72,68 @@ CONNECTING = (
 DISK_ERRNOS = {errno.ENOSPC: "free disk space", errno.EDQUOT: "free space within the quota"}
 
 
+def causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """exc, then the exception it was raised from or during, and so on (each once)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """True when exc, or an exception it came from, is a `kind`."""
+    return any(isinstance(link, kind) for link in causes(exc))
+
+
 def database_error(exc: BaseException) -> tuple[str, bool] | None:
     """(the driver's first line, transient?) of the database error under exc, else None."""
     import sqlalchemy as sa
 
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, sa.exc.DBAPIError):
-            lines = str(exc.orig or exc).strip().splitlines()
-            reason = lines[0].strip() if lines else type(exc).__name__
-            return reason, is_transient(reason, exc)
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+    for link in causes(exc):
+        if isinstance(link, sa.exc.DBAPIError):
+            lines = str(link.orig or link).strip().splitlines()
+            reason = lines[0].strip() if lines else type(link).__name__
+            return reason, is_transient(reason, link)
     return None
 
 
 def is_transient(reason: str, exc: BaseException) -> bool:
     """True for faults that a later attempt can get past without anyone changing anything."""
-    import sqlalchemy as sa
-
     text = reason.lower()
     if any(all(word in text for word in words) for words, _ in PERMANENT):
         return False
     if any(marker in text for marker in TRANSIENT):
         return True
-    return bool(getattr(exc, "connection_invalidated", False)) or isinstance(
-        exc, sa.exc.TimeoutError
-    )
+    return _connection_lost(exc)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for errors a step's retry can cure: any OperationalError (a lost connection, a lock,
+    a deadlock), a pool timeout, an invalidated connection, a `TransientError` (a provider
+    hiccup). Callers first fail at once on a permanent fault (`database_error`, `is_permanent`).
+    """
+    import sqlalchemy as sa
+
+    return isinstance(exc, TransientError | sa.exc.OperationalError) or _connection_lost(exc)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True for a database that is down, restarting, locked or misconfigured (the HTTP API's
+    503): an OperationalError, InterfaceError or DisconnectionError, or a lost connection."""
+    import sqlalchemy as sa
+
+    unavailable = sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.DisconnectionError
+    return isinstance(exc, unavailable) or _connection_lost(exc)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """True for a pool timeout or a DBAPI error whose connection SQLAlchemy invalidated."""
+    import sqlalchemy as sa
+
+    if isinstance(exc, sa.exc.TimeoutError):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
 def is_permanent(reason: str) -> bool:
@@ -150,17 +188,9 @@ SQLITE_GONE = ("unable to open database file", "disk i/o error")
 """What SQLite says when its file or folder was deleted under an open instance."""
 
 
-def _chain(exc: BaseException | None):
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-
-
 def raised_in_dagster_storage(exc: BaseException) -> bool:
     """True when the exception (or one it came from) was raised in Dagster's storage code."""
-    for link in _chain(exc):
+    for link in causes(exc):
         frame = link.__traceback__
         while frame is not None:
             if any(part in frame.tb_frame.f_code.co_filename for part in DAGSTER_STORAGE):

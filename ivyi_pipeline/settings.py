@@ -1,10 +1,31 @@
-"""Where Ivyi keeps its data: every location comes from the environment, with local defaults."""
+"""The environment, read here and nowhere else: where Ivyi keeps its data (`Settings`, with
+local defaults) and one function per other variable, each read when it is called (never at
+import), so a variable set after import, or by a test's monkeypatch, is seen.
+
+Each function returns the variable's value, parsed, or None when it is unset or empty; the
+caller holds the default.
+"""
 
 import os
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
-from ivyi_pipeline.errors import EnvironmentProblem
+from ivyi_pipeline.errors import EnvironmentProblem, InvalidInput
+
+HOME_ENV = "IVYI_HOME"
+DATABASE_URL_ENV = "IVYI_DATABASE_URL"
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
+DEBUG_ENV = "IVYI_DEBUG"
+CELERY_BROKER_ENV = "IVYI_CELERY_BROKER_URL"
+CELERY_BACKEND_ENV = "IVYI_CELERY_BACKEND_URL"
+CELERY_QUEUE_ENV = "IVYI_CELERY_QUEUE"
+DAILY_CRON_ENV = "IVYI_DAILY_SCHEDULE_CRON"
+FIRST_DATE_ENV = "IVYI_FIRST_OCCASION_DATE"
+DATA_CLOCK_ENV = "IVYI_DATA_CLOCK"
+GRACE_DAYS_ENV = "IVYI_BELATED_GRACE_DAYS"
+API_TOKENS_ENV = "IVYI_API_TOKENS"
+WEBHOOK_SECRETS_ENV = "IVYI_CARRIER_WEBHOOK_SECRETS"
 
 DEFAULT_HOME = ".ivyi"
 SUPPORTED_DRIVERS = ("postgresql+psycopg2", "sqlite", "sqlite+pysqlite")
@@ -21,15 +42,95 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         """Read IVYI_HOME, IVYI_DATABASE_URL and DAGSTER_HOME, falling back to ./.ivyi."""
-        home = Path(os.environ.get("IVYI_HOME", DEFAULT_HOME)).resolve()
-        url = os.environ.get("IVYI_DATABASE_URL") or f"sqlite:///{home / 'ivyi.db'}"
-        dagster_home = Path(os.environ.get("DAGSTER_HOME") or home / "dagster_home").resolve()
+        home = Path(os.environ.get(HOME_ENV, DEFAULT_HOME)).resolve()
+        url = os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{home / 'ivyi.db'}"
+        dagster_home = Path(os.environ.get(DAGSTER_HOME_ENV) or home / "dagster_home").resolve()
         return cls(home=home, database_url=normalize_database_url(url), dagster_home=dagster_home)
 
     def ensure_dirs(self) -> None:
         """Create the local folders the embedded default writes to; raise if one cannot be."""
         for variable, path in (("IVYI_HOME", self.home), ("DAGSTER_HOME", self.dagster_home)):
             ensure_folder(variable, path)
+
+
+def debug() -> bool:
+    """True when IVYI_DEBUG is set: tracebacks and Dagster's warnings reach the terminal."""
+    return bool(os.environ.get(DEBUG_ENV))
+
+
+def database_url_set() -> bool:
+    """True when IVYI_DATABASE_URL is in the environment (the definitions then bind it)."""
+    return DATABASE_URL_ENV in os.environ
+
+
+def celery_broker_url() -> str | None:
+    """IVYI_CELERY_BROKER_URL: the Celery broker."""
+    return os.environ.get(CELERY_BROKER_ENV) or None
+
+
+def celery_backend_url() -> str | None:
+    """IVYI_CELERY_BACKEND_URL: the Celery result backend."""
+    return os.environ.get(CELERY_BACKEND_ENV) or None
+
+
+def celery_queue() -> str | None:
+    """IVYI_CELERY_QUEUE: the queue steps are sent to and workers listen on."""
+    return os.environ.get(CELERY_QUEUE_ENV) or None
+
+
+def daily_schedule_cron() -> str | None:
+    """IVYI_DAILY_SCHEDULE_CRON: the daily batch's cron (UTC)."""
+    return _text(DAILY_CRON_ENV) or None
+
+
+def first_occasion_date() -> date | None:
+    """IVYI_FIRST_OCCASION_DATE (YYYY-MM-DD): the occasion-date calendar's first date."""
+    text = _text(FIRST_DATE_ENV)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{FIRST_DATE_ENV}={text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def data_clock() -> datetime | None:
+    """IVYI_DATA_CLOCK (ISO-8601): the data's clock, which `ivyi ui` passes to its children."""
+    text = _text(DATA_CLOCK_ENV)
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{DATA_CLOCK_ENV}={text!r} is not an ISO-8601 instant") from None
+
+
+def belated_grace_days() -> int | None:
+    """IVYI_BELATED_GRACE_DAYS: how many days after an occurrence a backfill still gifts it."""
+    text = _text(GRACE_DAYS_ENV)
+    if not text:
+        return None
+    if not text.isdigit():
+        raise InvalidInput(f"{GRACE_DAYS_ENV}={text!r} is not a whole number of days")
+    return int(text)
+
+
+def api_tokens() -> tuple[str, ...]:
+    """IVYI_API_TOKENS: the HTTP API's bearer tokens (comma-separated; empty when unset)."""
+    return _listed(API_TOKENS_ENV)
+
+
+def webhook_secrets() -> tuple[str, ...]:
+    """IVYI_CARRIER_WEBHOOK_SECRETS: the carrier webhooks' secrets (comma-separated)."""
+    return _listed(WEBHOOK_SECRETS_ENV)
+
+
+def _text(variable: str) -> str:
+    return os.environ.get(variable, "").strip()
+
+
+def _listed(variable: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in os.environ.get(variable, "").split(",") if part.strip())
 
 
 def ensure_folder(variable: str, path: Path, error: type[Exception] | None = None) -> None:

@@ -1,15 +1,18 @@
 """What `ivyi serve` reads from the environment: tokens, webhook secrets, limits, the clock."""
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from ivyi_pipeline.clock import utcnow
 from ivyi_pipeline.errors import EnvironmentProblem
+from ivyi_pipeline.settings import (
+    API_TOKENS_ENV,
+    WEBHOOK_SECRETS_ENV,
+    api_tokens,
+    webhook_secrets,
+)
 
-TOKENS_ENV = "IVYI_API_TOKENS"
-WEBHOOK_SECRETS_ENV = "IVYI_CARRIER_WEBHOOK_SECRETS"
 MIN_SECRET_CHARS = 32
 MAX_BODY_BYTES = 16_384
 """Largest request body accepted (16 KiB; the largest valid body is under 300 bytes)."""
@@ -18,9 +21,8 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 RETRY_AFTER_SECONDS = 5
 
 
-def _secrets(variable: str, what: str) -> tuple[str, ...]:
-    """The comma-separated secrets of `variable`; EnvironmentProblem when none or a short one."""
-    found = tuple(part.strip() for part in os.environ.get(variable, "").split(",") if part.strip())
+def _secrets(variable: str, found: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """The secrets `variable` gave; EnvironmentProblem when none or a short one."""
     if not found:
         raise EnvironmentProblem(
             f"{variable} is not set; set it to one or more {what} (comma-separated, each at "
@@ -52,7 +54,9 @@ class ApiConfig:
         """Read IVYI_API_TOKENS and IVYI_CARRIER_WEBHOOK_SECRETS; refuse missing or weak ones."""
         return cls(
             database_url=database_url,
-            tokens=_secrets(TOKENS_ENV, "bearer tokens"),
-            webhook_secrets=_secrets(WEBHOOK_SECRETS_ENV, "carrier webhook secrets"),
+            tokens=_secrets(API_TOKENS_ENV, api_tokens(), "bearer tokens"),
+            webhook_secrets=_secrets(
+                WEBHOOK_SECRETS_ENV, webhook_secrets(), "carrier webhook secrets"
+            ),
             now=now,
         )

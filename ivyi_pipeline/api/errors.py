@@ -1,9 +1,7 @@
 """Every refusal is a JSON body naming the field and what to do; nothing else leaves the API."""
 
 import logging
-import os
 
-import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from ivyi_pipeline.api.config import RETRY_AFTER_SECONDS
@@ -15,6 +13,7 @@ from ivyi_pipeline.errors import (
     NotDue,
     NotFound,
 )
+from ivyi_pipeline.settings import debug
 
 log = logging.getLogger("ivyi.api")
 
@@ -85,20 +84,10 @@ def unavailable(exc: Exception) -> ApiError:
 
 def unexpected(exc: Exception) -> ApiError:
     """500 for a bug: logged by type (IVYI_DEBUG=1 logs the traceback), never sent."""
-    if os.environ.get("IVYI_DEBUG"):
+    if debug():
         log.exception("unexpected %s", type(exc).__name__)
     else:
         log.error("unexpected %s; set IVYI_DEBUG=1 to log its traceback", type(exc).__name__)
     return ApiError(
         500, "internal_error", "the server failed unexpectedly; this is a bug, please report it"
     )
-
-
-DATABASE_FAULTS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
-
-
-def is_database_fault(exc: BaseException) -> bool:
-    """True for a database that is down, restarting, locked or misconfigured."""
-    if isinstance(exc, DATABASE_FAULTS + (sa.exc.TimeoutError,)):
-        return True
-    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated

@@ -4,7 +4,8 @@ import json
 import logging
 import time
 
-from ivyi_pipeline.api.errors import ApiError, is_database_fault, unavailable, unexpected
+from ivyi_pipeline.api.errors import ApiError, unavailable, unexpected
+from ivyi_pipeline.faults import is_database_unavailable
 
 log = logging.getLogger("ivyi.api.access")
 
@@ -88,7 +89,7 @@ class AccessLog:
         except Exception as exc:
             if status:
                 raise
-            error = unavailable(exc) if is_database_fault(exc) else unexpected(exc)
+            error = unavailable(exc) if is_database_unavailable(exc) else unexpected(exc)
             await _send_error(record, error)
         finally:
             elapsed = (time.perf_counter() - started) * 1000

@@ -12,10 +12,8 @@ from ivyi_pipeline.data.dataset import CSV_COLUMNS, OPTIONAL_FILES, Dataset, csv
 from ivyi_pipeline.data.db_write import write_dataset
 from ivyi_pipeline.data.origin import Origin, record_origin
 from ivyi_pipeline.data.reconcile import reconcile
+from ivyi_pipeline.db.locks import load_lock
 from ivyi_pipeline.errors import InvalidInput
-
-PG_LOAD_LOCK = 0x1791_0002
-"""The PostgreSQL advisory lock a load holds for its transaction, so loads run one at a time."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +60,7 @@ def load_parsed(engine: sa.Engine, parsed: ParsedDirectory) -> LoadSummary:
     dbapi = engine.dialect.loaded_dbapi
     try:
         with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_LOAD_LOCK)))
+            load_lock(conn)
             new, present = reconcile(conn, parsed.frames, parsed.sources)
             written = write_dataset(conn, Dataset(**new))
             if any(written.values()):

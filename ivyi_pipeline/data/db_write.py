@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.data.dataset import Dataset
 from ivyi_pipeline.data.origin import Origin, record_origin
+from ivyi_pipeline.db.reads import frame_chunks
 from ivyi_pipeline.db.schema import gifts, occasions, preferences, relationships, users
 from ivyi_pipeline.errors import InvalidInput
 
@@ -33,8 +34,8 @@ def write_frame(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> in
     if frame.empty:
         return 0
     write = _copy_chunk if conn.dialect.name == "postgresql" else _insert_chunk
-    for start in range(0, len(frame), CHUNK_ROWS):
-        write(conn, table, frame.iloc[start : start + CHUNK_ROWS])
+    for chunk in frame_chunks(frame, CHUNK_ROWS):
+        write(conn, table, chunk)
     return len(frame)
 
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import to_db, utcnow
+from ivyi_pipeline.db.pipeline_state import read_state, write_state
 from ivyi_pipeline.db.schema import metadata, pipeline_state
 
 ORIGIN = "dataset_origin"
@@ -25,25 +25,12 @@ class Origin(StrEnum):
 
 def record_origin(conn: sa.Connection, origin: Origin) -> None:
     """Set the data set's origin, within the caller's transaction (the one writing the rows)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    values = {"name": ORIGIN, "value": origin.value, "updated_at": to_db(utcnow())}
-    statement = insert(pipeline_state).values(**values)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[pipeline_state.c.name],
-            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
-        )
-    )
+    write_state(conn, ORIGIN, origin.value)
 
 
 def dataset_origin(conn: sa.Connection) -> str | None:
     """The recorded origin, None when nothing recorded one (an empty or older database)."""
-    return conn.execute(
-        sa.select(pipeline_state.c.value).where(pipeline_state.c.name == ORIGIN)
-    ).scalar()
+    return read_state(conn, ORIGIN)
 
 
 def domain_tables() -> list[sa.Table]:

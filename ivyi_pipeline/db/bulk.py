@@ -6,7 +6,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.engine import insert_ignoring_conflicts
-from ivyi_pipeline.db.reads import chunks
+from ivyi_pipeline.db.reads import chunks, frame_chunks
 
 UNNEST_ROWS = 50_000
 """Rows sent in one INSERT ... SELECT FROM unnest(...) (a few MB of SQL text)."""
@@ -41,8 +41,7 @@ def insert_frame_ignoring_conflicts(conn: sa.Connection, table: sa.Table, frame:
         f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
         f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
     )
-    for start in range(0, len(frame), UNNEST_ROWS):
-        part = frame.iloc[start : start + UNNEST_ROWS]
+    for part in frame_chunks(frame, UNNEST_ROWS):
         conn.execute(
             statement,
             {

@@ -1,8 +1,5 @@
 """Run the Alembic migrations that create and upgrade the schema, one migrator at a time."""
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -10,11 +7,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from ivyi_pipeline.db.locks import migration_lock
 from ivyi_pipeline.errors import EnvironmentProblem, SchemaTooNew
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-PG_MIGRATION_LOCK = 0x1791_0001
-"""The PostgreSQL advisory lock key every `alembic upgrade` of this project holds."""
 
 
 def alembic_config(url: str) -> Config:
@@ -78,46 +74,3 @@ def current_revision(url: str) -> str | None:
 
     with get_engine(url).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
-
-
-@contextmanager
-def migration_lock(url: str) -> Iterator[None]:
-    """Hold the database's migration lock: an advisory lock on PostgreSQL, a file lock on SQLite."""
-    import sqlalchemy as sa
-
-    from ivyi_pipeline.db.engine import get_engine
-
-    engine = get_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.execute(sa.select(sa.func.pg_advisory_lock(PG_MIGRATION_LOCK)))
-            conn.commit()
-            try:
-                yield
-            finally:
-                conn.execute(sa.select(sa.func.pg_advisory_unlock(PG_MIGRATION_LOCK)))
-                conn.commit()
-        return
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        yield
-        return
-    # A file of its own: opening and closing the database file itself would drop the POSIX
-    # locks SQLite's pooled connections hold on it (closing any descriptor releases them).
-    path = Path(database)
-    lock = path.with_name(f".{path.name}.migrate-lock")
-    try:
-        handle = lock.open("rb") if lock.exists() else lock.open("ab")
-    except OSError as exc:
-        if not path.parent.is_dir():
-            problem, remedy = "cannot create the SQLite database", "create its folder"
-        else:
-            problem = "cannot write beside the SQLite database"
-            remedy = "make the SQLite file and its folder writable by this user"
-        raise EnvironmentProblem(f"{problem} {database} ({exc.strerror}); {remedy}") from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -19,6 +19,12 @@ def chunks(items: Sequence[T], size: int | None = None) -> Iterator[list[T]]:
         yield list(items[start : start + size])
 
 
+def frame_chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
+    """The frame's rows in frames of `size`, in their order."""
+    for start in range(0, len(frame), size):
+        yield frame.iloc[start : start + size]
+
+
 def rows_in(
     conn: sa.Connection, query: sa.Select, column: sa.ColumnElement, ids: Iterable[str]
 ) -> list[sa.Row]:

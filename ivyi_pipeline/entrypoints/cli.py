@@ -13,7 +13,7 @@ import click
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.errors import IvyiError
-from ivyi_pipeline.settings import Settings, check_database_url, redact_url
+from ivyi_pipeline.settings import Settings, check_database_url, debug, redact_url
 
 
 def _database_where() -> str:
@@ -47,7 +47,7 @@ def _describe(exc: Exception) -> str | None:
         return message
     if isinstance(exc, OSError):
         return describe_os_error(exc)
-    if os.environ.get("IVYI_DEBUG"):
+    if debug():
         return None
     first = (str(exc).strip().splitlines() or [""])[0][:200]
     return (

@@ -17,8 +17,10 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import from_db, parse_instant, to_db, utcnow
-from ivyi_pipeline.db.schema import gift_processes, pipeline_state
-from ivyi_pipeline.entrypoints.local_runs import CURSOR, LAST_TICK_AS_OF, driver_lock, read_state
+from ivyi_pipeline.db.locks import driver_lock
+from ivyi_pipeline.db.pipeline_state import forget_state, read_state, write_state
+from ivyi_pipeline.db.schema import gift_processes
+from ivyi_pipeline.entrypoints.local_runs import CURSOR, LAST_TICK_AS_OF
 
 TIMED_CURSORS = (CURSOR.format("occasion_detection_sensor"),)
 """Sensor cursors that hold an instant (the detection sensor's lead window and 'seen')."""
@@ -99,23 +101,11 @@ def reset_clock(engine: sa.Engine, to: datetime) -> ResetOutcome:
         last = parse_instant(recorded) if recorded else None
         changed = last is not None and to < last
         if changed:
-            now = to_db(utcnow())
             audit = {"from": recorded, "to": to.isoformat(), "at": utcnow().isoformat()}
             with engine.begin() as conn:
-                conn.execute(
-                    pipeline_state.update()
-                    .where(pipeline_state.c.name == LAST_TICK_AS_OF)
-                    .values(value=to.isoformat(), updated_at=now)
-                )
-                conn.execute(
-                    pipeline_state.delete().where(pipeline_state.c.name.in_(TIMED_CURSORS))
-                )
-                conn.execute(pipeline_state.delete().where(pipeline_state.c.name == LAST_RESET))
-                conn.execute(
-                    pipeline_state.insert().values(
-                        name=LAST_RESET, value=json.dumps(audit), updated_at=now
-                    )
-                )
+                write_state(conn, LAST_TICK_AS_OF, to.isoformat())
+                forget_state(conn, TIMED_CURSORS)
+                write_state(conn, LAST_RESET, json.dumps(audit))
     return ResetOutcome(last, to, changed, clock_state(engine, after=to))
 
 

@@ -11,7 +11,6 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import from_db
-from ivyi_pipeline.data.csv_import import PG_LOAD_LOCK
 from ivyi_pipeline.data.db_write import write_dataset
 from ivyi_pipeline.data.origin import (
     Origin,
@@ -22,8 +21,10 @@ from ivyi_pipeline.data.origin import (
 )
 from ivyi_pipeline.data.synthetic import generate_dataset
 from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.locks import load_lock
+from ivyi_pipeline.db.pipeline_state import forget_state
 from ivyi_pipeline.db.reads import chunks
-from ivyi_pipeline.db.schema import gift_processes, pipeline_state
+from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.domain.occurrences import occurrences_between
 from ivyi_pipeline.domain.partition_keys import partition_key
@@ -110,8 +111,7 @@ def reset(engine: sa.Engine, instance: dg.DagsterInstance) -> int:
     the demo's processes go.
     """
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_LOAD_LOCK)))
+        load_lock(conn)
         origin = dataset_origin(conn)
         if origin != Origin.DEMO and holds_data(conn):
             raise _not_empty(engine, origin)
@@ -122,7 +122,7 @@ def reset(engine: sa.Engine, instance: dg.DagsterInstance) -> int:
         ).all()
         for table in reversed(domain_tables()):
             conn.execute(table.delete())
-        conn.execute(pipeline_state.delete())
+        forget_state(conn)
     # A process is named by its id (run tags, keys of the former scheme) or by its key.
     names = [row.id for row in rows]
     names += [partition_key(row.occurrence_date, row.occasion_id) for row in rows]

@@ -22,22 +22,21 @@ the next command executes them again too, and runs the CREATED processes it left
 idempotent (guarded writes, one order per process), so nothing is done twice.
 """
 
-import fcntl
 import json
 import os
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
 
-from ivyi_pipeline.clock import parse_instant, to_db, utcnow
+from ivyi_pipeline.clock import parse_instant
 from ivyi_pipeline.db.engine import is_postgres
-from ivyi_pipeline.db.schema import pipeline_state
+from ivyi_pipeline.db.locks import driver_lock
+from ivyi_pipeline.db.pipeline_state import read_state, write_state
 from ivyi_pipeline.domain.events import GiftingProcessEvent as Event
 from ivyi_pipeline.entrypoints.progress import Progress
 from ivyi_pipeline.errors import EnvironmentProblem, IvyiError
@@ -54,6 +53,7 @@ from ivyi_pipeline.orchestration.run_log import ENVIRONMENT_FAULT, NO_RUN_RETRY
 from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE
 from ivyi_pipeline.orchestration.sensors import gifting_funnel_sensor, occasion_backfill_sensor
+from ivyi_pipeline.settings import debug
 from ivyi_pipeline.workflows.gifting_process import data_clock, due
 from ivyi_pipeline.workflows.gifting_process import redrive as redrive_rules
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import Outcome
@@ -66,7 +66,7 @@ last_error). IVYI_DEBUG=1 lets Dagster's warnings and errors through (debug_cons
 
 def debug_console() -> dict | None:
     """With IVYI_DEBUG set, Dagster's console logger at WARNING (the event log's problems)."""
-    if os.environ.get("IVYI_DEBUG"):
+    if debug():
         return {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     return None
 
@@ -75,7 +75,6 @@ MAX_ROUNDS = 12
 CURSOR = "local_runs/cursor/{}"
 LAST_TICK_AS_OF = data_clock.LAST_TICK_AS_OF
 DRIVER = "local_runs/driver"
-LOCK_KEY = 0x1F1D1  # the advisory lock of the local driver on a PostgreSQL domain database
 UNFINISHED = [
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING,
@@ -203,70 +202,6 @@ def _file_identity(engine: sa.Engine) -> tuple[int, int] | None:
     except FileNotFoundError:
         return (-1, -1)
     return found.st_dev, found.st_ino
-
-
-def read_state(engine: sa.Engine, name: str) -> str | None:
-    """A value the pipeline keeps about itself, or None."""
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.select(pipeline_state.c.value).where(pipeline_state.c.name == name)
-        ).scalar()
-
-
-def write_state(engine: sa.Engine, name: str, value: str) -> None:
-    """Store a value (insert or replace); callers hold the driver lock."""
-    row = {"value": value, "updated_at": to_db(utcnow())}
-    with engine.begin() as conn:
-        updated = conn.execute(
-            pipeline_state.update().where(pipeline_state.c.name == name).values(row)
-        )
-        if not updated.rowcount:
-            conn.execute(pipeline_state.insert().values(name=name, **row))
-
-
-class DriverBusy(IvyiError):
-    """Another `ivyi` run command holds the driver lock of this domain database."""
-
-
-BUSY = (
-    "another ivyi command (tick, batch, backfill-missed, redrive or demo) is running on this "
-    "database; nothing changed: wait for it to end, then run this command again"
-)
-
-
-@contextmanager
-def driver_lock(engine: sa.Engine, wait: bool = True) -> Iterator[None]:
-    """One local command at a time on this domain database; released when the process dies.
-
-    PostgreSQL: a transaction-level advisory lock held by a connection of its own (it also
-    works through pgbouncer in transaction mode). SQLite: an exclusive flock on a file beside
-    the database file (an in-memory database has nobody to share with). Without `wait`, a
-    lock another command holds raises DriverBusy at once.
-    """
-    if is_postgres(engine):
-        with engine.connect() as conn, conn.begin():
-            if wait:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-            elif not conn.execute(
-                sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}
-            ).scalar():
-                raise DriverBusy(BUSY)
-            yield
-        return
-    database = engine.url.database
-    if not database or database == ":memory:":
-        with nullcontext():
-            yield
-        return
-    with open(Path(f"{database}.local-runs.lock"), "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DriverBusy(BUSY) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # --- one command ---

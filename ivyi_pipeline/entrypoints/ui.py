@@ -7,7 +7,6 @@ runs, partitions, check results and a funnel with a history to plot.
 
 import contextlib
 import ctypes
-import fcntl
 import os
 import signal
 import socket
@@ -22,11 +21,11 @@ import dagster as dg
 import sqlalchemy as sa
 
 from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.locks import flock
 from ivyi_pipeline.entrypoints.demo import run_demo
 from ivyi_pipeline.entrypoints.process_guard import GRACE_SECONDS as GUARD_GRACE_SECONDS
 from ivyi_pipeline.errors import EnvironmentProblem
-from ivyi_pipeline.orchestration.occasion_dates import DATA_CLOCK_ENV
-from ivyi_pipeline.settings import Settings
+from ivyi_pipeline.settings import DATA_CLOCK_ENV, Settings
 from ivyi_pipeline.workflows.gifting_process.data_clock import data_now
 
 HOST = "127.0.0.1"
@@ -125,7 +124,7 @@ def daemon_lock(dagster_home: Path) -> Iterator[int]:
     path = dagster_home / DAEMON_LOCK
     with open(path, "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            flock(handle, wait=False)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"

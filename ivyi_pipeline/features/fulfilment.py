@@ -14,10 +14,10 @@ from ivyi_pipeline.db.engine import insert_ignoring_conflicts
 from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.db.schema import inbox_events, orders, simulated_provider_orders
 from ivyi_pipeline.domain.enums import InboxKind
-from ivyi_pipeline.errors import InvalidInput, IvyiError, NotFound
+from ivyi_pipeline.errors import InvalidInput, NotFound, TransientError
 
 
-class ProviderError(IvyiError):
+class ProviderError(TransientError):
     """The fulfilment provider failed; transient, safe to retry with the same key."""
 
 

@@ -13,10 +13,7 @@ history), so it may be created, replaced or lost at any time. Opening it:
   `InstanceUnavailable` line naming DAGSTER_HOME, what is wrong and what to do.
 """
 
-import contextlib
-import fcntl
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,8 +22,10 @@ import dagster as dg
 import sqlalchemy as sa
 import yaml
 
+from ivyi_pipeline.atomic_files import write_text_atomically, write_text_if_absent
+from ivyi_pipeline.db.locks import file_lock
 from ivyi_pipeline.errors import IvyiError
-from ivyi_pipeline.faults import disk_nearly_full
+from ivyi_pipeline.faults import caused_by, disk_nearly_full
 from ivyi_pipeline.settings import Settings, ensure_folder
 
 EMBEDDED_CONFIG = Path(__file__).with_name("embedded_dagster.yaml")
@@ -49,9 +48,9 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
         config = home / "dagster.yaml"
         if embedded:
             if not _readable_config(config):
-                write_atomically(config, EMBEDDED_CONFIG.read_text())
+                write_text_atomically(config, EMBEDDED_CONFIG.read_text())
         elif not config.exists():
-            write_if_absent(config, EMBEDDED_CONFIG.read_text())
+            write_text_if_absent(config, EMBEDDED_CONFIG.read_text())
         elif not _readable_config(config):
             raise InstanceUnavailable(
                 f"DAGSTER_HOME={home}: its dagster.yaml is empty or not a YAML mapping; "
@@ -74,12 +73,8 @@ def home_lock(home: Path) -> Iterator[None]:
             f"DAGSTER_HOME={home} is not writable ({exc.strerror}); "
             "point DAGSTER_HOME at a folder this user can write"
         ) from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with handle, file_lock(handle):
+        yield
 
 
 def _readable_config(config: Path) -> bool:
@@ -87,34 +82,6 @@ def _readable_config(config: Path) -> bool:
         return isinstance(yaml.safe_load(config.read_text()), dict)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write a file so that readers see the old content or the new one, never a part."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def write_if_absent(path: Path, text: str) -> None:
-    """Write a whole file where none exists; an existing one (even a new one) is left alone."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)  # unlike a rename, never replaces a file
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def _opened(home: Path) -> dg.DagsterInstance:
@@ -159,20 +126,10 @@ def _diagnosis(home: Path, exc: Exception) -> str:
             "then run it again"
         )
     damaged = ("not a database", "malformed", "unable to open", "disk i/o")
-    if _caused_by(exc, sa.exc.OperationalError) and not any(d in reason for d in damaged):
+    if caused_by(exc, sa.exc.OperationalError) and not any(d in reason for d in damaged):
         return f"{where} is unreachable ({reason}); run the command again when it is back"
     return (
         f"{where} cannot be opened ({reason}); it holds only state derived from the domain "
         f"database: move it aside (mv {home} {home}.broken) and run the command again, which "
         "rebuilds it (Dagster's run history stays in the moved folder)"
     )
-
-
-def _caused_by(exc: BaseException, kind: type) -> bool:
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, kind):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False

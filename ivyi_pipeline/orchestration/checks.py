@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import dagster as dg
 
+from ivyi_pipeline.db.reads import chunks
 from ivyi_pipeline.orchestration.dagster_internals import partition_check_evaluation
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
@@ -162,8 +163,7 @@ def latest_materializations(
 ) -> dict[str, dg.EventLogRecord]:
     """Each listed partition's latest materialization of the asset: one query per 500."""
     latest: dict[str, dg.EventLogRecord] = {}
-    for start in range(0, len(partitions), TARGETS_PER_QUERY):
-        chunk = list(partitions[start : start + TARGETS_PER_QUERY])
+    for chunk in chunks(partitions, TARGETS_PER_QUERY):
         records = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=chunk), limit=len(chunk)
         ).records

@@ -47,6 +47,8 @@ from dagster._core.storage.event_log.schema import (
     SqlEventLogStorageTable,
 )
 
+from ivyi_pipeline.db.reads import chunks
+
 PINNED_DAGSTER = "1.13.27"
 
 
@@ -116,8 +118,7 @@ def forget_check_results(
     deleted = 0
     with storage.index_connection() as conn:
         for key in check_keys:
-            for start in range(0, len(partitions), FORGET_CHUNK):
-                chunk = list(partitions[start : start + FORGET_CHUNK])
+            for chunk in chunks(partitions, FORGET_CHUNK):
                 deleted += conn.execute(
                     table.delete().where(
                         table.c.asset_key == key.asset_key.to_string(),
@@ -143,8 +144,7 @@ def forget_partition_history(
     deleted = 0
     with instance.event_log_storage.index_connection() as conn:
         for key in asset_keys:
-            for start in range(0, len(partitions), FORGET_CHUNK):
-                chunk = list(partitions[start : start + FORGET_CHUNK])
+            for chunk in chunks(partitions, FORGET_CHUNK):
                 ids = (
                     sa.select(events.c.id)
                     .where(

@@ -10,44 +10,32 @@ end: `ivyi ui` passes the data's clock (the last tick's instant) to the webserve
 daemon as IVYI_DATA_CLOCK, and the calendar then ends that many days further on.
 """
 
-import os
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+from ivyi_pipeline import settings
 from ivyi_pipeline.clock import utcnow
 from ivyi_pipeline.domain.occurrences import lead_window_end
 from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.workflows.gifting_process.detection import DetectionCursor
 
 DEFAULT_FIRST_OCCASION_DATE = date(2025, 1, 1)
-FIRST_DATE_ENV = "IVYI_FIRST_OCCASION_DATE"
-DATA_CLOCK_ENV = "IVYI_DATA_CLOCK"
 OCCASION_DETECTION = dg.AssetKey("occasion_detection")
 COVERED_BY = "covered_by"
 
 
 def first_occasion_date() -> date:
     """The calendar's first date: IVYI_FIRST_OCCASION_DATE (YYYY-MM-DD), else 2025-01-01."""
-    text = os.environ.get(FIRST_DATE_ENV, "").strip()
-    if not text:
-        return DEFAULT_FIRST_OCCASION_DATE
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{FIRST_DATE_ENV}={text!r} is not a date (YYYY-MM-DD)") from None
+    return settings.first_occasion_date() or DEFAULT_FIRST_OCCASION_DATE
 
 
 def days_ahead(now: datetime | None = None) -> int:
     """How many days IVYI_DATA_CLOCK (the data's clock, ISO) is ahead of the wall clock; 0 unset."""
-    text = os.environ.get(DATA_CLOCK_ENV, "").strip()
-    if not text:
+    clock = settings.data_clock()
+    if clock is None:
         return 0
-    try:
-        clock = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{DATA_CLOCK_ENV}={text!r} is not an ISO-8601 instant") from None
     return max(0, (clock.date() - (now or utcnow()).date()).days)
 
 
@@ -70,7 +58,7 @@ def check_range(start: date, end: date, as_of: datetime, first: date, lead_days:
     if start < first:
         raise InvalidInput(
             f"--from {start} precedes the first occasion date {first}; "
-            f"set {FIRST_DATE_ENV} to an earlier date"
+            f"set {settings.FIRST_DATE_ENV} to an earlier date"
         )
     last = lead_window_end(as_of.date(), lead_days)
     if end > last:

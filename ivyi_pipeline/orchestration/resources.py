@@ -4,7 +4,6 @@ Every default lives on its resource's field; `resources_from_environment` is how
 definitions configure them from the environment when they are built.
 """
 
-import os
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -16,16 +15,19 @@ from ivyi_pipeline.domain.decision_window import WindowPolicy
 from ivyi_pipeline.domain.options import DEFAULT_MAX_OPTIONS
 from ivyi_pipeline.domain.ranking import DEFAULT_TOP_N
 from ivyi_pipeline.features.fulfilment import FulfilmentProvider, SimulatedFulfilmentProvider
-from ivyi_pipeline.settings import Settings
+from ivyi_pipeline.settings import (
+    DATABASE_URL_ENV,
+    Settings,
+    belated_grace_days,
+    database_url_set,
+)
 from ivyi_pipeline.workflows.gifting_process.backfill_policy import (
     DEFAULT_GRACE_DAYS,
     BelatedPolicy,
-    grace_days_from_env,
 )
 from ivyi_pipeline.workflows.gifting_process.detection import DEFAULT_LEAD_DAYS
 from ivyi_pipeline.workflows.gifting_process.steps import GiftingRules
 
-DATABASE_URL_ENV = "IVYI_DATABASE_URL"
 DEFAULT_BATCH_SIZE = 500
 """Most processes one gifting run covers (the nightly batch's ranges, a backfill's runs)."""
 
@@ -118,13 +120,14 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
     `InvalidInput` names a bad value). Everything else takes its resource's defaults.
     """
     database = (
-        IvyiDatabase(url=dg.EnvVar(DATABASE_URL_ENV))
-        if DATABASE_URL_ENV in os.environ
-        else IvyiDatabase()
+        IvyiDatabase(url=dg.EnvVar(DATABASE_URL_ENV)) if database_url_set() else IvyiDatabase()
     )
+    grace_days = belated_grace_days()
     return {
         "ivyi_db": database,
-        "gifting": GiftingSettings(grace_days=grace_days_from_env()),
+        "gifting": GiftingSettings(
+            grace_days=DEFAULT_GRACE_DAYS if grace_days is None else grace_days
+        ),
         "fulfilment": SimulatedFulfilment(),
         "clock": Clock(),
     }

@@ -5,11 +5,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
-import sqlalchemy as sa
 
 from ivyi_pipeline.domain.states import STEPS
-from ivyi_pipeline.faults import database_error, is_permanent, what_to_fix
-from ivyi_pipeline.features.fulfilment import ProviderError
+from ivyi_pipeline.faults import database_error, is_permanent, is_retryable, what_to_fix
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.run_scope import process_ids
 from ivyi_pipeline.workflows.gifting_process import failure_reasons, redrive
@@ -154,13 +152,6 @@ def _errors_by_process(context: dg.OpExecutionContext, report: StepReport) -> di
     return errors
 
 
-def is_transient(exc: BaseException) -> bool:
-    """True for errors a retry can cure: lost connections, locks, timeouts, provider hiccups."""
-    if isinstance(exc, ProviderError | sa.exc.OperationalError | sa.exc.TimeoutError):
-        return True
-    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
-
-
 def describe_error(exc: BaseException) -> str:
     """One short line naming the error, without SQL parameters."""
     original = getattr(exc, "orig", None) or exc
@@ -191,7 +182,7 @@ def retry_only_transient(context: dg.OpExecutionContext | None = None) -> Iterat
                 allow_retries=False,
                 metadata={ENVIRONMENT_FAULT: f"{fault[0]}; {what_to_fix(fault[0])}"},
             ) from exc
-        if is_transient(exc):
+        if is_retryable(exc):
             raise
         if context is not None:
             context.instance.add_run_tags(context.run_id, NO_RUN_RETRY)

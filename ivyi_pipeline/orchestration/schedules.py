@@ -1,11 +1,11 @@
 """Every schedule: the nightly batch of the day's work in bulk, the daily funnel, and Dagster's
 own retention."""
 
-import os
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from ivyi_pipeline import settings
 from ivyi_pipeline.clock import utcnow
 from ivyi_pipeline.orchestration.jobs import (
     dagster_retention_job,
@@ -19,14 +19,13 @@ from ivyi_pipeline.orchestration.run_requests import plan_runs
 from ivyi_pipeline.workflows.gifting_process.batch import DailyWork, daily_work
 
 DEFAULT_CRON = "0 6 * * *"
-CRON_ENV = "IVYI_DAILY_SCHEDULE_CRON"
 BATCH_EVENT = "daily-batch"
 DAILY_SCHEDULE = "daily_gifting_schedule"
 
 
 def daily_cron() -> str:
     """The schedule's cron (UTC): IVYI_DAILY_SCHEDULE_CRON, read when the definitions are built."""
-    return os.environ.get(CRON_ENV, "").strip() or DEFAULT_CRON
+    return settings.daily_schedule_cron() or DEFAULT_CRON
 
 
 def batch_run_requests(

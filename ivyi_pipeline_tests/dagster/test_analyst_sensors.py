@@ -9,9 +9,10 @@ import pytest
 from ivyi_pipeline.definitions import build_definitions, defs
 from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.orchestration.funnel import GIFTING_FUNNEL
-from ivyi_pipeline.orchestration.occasion_dates import DATA_CLOCK_ENV, OCCASION_DETECTION
+from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.occasion_gaps import MISSED_DATES_CHECK, SENSOR
 from ivyi_pipeline.orchestration.resources import Clock, GiftingSettings, IvyiDatabase
+from ivyi_pipeline.settings import DATA_CLOCK_ENV
 from ivyi_pipeline.workflows.gifting_process.data_clock import LAST_TICK_AS_OF
 from ivyi_pipeline_tests.factories import make_occasion, make_process
 
@@ -34,7 +35,7 @@ def _evaluate(instance, name: str, database_url: str, cursor: str | None):
 
 
 def _record_last_tick(engine, at: dt.datetime) -> None:
-    from ivyi_pipeline.entrypoints.local_runs import write_state
+    from ivyi_pipeline.db.pipeline_state import write_state
 
     write_state(engine, LAST_TICK_AS_OF, at.isoformat())
 

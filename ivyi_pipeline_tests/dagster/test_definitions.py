@@ -13,13 +13,9 @@ import pytest
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.entrypoints.local_runs import VIEW_SENSORS
 from ivyi_pipeline.errors import InvalidInput
-from ivyi_pipeline.orchestration.celery_executor import (
-    BACKEND_ENV,
-    BROKER_ENV,
-    LOCAL_BACKEND,
-    celery_executor_config,
-)
+from ivyi_pipeline.orchestration.celery_executor import LOCAL_BACKEND, celery_executor_config
 from ivyi_pipeline.orchestration.resources import Clock, resources_from_environment
+from ivyi_pipeline.settings import CELERY_BACKEND_ENV, CELERY_BROKER_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 GIFTING_SENSORS = (
@@ -153,12 +149,12 @@ def test_the_grace_period_is_read_when_the_definitions_are_built(monkeypatch):
 
 
 def test_the_celery_executor_names_the_broker_variable_instead_of_holding_its_url(monkeypatch):
-    monkeypatch.setenv(BROKER_ENV, "pyamqp://ivyi:" + "hidden@broker.internal//")
-    monkeypatch.delenv(BACKEND_ENV, raising=False)
+    monkeypatch.setenv(CELERY_BROKER_ENV, "pyamqp://ivyi:" + "hidden@broker.internal//")
+    monkeypatch.delenv(CELERY_BACKEND_ENV, raising=False)
 
     config = celery_executor_config()
 
-    assert config["broker"] == {"env": BROKER_ENV}
+    assert config["broker"] == {"env": CELERY_BROKER_ENV}
     assert config["backend"] == LOCAL_BACKEND
     assert "hidden" not in json.dumps(config)
 

@@ -158,9 +158,7 @@ def test_a_run_that_generates_and_ranks_nothing_materializes_only_the_state(engi
     assert [e for e in expiry.get_asset_check_evaluations() if e.partition is not None] == []
     for pid in (first_id, later_id):
         state = _materialized(expiry)[("gift_process_state", pid)]
-        assert state["rule: options_not_empty"].value == (
-            "options are non-empty: passes."
-        )
+        assert state["rule: options_not_empty"].value == ("options are non-empty: passes.")
         assert state["rule: selected_gift_is_ranked"].value.endswith("passes.")
 
 

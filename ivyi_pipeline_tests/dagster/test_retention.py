@@ -77,9 +77,7 @@ def test_retired_partitions_lose_their_check_results_and_asset_events_and_live_o
         result = defs.resolve_job_def("dagster_retention_job").execute_in_process(
             instance=instance, resources={"ivyi_db": IvyiDatabase(url=database_url)}
         )
-        infos = instance.event_log_storage.get_asset_check_partition_info(
-            [OPTIONS_NOT_EMPTY.key]
-        )
+        infos = instance.event_log_storage.get_asset_check_partition_info([OPTIONS_NOT_EMPTY.key])
         materialized = instance.get_materialized_partitions(dg.AssetKey("gift_process_state"))
 
     assert result.success

@@ -14,7 +14,8 @@ from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions, process_ids_of
 from ivyi_pipeline.orchestration.resources import IvyiDatabase
-from ivyi_pipeline.orchestration.schedules import CRON_ENV, DAILY_SCHEDULE, DEFAULT_CRON
+from ivyi_pipeline.orchestration.schedules import DAILY_SCHEDULE, DEFAULT_CRON
+from ivyi_pipeline.settings import DAILY_CRON_ENV
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
 from ivyi_pipeline_tests.factories import AT, make_gift, make_occasion, make_process
 
@@ -57,7 +58,7 @@ def _process_in(engine, status: str, at: dt.datetime = AT, **values) -> str:
 
 
 def test_the_schedule_runs_daily_at_six_utc_by_default(monkeypatch):
-    monkeypatch.delenv(CRON_ENV, raising=False)
+    monkeypatch.delenv(DAILY_CRON_ENV, raising=False)
     schedule = build_definitions().resolve_schedule_def("daily_gifting_schedule")
 
     assert (schedule.cron_schedule, schedule.execution_timezone) == (DEFAULT_CRON, "UTC")
@@ -65,7 +66,7 @@ def test_the_schedule_runs_daily_at_six_utc_by_default(monkeypatch):
 
 
 def test_the_cron_is_read_when_the_definitions_are_built(monkeypatch):
-    monkeypatch.setenv(CRON_ENV, "15 4 * * *")
+    monkeypatch.setenv(DAILY_CRON_ENV, "15 4 * * *")
 
     schedule = build_definitions().resolve_schedule_def("daily_gifting_schedule")
 

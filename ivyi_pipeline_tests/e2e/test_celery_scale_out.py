@@ -18,8 +18,9 @@ from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import gift_processes, metadata
 from ivyi_pipeline.definitions import defs
 from ivyi_pipeline.orchestration import tags
-from ivyi_pipeline.orchestration.celery_executor import BROKER_ENV, LOCAL_BROKER, QUEUE_ENV
+from ivyi_pipeline.orchestration.celery_executor import LOCAL_BROKER
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
+from ivyi_pipeline.settings import CELERY_BROKER_ENV, CELERY_QUEUE_ENV
 from ivyi_pipeline.workflows.gifting_process.create import create_processes
 from ivyi_pipeline.workflows.gifting_process.detection import detect_due_occurrences
 from ivyi_pipeline_tests.deployment import (
@@ -114,8 +115,8 @@ def workers(tmp_path, instance, databases):
     env = {
         **os.environ,
         "IVYI_DATABASE_URL": databases["celery"],
-        BROKER_ENV: LOCAL_BROKER,
-        QUEUE_ENV: f"ivyi-test-{uuid.uuid4().hex[:8]}",
+        CELERY_BROKER_ENV: LOCAL_BROKER,
+        CELERY_QUEUE_ENV: f"ivyi-test-{uuid.uuid4().hex[:8]}",
         "PYTHONPATH": os.pathsep.join(
             p for p in (str(CELERY_CONFIG_DIR), os.environ.get("PYTHONPATH")) if p
         ),
@@ -126,7 +127,7 @@ def workers(tmp_path, instance, databases):
             running.start(
                 name,
                 [executable("celery"), "-A", "dagster_celery.app", "worker"]
-                + ["-n", f"{name}@%h", "-Q", env[QUEUE_ENV], "--concurrency", "1"]
+                + ["-n", f"{name}@%h", "-Q", env[CELERY_QUEUE_ENV], "--concurrency", "1"]
                 + ["--prefetch-multiplier", "1", "--loglevel", "INFO", "--without-gossip"],
             )
         wait_for(

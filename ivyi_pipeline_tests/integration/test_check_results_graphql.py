@@ -144,9 +144,9 @@ def test_a_healthy_process_partition_shows_its_passes_in_its_metadata(checked_ru
         ("gift_options", "options_affordable_and_in_stock"),
         ("ranked_decisions", "ranks_without_gaps"),
     ):
-        executions = _query(
-            context, PARTITION_EXECUTIONS, asset=[asset], check=check, key=healthy
-        )["assetCheckExecutions"]
+        executions = _query(context, PARTITION_EXECUTIONS, asset=[asset], check=check, key=healthy)[
+            "assetCheckExecutions"
+        ]
         assert executions == []
     node = _query(context, PARTITION_METADATA, key=healthy)["assetOrError"]
     (materialization,) = node["assetMaterializations"]

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from ivyi_pipeline.clock import HORIZON_YEARS, utcnow
 from ivyi_pipeline.data import generate_dataset, seed_database
 from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.locks import driver_lock
 from ivyi_pipeline.db.schema import gift_processes, orders, pipeline_state, process_transitions
-from ivyi_pipeline.entrypoints.local_runs import driver_lock
 from ivyi_pipeline_tests.factories import make_gift, make_occasion
 from ivyi_pipeline_tests.reliability import Deployment
 

@@ -993,7 +993,7 @@ def _waits_for_flock(pid: int) -> bool:
 def _driver_lock_held(database_url: str):
     """Hold the local driver's lock of this database, as another ivyi command would; yields a
     check that some command waits for it."""
-    from ivyi_pipeline.entrypoints.local_runs import LOCK_KEY
+    from ivyi_pipeline.db.locks import PG_DRIVER_LOCK
 
     if database_url.startswith("sqlite"):
         path = Path(f"{database_url.removeprefix('sqlite:///')}.local-runs.lock")
@@ -1008,7 +1008,7 @@ def _driver_lock_held(database_url: str):
     )
     try:
         with engine.connect() as holder:
-            holder.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+            holder.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": PG_DRIVER_LOCK})
 
             def waits(_pid: int) -> bool:
                 with engine.connect() as probe:
@@ -1017,7 +1017,7 @@ def _driver_lock_held(database_url: str):
             try:
                 yield waits
             finally:
-                holder.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+                holder.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": PG_DRIVER_LOCK})
     finally:
         engine.dispose()
 

@@ -19,20 +19,21 @@ from click.testing import CliRunner
 
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
+from ivyi_pipeline.db.pipeline_state import read_state
 from ivyi_pipeline.db.schema import gift_processes, pipeline_state
 from ivyi_pipeline.definitions import build_definitions
 from ivyi_pipeline.entrypoints.cli import main
-from ivyi_pipeline.entrypoints.local_runs import ClockWentBack, backfill, read_state, tick
+from ivyi_pipeline.entrypoints.local_runs import ClockWentBack, backfill, tick
 from ivyi_pipeline.features.fulfilment import ProviderError, SimulatedFulfilmentProvider
 from ivyi_pipeline.instance import EMBEDDED_CONFIG, open_instance
 from ivyi_pipeline.orchestration.failures import record_run_failure
-from ivyi_pipeline.orchestration.occasion_dates import FIRST_DATE_ENV, OCCASION_DETECTION
+from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.partitions import (
     ensure_process_partitions,
     gift_processes_partitions,
 )
 from ivyi_pipeline.orchestration.resources import IvyiDatabase, SimulatedFulfilment
-from ivyi_pipeline.settings import Settings
+from ivyi_pipeline.settings import FIRST_DATE_ENV, Settings
 from ivyi_pipeline.workflows.gifting_process.create import process_id_for
 from ivyi_pipeline_tests.conftest import IVYI_COMMAND, PG_ADMIN_URL, _pg_url
 from ivyi_pipeline_tests.factories import make_gift, make_occasion

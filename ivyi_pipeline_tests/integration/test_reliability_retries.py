@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import gift_processes, orders, simulated_provider_orders
+from ivyi_pipeline.faults import is_retryable
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration.resources import SimulatedFulfilment
-from ivyi_pipeline.orchestration.run_log import is_transient
 from ivyi_pipeline_tests.driver_calls import listening
 from ivyi_pipeline_tests.factories import AT, make_confirmation, make_gift, make_process
 from ivyi_pipeline_tests.reliability import (
@@ -75,10 +75,10 @@ def test_a_step_that_keeps_failing_transiently_is_retried_three_times_waiting_lo
 
 def test_transient_errors_are_told_apart_from_refusals_and_bugs():
     lost = sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
-    assert is_transient(lost)
-    assert is_transient(ProviderError("timeout"))
-    assert not is_transient(sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key")))
-    assert not is_transient(KeyError("bug"))
+    assert is_retryable(lost)
+    assert is_retryable(ProviderError("timeout"))
+    assert not is_retryable(sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key")))
+    assert not is_retryable(KeyError("bug"))
 
 
 @pytest.mark.parametrize("seed", [1003, 1006])

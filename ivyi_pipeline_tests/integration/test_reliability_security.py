@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.schema import gift_options, gifts, ranked_decisions, users
-from ivyi_pipeline.orchestration.celery_executor import BROKER_ENV
+from ivyi_pipeline.settings import CELERY_BROKER_ENV
 from ivyi_pipeline_tests.dagster_runs import everything_recorded, execute_gifting_job
 from ivyi_pipeline_tests.deployment import throwaway_database
 from ivyi_pipeline_tests.factories import (
@@ -90,7 +90,7 @@ def test_secrets_in_the_environment_reach_no_run_event_log_file_or_output(tmp_pa
     with throwaway_database("ivyi_secrets") as url:
         secret_url = str(sa.engine.make_url(url).set(password=password).render_as_string(False))
         deployment = Deployment(secret_url, tmp_path / "home")
-        deployment.env[BROKER_ENV] = f"pyamqp://ivyi:{password}@127.0.0.1:5672//"
+        deployment.env[CELERY_BROKER_ENV] = f"pyamqp://ivyi:{password}@127.0.0.1:5672//"
         outputs = []
         for command in (
             ("db", "upgrade"),

@@ -1,4 +1,6 @@
-"""Imports point one way: entry points on top, a pure domain, benchmarks apart, no cycles.
+"""Imports point one way: entry points on top, a pure domain, benchmarks apart, no cycles;
+and each persistence concept has one home: the environment in settings.py, every lock in
+db/locks.py, the pipeline_state table's reads and writes in db/pipeline_state.py.
 
 The imports are read with `ast` from the source files, function-level (lazy) imports included:
 a cycle broken only by importing inside a function is still a cycle.
@@ -135,6 +137,98 @@ def test_the_package_should_hold_no_import_cycle():
     assert _cycles(_sources(PACKAGE)) == []
 
 
+ENVIRONMENT_READERS = {
+    f"{PACKAGE}.settings",
+    f"{PACKAGE}.instance",  # sets DAGSTER_HOME for the embedded instance
+    f"{ENTRYPOINTS}.ui",  # hands its environment on to the webserver and the daemon
+}
+LOCKS = f"{PACKAGE}.db.locks"
+PIPELINE_STATE = f"{PACKAGE}.db.pipeline_state"
+
+
+def _trees() -> dict[str, ast.AST]:
+    return {
+        _module_name(path): ast.parse(path.read_text(), str(path))
+        for path in sorted((ROOT / PACKAGE).rglob("*.py"))
+    }
+
+
+def _environment_readers(trees: dict[str, ast.AST]) -> list[str]:
+    """Modules that touch os.environ or os.getenv (or import them from os)."""
+    found = set()
+    for module, tree in trees.items():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ) or (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "os"
+                and {alias.name for alias in node.names} & {"environ", "getenv"}
+            ):
+                found.add(module)
+    return sorted(found - ENVIRONMENT_READERS)
+
+
+def _lockers(trees: dict[str, ast.AST]) -> list[str]:
+    """Modules other than db/locks.py that name an advisory lock function or import fcntl."""
+    found = set()
+    for module, tree in trees.items():
+        for node in ast.walk(tree):
+            text = node.value if isinstance(node, ast.Constant) else None
+            name = node.attr if isinstance(node, ast.Attribute) else None
+            imported = (
+                {alias.name for alias in node.names} if isinstance(node, ast.Import) else set()
+            )
+            if (
+                (isinstance(text, str) and "advisory" in text and "pg_" in text)
+                or (name or "").startswith("pg_advisory")
+                or (name or "").startswith("pg_try_advisory")
+                or "fcntl" in imported
+            ):
+                found.add(module)
+    return sorted(found - {LOCKS})
+
+
+def _pipeline_state_users(trees: dict[str, ast.AST]) -> list[str]:
+    """Modules other than db/pipeline_state.py that build a statement on the table."""
+    found = set()
+    for module, tree in trees.items():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "pipeline_state"
+            ) or (
+                isinstance(node, ast.Call)
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+                and node.args[0].id == "pipeline_state"
+            ):
+                found.add(module)
+    return sorted(found - {PIPELINE_STATE})
+
+
+def test_only_settings_should_read_the_environment():
+    trees = _trees()
+    assert f"{PACKAGE}.settings" in trees
+    assert _environment_readers(trees) == []
+
+
+def test_every_lock_should_live_in_db_locks():
+    trees = _trees()
+    assert LOCKS in trees
+    assert _lockers(trees) == []
+
+
+def test_only_db_pipeline_state_should_read_or_write_the_pipeline_state_table():
+    trees = _trees()
+    assert PIPELINE_STATE in trees
+    assert _pipeline_state_users(trees) == []
+
+
 def _write(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         path = root / name
@@ -170,3 +264,31 @@ def test_the_checks_should_find_an_upward_import_an_impure_domain_and_a_cycle(
             "ivyi_pipeline.entrypoints.cli",
         ]
     ]
+
+
+def test_the_home_checks_should_find_an_environment_read_a_lock_and_a_pipeline_state_write(
+    tmp_path, monkeypatch
+):
+    _write(
+        tmp_path,
+        {
+            "ivyi_pipeline/__init__.py": "",
+            "ivyi_pipeline/settings.py": "import os\nos.environ.get('IVYI_HOME')\n",
+            "ivyi_pipeline/db/__init__.py": "",
+            "ivyi_pipeline/db/locks.py": "import fcntl\nX = 'SELECT pg_advisory_lock(1)'\n",
+            "ivyi_pipeline/db/pipeline_state.py": "pipeline_state.delete()\n",
+            "ivyi_pipeline/workflows/__init__.py": "",
+            "ivyi_pipeline/workflows/rules.py": (
+                "from os import getenv\nimport fcntl\n"
+                "def f(conn, sa):\n"
+                "    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(7)))\n"
+                "    conn.execute(insert(pipeline_state).values(name='x'))\n"
+                "    conn.execute(pipeline_state.update())\n"
+            ),
+        },
+    )
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+    trees = _trees()
+    assert _environment_readers(trees) == ["ivyi_pipeline.workflows.rules"]
+    assert _lockers(trees) == ["ivyi_pipeline.workflows.rules"]
+    assert _pipeline_state_users(trees) == ["ivyi_pipeline.workflows.rules"]

@@ -1,6 +1,5 @@
 """Backfills of missed occasions: what becomes of each occurrence found without a process."""
 
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,8 +26,6 @@ from ivyi_pipeline.workflows.gifting_process.detection import (
 )
 from ivyi_pipeline.workflows.gifting_process.find import Due, by_process
 
-GRACE_DAYS_ENV = "IVYI_BELATED_GRACE_DAYS"
-
 
 class Outcome(StrEnum):
     """What a backfill did with one occurrence."""
@@ -41,16 +38,6 @@ class Outcome(StrEnum):
 
 
 SKIPPED = (Outcome.TOO_OLD, Outcome.NOT_YET_DUE)
-
-
-def grace_days_from_env(default: int = DEFAULT_GRACE_DAYS) -> int:
-    """The grace period IVYI_BELATED_GRACE_DAYS sets, else the default."""
-    text = os.environ.get(GRACE_DAYS_ENV, "").strip()
-    if not text:
-        return default
-    if not text.isdigit():
-        raise InvalidInput(f"{GRACE_DAYS_ENV}={text!r} is not a whole number of days")
-    return int(text)
 
 
 @dataclass(frozen=True)

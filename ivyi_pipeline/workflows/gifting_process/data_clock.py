@@ -11,17 +11,14 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ivyi_pipeline.clock import parse_instant, utcnow
-from ivyi_pipeline.db.schema import pipeline_state
+from ivyi_pipeline.db.pipeline_state import read_state
 
 LAST_TICK_AS_OF = "local_runs/last_tick_as_of"
 
 
 def last_tick_as_of(engine: sa.Engine) -> datetime | None:
     """The instant of the last `ivyi tick`, or None when nothing was ticked (or unreadable)."""
-    with engine.connect() as conn:
-        text = conn.execute(
-            sa.select(pipeline_state.c.value).where(pipeline_state.c.name == LAST_TICK_AS_OF)
-        ).scalar()
+    text = read_state(engine, LAST_TICK_AS_OF)
     return parse_instant(text) if text else None
 
 
