@@ -100,7 +100,7 @@ def verdicts_of(reports: Mapping[str, QualityReport], ids: Sequence[str]) -> dic
             if pid in checked[name]:
                 values[VERDICT_PREFIX + name] = report.verdict(pid)
             else:
-                values[VERDICT_PREFIX + name] = f"{report.rule}: does not apply to it yet."
+                values[VERDICT_PREFIX + name] = report.unjudged()
         failing = sum(1 for report in reports.values() if pid in report.failing)
         values["rules_failing"] = dg.MetadataValue.int(failing)
         verdicts[pid] = values
@@ -223,7 +223,7 @@ def gifting_rules(context: dg.OpExecutionContext, ivyi_db: IvyiDatabase):
                     partition=key_of[pid],
                     passed=True,
                     severity=dg.AssetCheckSeverity.WARN,
-                    description=f"{report.rule}: does not apply to it yet.",
+                    description=report.unjudged(),
                     metadata={"process_id": pid},
                     target=None,
                 )

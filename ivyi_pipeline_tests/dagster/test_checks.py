@@ -151,7 +151,11 @@ def test_a_later_run_judges_stock_only_for_options_it_generated(engine, run, ins
 
     assert _by_partition(result) == {}
     verdicts = _verdicts(instance, engine, process_id)
-    assert verdicts["options_affordable_and_in_stock"].endswith("does not apply to it yet.")
+    # Judged when its options were generated, not again: the verdict says so, not "yet".
+    assert verdicts["options_affordable_and_in_stock"] == (
+        "options are affordable and in stock: judged only by the run that generated its "
+        "options (an earlier materialization of this partition), or not yet."
+    )
     assert verdicts["options_not_empty"].endswith("passes.")
 
 

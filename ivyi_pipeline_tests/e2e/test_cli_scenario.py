@@ -130,6 +130,7 @@ def stored_ranking(engine: sa.Engine, process_id: str) -> list[str]:
         )
 
 
+@pytest.mark.slow_on_postgres  # PostgreSQL's CLI path: test_production_processes, pg_restart
 def test_a_tick_opens_windows_for_occasions_in_the_lead_window_and_a_second_tick_adds_nothing(
     ivyi_env, engine, ivyi
 ):
@@ -176,6 +177,7 @@ def test_a_tick_opens_windows_for_occasions_in_the_lead_window_and_a_second_tick
     assert counts(engine) == before
 
 
+@pytest.mark.slow_on_postgres  # PostgreSQL's CLI path: test_production_processes, pg_restart
 def test_a_confirmed_process_is_ordered_shipped_and_completed_and_expired_windows_take_the_top_gift(
     ivyi_env, engine, ivyi
 ):

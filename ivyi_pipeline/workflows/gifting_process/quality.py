@@ -44,6 +44,8 @@ class QualityReport:
     checked: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     warnings: dict[str, str] = field(default_factory=dict)
+    not_judged: str = "does not apply to it yet"
+    """Why a process of the run was not judged (say, the giver is still choosing)."""
 
     @property
     def passed(self) -> bool:
@@ -61,6 +63,10 @@ class QualityReport:
         if problem is None:
             return f"{self.rule}: passes."
         return f"{self.rule}: fails: {problem}."
+
+    def unjudged(self) -> str:
+        """One sentence on a process of the run this rule did not judge."""
+        return f"{self.rule}: {self.not_judged}."
 
     def summary(self) -> str:
         """One sentence: how many processes were checked and how many failed, with an example."""
@@ -142,7 +148,11 @@ def options_affordable_and_in_stock(
     engine: sa.Engine, process_ids: Sequence[str], at: datetime
 ) -> QualityReport:
     """Options generated at `at` are all within budget and in stock, as of `at`."""
-    report = QualityReport("options are affordable and in stock")
+    report = QualityReport(
+        "options are affordable and in stock",
+        not_judged="judged only by the run that generated its options (an earlier "
+        "materialization of this partition), or not yet",
+    )
     go, gp, rel = gift_options, gift_processes, relationships
     over_budget = rel.c.budget_cents.is_(None) | (go.c.price_cents > rel.c.budget_cents)
     out_of_stock = sa.func.coalesce(gifts.c.in_stock, sa.false()).is_(sa.false())
