@@ -22,6 +22,7 @@ from ivyi_pipeline.db.locks import driver_lock
 from ivyi_pipeline.db.schema import gift_processes, orders, pipeline_state, process_transitions
 from ivyi_pipeline_tests.factories import make_gift, make_occasion
 from ivyi_pipeline_tests.reliability import Deployment
+from ivyi_pipeline_tests.tiny_disk import mount_tiny_disk
 
 
 def _history(engine: sa.Engine) -> dict[str, list[tuple]]:
@@ -331,15 +332,8 @@ def test_a_tick_whose_sqlite_file_is_deleted_fails_with_one_line(tmp_path):
 
 
 def test_a_tick_that_fills_the_disk_fails_and_the_same_tick_after_freeing_it_finishes(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small file system")
     mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)")
+    unmount = mount_tiny_disk(mount, "8m")
     try:
         url = f"sqlite:///{mount / 'ivyi.db'}"
         from ivyi_pipeline.db.migrate import upgrade
@@ -366,4 +360,4 @@ def test_a_tick_that_fills_the_disk_fails_and_the_same_tick_after_freeing_it_fin
         assert not [run for run in _runs(tmp_path / "d") if run.status in UNFINISHED]
         get_engine(url).dispose()
     finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+        unmount()

@@ -30,6 +30,7 @@ from ivyi_pipeline.db.migrate import known_revisions, upgrade
 from ivyi_pipeline.db.schema import metadata
 from ivyi_pipeline.entrypoints.cli import main
 from ivyi_pipeline_tests.conftest import IVYI_COMMAND, PG_ADMIN_URL, _pg_url
+from ivyi_pipeline_tests.tiny_disk import mount_tiny_disk
 
 FUTURE = "0099_from_a_newer_ivyi"
 DATASET = generate_dataset(as_of=dt.date(2026, 6, 1), occasions=10, gifts=8, seed=13)
@@ -262,13 +263,7 @@ def _read_only_file(scene: Scene) -> None:
 
 def _full_disk(scene: Scene) -> None:
     mount = scene.tmp / "tiny"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=768k", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)")
-    scene.cleanup.append(lambda: subprocess.run(["umount", "-l", str(mount)], check=False))
+    scene.cleanup.append(mount_tiny_disk(mount, "768k"))
     url = f"sqlite:///{mount / 'ivyi.db'}"
     upgrade(url)
     get_engine(url).dispose()
@@ -1058,15 +1053,8 @@ def test_dagster_home_removed_during_a_tick_is_one_line_and_the_next_tick_rebuil
 
 def test_a_full_disk_under_dagster_home_says_so_in_one_line(tmp_path, shared_sqlite):
     """DAGSTER_HOME on a 512 KiB file system: Dagster's storage fills it during the tick."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small file system")
     mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)")
+    unmount = mount_tiny_disk(mount, "512k")
     url = f"sqlite:///{tmp_path / 'ivyi.db'}"
     shutil.copy(shared_sqlite.removeprefix("sqlite:///"), tmp_path / "ivyi.db")
     env = {
@@ -1084,7 +1072,7 @@ def test_a_full_disk_under_dagster_home_says_so_in_one_line(tmp_path, shared_sql
             timeout=300,
         )
     finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+        unmount()
 
     assert result.returncode == 1
     line = _only_own_lines(result, 0)
