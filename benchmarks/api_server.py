@@ -5,7 +5,6 @@ import hmac
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.webserver import HOST, free_port
+from benchmarks.webserver import HOST, free_port, stop_process_group
 
 IVYI = Path(sys.executable).with_name("ivyi")
 
@@ -83,13 +82,7 @@ def ivyi_serve(
         _wait_until_healthy(api, server)
         yield api
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+        stop_process_group(server, grace=20)
 
 
 def _wait_until_healthy(api: Api, server: subprocess.Popen, seconds: float = 60) -> None:

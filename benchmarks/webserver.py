@@ -61,7 +61,7 @@ def dagster_webserver(
         post_graphql(base, "mutation { setNuxSeen }")
         yield base, startup
     finally:
-        _stop(server)
+        stop_process_group(server)
 
 
 def _wait_for_location(
@@ -82,12 +82,13 @@ def _wait_for_location(
     )
 
 
-def _stop(server: subprocess.Popen) -> None:
-    """Stop the webserver and the code server it spawned (its own process group)."""
+def stop_process_group(server: subprocess.Popen, grace: float = 60) -> None:
+    """Stop a server started in its own session and what it spawned (its process group, e.g.
+    the webserver's code server): SIGTERM, up to `grace` seconds, then SIGKILL."""
     if server.poll() is None:
         os.killpg(server.pid, signal.SIGTERM)
         try:
-            server.wait(timeout=60)
+            server.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
