@@ -93,6 +93,19 @@ def _fail_cleanly(fn):
     return wrapper
 
 
+def silence_connection_pools() -> None:
+    """Drop what SQLAlchemy's pools log from now on. A stop signal's interrupt may land while a
+    pool closes a connection, and the pool logs it with a traceback and goes on; the driver stops
+    after the run anyway (`local_runs._STOP`). Each pool logs on its own child logger
+    (`sqlalchemy.pool.impl.QueuePool`, ...), so their parent keeps their records from reaching
+    Python's last-resort handler on stderr."""
+    pools = logging.getLogger("sqlalchemy.pool")
+    if not any(isinstance(handler, logging.NullHandler) for handler in pools.handlers):
+        pools.addHandler(logging.NullHandler())
+    pools.propagate = False
+    pools.disabled = True
+
+
 def _stop_on_signals() -> None:
     """SIGTERM and Ctrl-C end a run command's run in flight FAILED, then the command (128 + n)."""
     from ivyi_pipeline.entrypoints.local_runs import request_stop, watch_signals
@@ -101,9 +114,7 @@ def _stop_on_signals() -> None:
         return  # called in process by a caller's thread: its signals are its own
 
     def stop(number: int, _frame) -> None:
-        # The interrupt may land while SQLAlchemy closes a connection, which logs it with a
-        # traceback and goes on; the driver stops after the run anyway (`local_runs._STOP`).
-        logging.getLogger("sqlalchemy.pool").disabled = True
+        silence_connection_pools()
         request_stop(number)
 
     for signum in (signal.SIGTERM, signal.SIGINT):

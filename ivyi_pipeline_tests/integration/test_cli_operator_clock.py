@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -276,6 +277,46 @@ def _error_line(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1, stderr
     return lines[0]
+
+
+POOL_CLOSE_INTERRUPTED = """
+import sqlite3, sys
+import sqlalchemy as sa
+from ivyi_pipeline.entrypoints.cli import silence_connection_pools
+from ivyi_pipeline.entrypoints.local_runs import Stopped
+
+class InterruptedOnClose(sqlite3.Connection):
+    def close(self):
+        raise Stopped(15)  # what the stop signal's handler raises, here while a pool closes
+
+if sys.argv[1] == "after-a-stop":
+    silence_connection_pools()
+engine = sa.create_engine(
+    "sqlite://",
+    creator=lambda: sqlite3.connect(":memory:", factory=InterruptedOnClose),
+    poolclass=sa.pool.NullPool,
+)
+try:
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+except Stopped:
+    print("stopped")
+"""
+
+
+@pytest.mark.parametrize("when", ["before-a-stop", "after-a-stop"])
+def test_a_stop_landing_while_a_pool_closes_a_connection_prints_no_traceback(when):
+    """The race stop signals met: the interrupt raised inside SQLAlchemy's connection close,
+    which logs it with a traceback on its own child logger. Without a stop, pools still log."""
+    result = subprocess.run(
+        [sys.executable, "-c", POOL_CLOSE_INTERRUPTED, when], capture_output=True, text=True
+    )
+
+    assert result.stdout == "stopped\n", result.stderr
+    if when == "after-a-stop":
+        assert result.stderr == ""
+    else:
+        assert "Exception closing connection" in result.stderr
 
 
 @pytest.mark.parametrize(
