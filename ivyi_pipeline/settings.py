@@ -26,6 +26,8 @@ DATA_CLOCK_ENV = "IVYI_DATA_CLOCK"
 GRACE_DAYS_ENV = "IVYI_BELATED_GRACE_DAYS"
 API_TOKENS_ENV = "IVYI_API_TOKENS"
 WEBHOOK_SECRETS_ENV = "IVYI_CARRIER_WEBHOOK_SECRETS"
+RETRY_DELAY_ENV = "IVYI_RETRY_DELAY_SECONDS"
+MAX_RETRY_DELAY_SECONDS = 300.0
 
 DEFAULT_HOME = ".ivyi"
 SUPPORTED_DRIVERS = ("postgresql+psycopg2", "sqlite", "sqlite+pysqlite")
@@ -123,6 +125,24 @@ def api_tokens() -> tuple[str, ...]:
 def webhook_secrets() -> tuple[str, ...]:
     """IVYI_CARRIER_WEBHOOK_SECRETS: the carrier webhooks' secrets (comma-separated)."""
     return _listed(WEBHOOK_SECRETS_ENV)
+
+
+def retry_delay_seconds() -> float | None:
+    """IVYI_RETRY_DELAY_SECONDS: the wait before a step's first retry after a transient error
+    (each later retry waits about twice as long)."""
+    text = _text(RETRY_DELAY_ENV)
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_RETRY_DELAY_SECONDS:  # also refuses nan and inf
+        raise InvalidInput(
+            f"{RETRY_DELAY_ENV}={text!r} is not a number of seconds from 0 to "
+            f"{MAX_RETRY_DELAY_SECONDS:.0f}"
+        )
+    return seconds
 
 
 def _text(variable: str) -> str:

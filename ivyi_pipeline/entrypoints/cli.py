@@ -13,7 +13,13 @@ import click
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.errors import IvyiError
-from ivyi_pipeline.settings import Settings, check_database_url, debug, redact_url
+from ivyi_pipeline.settings import (
+    Settings,
+    check_database_url,
+    debug,
+    redact_url,
+    retry_delay_seconds,
+)
 
 
 def _database_where() -> str:
@@ -131,6 +137,7 @@ def _settings() -> Settings:
     """The environment, checked: usable folders and a database URL ivyi can open."""
     settings = Settings.from_env()
     check_database_url(settings.database_url)
+    retry_delay_seconds()  # a bad value is one line now, not a failed step later
     settings.ensure_dirs()
     return settings
 

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
+from ivyi_pipeline import settings
 from ivyi_pipeline.domain.states import STEPS
 from ivyi_pipeline.faults import database_error, is_permanent, is_retryable, what_to_fix
 from ivyi_pipeline.orchestration import tags
@@ -35,7 +36,19 @@ retried by the daemon either (the op's retry policy already did not retry it).""
 RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=0.5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
-"""Transient errors only: 0.5 s, 1 s, 2 s (each +/- up to its own length), then the op fails."""
+"""Transient errors only: 0.5 s, 1.5 s, 3.5 s (each +/- up to 0.5 s), then the op fails. The
+first delay is IVYI_RETRY_DELAY_SECONDS when set (`retry_only_transient` asks for each retry
+with it); the ops carry this policy for what escapes that guard."""
+
+
+def retry_wait(retry: int) -> float:
+    """Seconds to wait before retry number `retry` (1 for the first), by RETRY_POLICY with the
+    configured first delay; read when asked, so a changed setting needs no new definitions."""
+    delay = settings.retry_delay_seconds()
+    policy = RETRY_POLICY if delay is None else RETRY_POLICY._replace(delay=delay)
+    return policy.calculate_delay(retry)
+
+
 MAX_OUTCOME = 240
 ENTERS = {step.name: step.moves_to for step in STEPS if step.moves_to is not None}
 """The status each step moves its processes to, by step name (from the step table)."""
@@ -159,9 +172,19 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(original).__name__}: {first_line}"[:ERROR_LIMIT]
 
 
+def _retry(context: dg.OpExecutionContext) -> dg.RetryRequested:
+    """What the op's retry policy would raise (the error it retries stays the cause, and
+    Dagster fails the step past the last retry), with the configured delay."""
+    return dg.RetryRequested(
+        max_retries=RETRY_POLICY.max_retries,
+        seconds_to_wait=retry_wait(context.retry_number + 1),
+    )
+
+
 @contextmanager
 def retry_only_transient(context: dg.OpExecutionContext | None = None) -> Iterator[None]:
-    """Let transient errors reach the op's retry policy; fail at once on anything else.
+    """Retry transient errors (and a `dg.Failure` that allows retries) by RETRY_POLICY with the
+    configured first delay; fail at once on anything else.
 
     The failure says why in the process's words (`the database refused it (check constraint
     ...); not retried`, metadata CAUSE), which the failure bookkeeping prefixes with what the
@@ -172,8 +195,10 @@ def retry_only_transient(context: dg.OpExecutionContext | None = None) -> Iterat
     """
     try:
         yield
-    except dg.Failure:
-        raise
+    except dg.Failure as failure:
+        if context is None or not failure.allow_retries:
+            raise
+        raise _retry(context) from failure  # as the op's policy would, with the set delay
     except Exception as exc:
         fault = database_error(exc)
         if fault is not None and is_permanent(fault[0]):
@@ -183,7 +208,9 @@ def retry_only_transient(context: dg.OpExecutionContext | None = None) -> Iterat
                 metadata={ENVIRONMENT_FAULT: f"{fault[0]}; {what_to_fix(fault[0])}"},
             ) from exc
         if is_retryable(exc):
-            raise
+            if context is None:
+                raise
+            raise _retry(context) from exc
         if context is not None:
             context.instance.add_run_tags(context.run_id, NO_RUN_RETRY)
         cause = f"{failure_reasons.cause_of(exc)}; not retried"

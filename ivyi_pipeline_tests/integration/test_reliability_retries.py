@@ -7,9 +7,11 @@ import sqlalchemy as sa
 from ivyi_pipeline.db.engine import get_engine
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.schema import gift_processes, orders, simulated_provider_orders
+from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.faults import is_retryable
 from ivyi_pipeline.features.fulfilment import ProviderError
 from ivyi_pipeline.orchestration.resources import SimulatedFulfilment
+from ivyi_pipeline.settings import RETRY_DELAY_ENV, retry_delay_seconds
 from ivyi_pipeline_tests.driver_calls import listening
 from ivyi_pipeline_tests.factories import AT, make_confirmation, make_gift, make_process
 from ivyi_pipeline_tests.reliability import (
@@ -36,9 +38,9 @@ def _statuses(engine, ids) -> set[str]:
         )
 
 
-def test_a_step_that_keeps_failing_transiently_is_retried_three_times_waiting_longer_each_time(
-    tmp_path,
-):
+def _an_order_insert_that_always_fails(tmp_path):
+    """One confirmed process whose order insert loses its connection every time: (the run's
+    result, its events, the engine, the process)."""
     url = f"sqlite:///{tmp_path / 'ivyi.db'}"
     upgrade(url)
     engine = get_engine(url)
@@ -53,11 +55,20 @@ def test_a_step_that_keeps_failing_transiently_is_retried_three_times_waiting_lo
             result = run_job(instance, definitions(url), [pid])
             records = instance.get_records_for_run(result.run_id).records
     events = [r.event_log_entry for r in records if r.event_log_entry.dagster_event]
+    return result, events, engine, pid
 
-    def of(event_type):
-        return [e for e in events if e.dagster_event.event_type == event_type]
 
-    retries, restarts = of(RETRIED), of(dg.DagsterEventType.STEP_RESTARTED)
+def _of(events, event_type):
+    return [e for e in events if e.dagster_event.event_type == event_type]
+
+
+def test_a_step_that_keeps_failing_transiently_is_retried_three_times_waiting_longer_each_time(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv(RETRY_DELAY_ENV, raising=False)  # the default waits, not the suite's
+    result, events, engine, pid = _an_order_insert_that_always_fails(tmp_path)
+
+    retries, restarts = _of(events, RETRIED), _of(events, dg.DagsterEventType.STEP_RESTARTED)
     waits = [e.dagster_event.event_specific_data.seconds_to_wait for e in retries]
     assert not result.success
     assert [e.dagster_event.step_key for e in retries] == ["gifting_process.place_order"] * 3
@@ -65,12 +76,44 @@ def test_a_step_that_keeps_failing_transiently_is_retried_three_times_waiting_lo
     assert waits[-1] > waits[0] + 1, "the waits should back off, not repeat"
     for retry, restart, wait in zip(retries, restarts, waits, strict=True):
         assert restart.timestamp - retry.timestamp >= wait - 0.05, "each wait is waited"
-    (failure,) = of(dg.DagsterEventType.STEP_FAILURE)
+    (failure,) = _of(events, dg.DagsterEventType.STEP_FAILURE)
     assert failure.dagster_event.step_key == "gifting_process.place_order"
     assert _statuses(engine, [pid]) == {"CONFIRMED"}
     assert _count(engine, orders) == 0
     assert _count(engine, simulated_provider_orders) == 1, "four attempts, one provider order"
     engine.dispose()
+
+
+def test_the_configured_first_delay_sets_every_retrys_wait(tmp_path, monkeypatch):
+    monkeypatch.setenv(RETRY_DELAY_ENV, "0.02")
+    result, events, engine, _ = _an_order_insert_that_always_fails(tmp_path)
+
+    waits = [e.dagster_event.event_specific_data.seconds_to_wait for e in _of(events, RETRIED)]
+    assert not result.success
+    assert len(waits) == 3
+    # RETRY_POLICY's exponential backoff on 0.02 s: 0.02, 0.06, 0.14, each +/- 0.02.
+    for wait, expected in zip(waits, (0.02, 0.06, 0.14), strict=True):
+        assert expected - 0.02 <= wait <= expected + 0.02, waits
+    engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf", "301"])
+def test_a_bad_retry_delay_is_refused_in_one_line_before_a_command_runs(value, ivyi, tmp_path):
+    env_home = tmp_path / "home"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("IVYI_HOME", str(env_home))
+        env.delenv("IVYI_DATABASE_URL", raising=False)
+        env.delenv("DAGSTER_HOME", raising=False)
+        env.setenv(RETRY_DELAY_ENV, value)
+        with pytest.raises(InvalidInput):
+            retry_delay_seconds()
+        result = ivyi("db", "upgrade")
+
+    assert result.returncode != 0
+    assert result.stderr == (
+        f"error: {RETRY_DELAY_ENV}={value!r} is not a number of seconds from 0 to 300\n"
+    )
+    assert not (env_home / "ivyi.db").exists(), "nothing is written"
 
 
 def test_transient_errors_are_told_apart_from_refusals_and_bugs():
