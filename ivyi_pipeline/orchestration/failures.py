@@ -44,6 +44,9 @@ def _step_errors(instance, engine, run, covered) -> tuple[dict[str, str], int]:
     return errors, len(records)
 
 
+RETRY_REQUESTS = ("RetryRequested", "RetryRequestedFromPolicy")
+
+
 def _in_words(op_name: str, data) -> str:
     """The step's failure as the process's story tells it, never Dagster's exception class.
 
@@ -59,7 +62,12 @@ def _in_words(op_name: str, data) -> str:
         return user.description.strip()
     if data.error is None:
         return f"{what}: the step failed"
-    return f"{what}: {failure_reasons.cause_of_class(data.error.cls_name, data.error.message)}"
+    error = data.error
+    # Past its last retry the step fails with Dagster's retry request ("Exceeded max_retries");
+    # what failed is its cause.
+    while error.cls_name in RETRY_REQUESTS and error.cause is not None:
+        error = error.cause
+    return f"{what}: {failure_reasons.cause_of_class(error.cls_name, error.message)}"
 
 
 def record_run_failure(

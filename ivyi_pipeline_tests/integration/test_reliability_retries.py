@@ -10,6 +10,7 @@ from ivyi_pipeline.db.schema import gift_processes, orders, simulated_provider_o
 from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.faults import is_retryable
 from ivyi_pipeline.features.fulfilment import ProviderError
+from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.resources import SimulatedFulfilment
 from ivyi_pipeline.settings import RETRY_DELAY_ENV, retry_delay_seconds
 from ivyi_pipeline_tests.driver_calls import listening
@@ -54,7 +55,10 @@ def _an_order_insert_that_always_fails(tmp_path):
         with dg.instance_for_test() as instance:
             result = run_job(instance, definitions(url), [pid])
             records = instance.get_records_for_run(result.run_id).records
+            # What the failure sensor (or the local driver) does after a failed run.
+            booked = record_run_failure(instance, engine, result.dagster_run)
     events = [r.event_log_entry for r in records if r.event_log_entry.dagster_event]
+    result.booked = booked
     return result, events, engine, pid
 
 
@@ -94,6 +98,12 @@ def test_the_configured_first_delay_sets_every_retrys_wait(tmp_path, monkeypatch
     # RETRY_POLICY's exponential backoff on 0.02 s: 0.02, 0.06, 0.14, each +/- 0.02.
     for wait, expected in zip(waits, (0.02, 0.06, 0.14), strict=True):
         assert expected - 0.02 <= wait <= expected + 0.02, waits
+    # Past the last retry the process's error names what failed, not Dagster's retry request.
+    (error,) = result.booked.values()
+    assert error.endswith(
+        "step place_order: order could not be placed: the database was "
+        "unavailable (OperationalError)"
+    ), error
     engine.dispose()
 
 
