@@ -17,26 +17,49 @@ pytestmark = pytest.mark.postgres
 LATENCY_LOCATION = "benchmarks.latency_location"  # the module its daemon's code server loads
 
 
+# The two daemon scenarios spend their time waiting for the daemon's ticks, so they run in a
+# second `python -m benchmarks` beside the others (each run has its own throwaway databases and
+# pgbouncer port): the test takes the longer of the two instead of their sum.
+DAEMON_SCENARIOS = (3, 8)
+
+
 def test_the_smallest_benchmark_prints_a_numeric_row_for_every_scenario(tmp_path):
-    out = tmp_path / "rows.json"
     servers_before = set(code_servers_of(LATENCY_LOCATION))
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--size", "smoke", "--json", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "| scenario" in result.stdout
-    rows = json.loads(out.read_text())["rows"]
+    groups = [
+        [n for n in SCENARIOS if n not in DAEMON_SCENARIOS],
+        [n for n in SCENARIOS if n in DAEMON_SCENARIOS],
+    ]
+    runs = []
+    for index, group in enumerate(groups):
+        out, log = tmp_path / f"rows_{index}.json", tmp_path / f"run_{index}"
+        command = [sys.executable, "-m", "benchmarks", "--size", "smoke", "--json", str(out)]
+        command += ["--scenarios", ",".join(map(str, group))]
+        # Files, not pipes: neither run may block on a pipe that nobody reads yet.
+        with open(f"{log}.out", "w") as stdout, open(f"{log}.err", "w") as stderr:
+            process = subprocess.Popen(command, cwd=REPO, stdout=stdout, stderr=stderr)
+        runs.append((process, out, log))
+    try:
+        for process, _, _ in runs:
+            process.wait(timeout=900)
+    finally:
+        for process, _, _ in runs:
+            if process.poll() is None:
+                process.kill()
+
+    stdout = ""
+    for process, _, log in runs:
+        assert process.returncode == 0, open(f"{log}.err").read()[-4000:]
+        mine = open(f"{log}.out").read()
+        assert "| scenario" in mine
+        stdout += mine
+    rows = [row for _, out, _ in runs for row in json.loads(out.read_text())["rows"]]
     for number in SCENARIOS:
         mine = [row for row in rows if row["scenario"].startswith(f"{number} ")]
         assert mine, f"scenario {number} printed no row"
         for row in mine:
             assert isinstance(row["value"], int | float), row
             assert not math.isnan(row["value"]), row
-            assert row["figure"] in result.stdout
+            assert row["figure"] in stdout
     # The daemon's code server runs in its own session: the benchmark must stop it too.
     assert set(code_servers_of(LATENCY_LOCATION)) <= servers_before
 
