@@ -185,7 +185,7 @@ LONGEST_FIRST = tuple(
         DEMO_UNIT,  # 110 s: `ivyi demo`, then the webserver and browser over it
         "e2e/test_cli_scenario",  # 95 s
         "integration/test_cli_operator_faults",  # 90 s
-        "e2e/test_benchmarks_smoke",  # 75 s
+        "e2e/test_benchmarks_smoke",  # 33-47 s (its two benchmark runs side by side)
         "e2e/test_production_processes",  # 63 s
         "dagster/test_job",  # 53 s
         "integration/test_reliability_retries",  # 53 s
