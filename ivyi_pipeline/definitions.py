@@ -2,11 +2,13 @@
 
 Configuration is read when the definitions are built (`build_definitions`), not when a module
 is imported: the daily schedule's cron (IVYI_DAILY_SCHEDULE_CRON) and the first occasion date
-(IVYI_FIRST_OCCASION_DATE). Dagster's tools load `defs`.
+(IVYI_FIRST_OCCASION_DATE); the step retries' first delay (IVYI_RETRY_DELAY_SECONDS) is checked
+here and read at each retry. Dagster's tools load `defs`.
 """
 
 import dagster as dg
 
+from ivyi_pipeline import settings
 from ivyi_pipeline.orchestration.assets import gifting_process
 from ivyi_pipeline.orchestration.checks import gifting_rules
 from ivyi_pipeline.orchestration.funnel import gifting_funnel
@@ -36,6 +38,7 @@ from ivyi_pipeline.orchestration.sensors import (
 
 def build_definitions() -> dg.Definitions:
     """The definitions, with the configuration the environment holds now."""
+    settings.retry_delay_seconds()  # read again at each retry; a bad value fails the load here
     resources = resources_from_environment()
     first = first_occasion_date()
     occasion_detection = build_occasion_detection(first, resources["gifting"].lead_days)
