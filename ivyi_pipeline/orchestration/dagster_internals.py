@@ -129,6 +129,18 @@ def forget_check_results(
     return deleted
 
 
+def forget_check_results_of_runs(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> int:
+    """Delete every stored check result (and planned row) these runs wrote: `delete_run` leaves
+    them, and the UI reads every row of a check on each page load, so the per-run summaries of
+    purged runs would grow with every run ever executed."""
+    table = AssetCheckExecutionsTable
+    deleted = 0
+    with instance.event_log_storage.index_connection() as conn:
+        for chunk in chunks(run_ids, FORGET_CHUNK):
+            deleted += conn.execute(table.delete().where(table.c.run_id.in_(chunk))).rowcount
+    return deleted
+
+
 ASSET_EVENT_TYPES = ("ASSET_MATERIALIZATION", "ASSET_OBSERVATION", "ASSET_FAILED_TO_MATERIALIZE")
 
 

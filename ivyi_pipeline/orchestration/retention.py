@@ -8,6 +8,7 @@ import dagster as dg
 from ivyi_pipeline.orchestration.checks import GIFTING_CHECK_KEYS
 from ivyi_pipeline.orchestration.dagster_internals import (
     forget_check_results,
+    forget_check_results_of_runs,
     forget_partition_history,
 )
 from ivyi_pipeline.orchestration.partitions import (
@@ -75,14 +76,21 @@ def retire_completed_partitions(
 
 @dg.op
 def purge_old_runs(context: dg.OpExecutionContext, config: RetentionConfig) -> int:
-    """Delete finished runs (and their event logs) older than the run retention."""
+    """Delete finished runs (their event logs and check results) older than the run retention."""
     cutoff = as_of(context) - timedelta(days=config.run_retention_days)
     records = context.instance.get_run_records(
         filters=dg.RunsFilter(statuses=FINISHED, updated_before=cutoff),
         limit=config.max_runs_per_purge,
     )
-    for record in records:
-        if record.dagster_run.run_id != context.run_id:
-            context.instance.delete_run(record.dagster_run.run_id)
-    context.log.info("purged %d finished run(s) older than %s", len(records), cutoff.date())
+    purged = [r.dagster_run.run_id for r in records if r.dagster_run.run_id != context.run_id]
+    # Their check results first: `delete_run` leaves them (dagster_internals).
+    forgotten = forget_check_results_of_runs(context.instance, purged)
+    for run_id in purged:
+        context.instance.delete_run(run_id)
+    context.log.info(
+        "purged %d finished run(s) older than %s and their %d check result row(s)",
+        len(records),
+        cutoff.date(),
+        forgotten,
+    )
     return len(records)

@@ -107,6 +107,46 @@ def test_finished_runs_older_than_the_retention_are_purged_and_recent_ones_kept(
     assert purge_all.run_id in left
 
 
+@dg.op
+def _judge_options(context: dg.OpExecutionContext):
+    """A run's one summary result of a rule, as a ranged run of the pipeline writes."""
+    yield dg.AssetCheckEvaluation(
+        asset_key=OPTIONS_NOT_EMPTY.asset_key, check_name=OPTIONS_NOT_EMPTY.name, passed=True
+    )
+    yield dg.Output(None)
+
+
+def test_purged_runs_take_their_check_results_with_them_which_delete_run_leaves(
+    engine, database_url
+):
+    judging = dg.GraphDefinition("judging", node_defs=[_judge_options]).to_job()
+    with dg.instance_for_test() as instance:
+        purged, deleted = (judging.execute_in_process(instance=instance) for _ in range(2))
+        job = defs.resolve_job_def("dagster_retention_job")
+        resources = {"ivyi_db": IvyiDatabase(url=database_url)}
+
+        def runs_with_results() -> set[str]:
+            history = instance.event_log_storage.get_asset_check_execution_history(
+                OPTIONS_NOT_EMPTY.key, limit=100
+            )
+            return {record.run_id for record in history}
+
+        before = runs_with_results()
+        instance.delete_run(deleted.run_id)  # Dagster's own delete, the control: it leaves them
+        after_dagsters_delete = runs_with_results()
+        purge = job.execute_in_process(
+            instance=instance,
+            resources=resources,
+            run_config={"ops": {"purge_old_runs": {"config": {"run_retention_days": -1}}}},
+        )
+        after_purge = runs_with_results()
+
+    assert purge.success
+    assert before == {purged.run_id, deleted.run_id}
+    assert after_dagsters_delete == before, "delete_run leaves the check results"
+    assert after_purge == {deleted.run_id}, "the purge forgot the results of the runs it purged"
+
+
 def test_an_instance_keyed_by_process_ids_moves_to_the_occurrence_keys(engine, database_url):
     """Keys of the former scheme (the process id) and of deleted processes are retired; a
     process still under way gets its current key first; completed ones just leave."""
