@@ -45,8 +45,14 @@ def retry_wait(retry: int) -> float:
     """Seconds to wait before retry number `retry` (1 for the first), by RETRY_POLICY with the
     configured first delay; read when asked, so a changed setting needs no new definitions."""
     delay = settings.retry_delay_seconds()
-    policy = RETRY_POLICY if delay is None else RETRY_POLICY._replace(delay=delay)
-    return policy.calculate_delay(retry)
+    if delay is None:
+        return RETRY_POLICY.calculate_delay(retry)
+    return dg.RetryPolicy(
+        max_retries=RETRY_POLICY.max_retries,
+        delay=delay,
+        backoff=RETRY_POLICY.backoff,
+        jitter=RETRY_POLICY.jitter,
+    ).calculate_delay(retry)
 
 
 MAX_OUTCOME = 240
