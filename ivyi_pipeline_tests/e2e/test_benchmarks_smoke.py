@@ -48,8 +48,8 @@ def test_the_smallest_benchmark_prints_a_numeric_row_for_every_scenario(tmp_path
 
     stdout = ""
     for process, _, log in runs:
-        assert process.returncode == 0, open(f"{log}.err").read()[-4000:]
-        mine = open(f"{log}.out").read()
+        assert process.returncode == 0, Path(f"{log}.err").read_text()[-4000:]
+        mine = Path(f"{log}.out").read_text()
         assert "| scenario" in mine
         stdout += mine
     rows = [row for _, out, _ in runs for row in json.loads(out.read_text())["rows"]]

@@ -41,7 +41,8 @@ def _statuses(engine, ids) -> set[str]:
 
 def _an_order_insert_that_always_fails(tmp_path):
     """One confirmed process whose order insert loses its connection every time: (the run's
-    result, its events, the engine, the process)."""
+    result, its events, the engine, the process, {process: error} the failure bookkeeping
+    stored)."""
     url = f"sqlite:///{tmp_path / 'ivyi.db'}"
     upgrade(url)
     engine = get_engine(url)
@@ -58,8 +59,7 @@ def _an_order_insert_that_always_fails(tmp_path):
             # What the failure sensor (or the local driver) does after a failed run.
             booked = record_run_failure(instance, engine, result.dagster_run)
     events = [r.event_log_entry for r in records if r.event_log_entry.dagster_event]
-    result.booked = booked
-    return result, events, engine, pid
+    return result, events, engine, pid, booked
 
 
 def _of(events, event_type):
@@ -70,7 +70,7 @@ def test_a_step_that_keeps_failing_transiently_is_retried_three_times_waiting_lo
     tmp_path, monkeypatch
 ):
     monkeypatch.delenv(RETRY_DELAY_ENV, raising=False)  # the default waits, not the suite's
-    result, events, engine, pid = _an_order_insert_that_always_fails(tmp_path)
+    result, events, engine, pid, _ = _an_order_insert_that_always_fails(tmp_path)
 
     retries, restarts = _of(events, RETRIED), _of(events, dg.DagsterEventType.STEP_RESTARTED)
     waits = [e.dagster_event.event_specific_data.seconds_to_wait for e in retries]
@@ -90,7 +90,7 @@ def test_a_step_that_keeps_failing_transiently_is_retried_three_times_waiting_lo
 
 def test_the_configured_first_delay_sets_every_retrys_wait(tmp_path, monkeypatch):
     monkeypatch.setenv(RETRY_DELAY_ENV, "0.02")
-    result, events, engine, _ = _an_order_insert_that_always_fails(tmp_path)
+    result, events, engine, _, booked = _an_order_insert_that_always_fails(tmp_path)
 
     waits = [e.dagster_event.event_specific_data.seconds_to_wait for e in _of(events, RETRIED)]
     assert not result.success
@@ -99,7 +99,7 @@ def test_the_configured_first_delay_sets_every_retrys_wait(tmp_path, monkeypatch
     for wait, expected in zip(waits, (0.02, 0.06, 0.14), strict=True):
         assert expected - 0.02 <= wait <= expected + 0.02, waits
     # Past the last retry the process's error names what failed, not Dagster's retry request.
-    (error,) = result.booked.values()
+    (error,) = booked.values()
     assert error.endswith(
         "step place_order: order could not be placed: the database was "
         "unavailable (OperationalError)"
