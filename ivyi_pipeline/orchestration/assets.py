@@ -6,7 +6,7 @@ result only where a rule fails, and every verdict is in the state's partition me
 
 import dagster as dg
 
-from ivyi_pipeline.orchestration import ops
+from ivyi_pipeline.orchestration import metadata, ops
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions
 from ivyi_pipeline.orchestration.resources import DEFAULT_BATCH_SIZE
 
@@ -17,11 +17,13 @@ from ivyi_pipeline.orchestration.resources import DEFAULT_BATCH_SIZE
             is_required=False,
             kinds={"python", "sql"},
             description="Each process's gift options: in stock, within budget, never given before.",
+            metadata={"dagster/column_schema": metadata.OPTIONS_SCHEMA},
         ),
         "ranked_decisions": dg.AssetOut(
             is_required=False,
             kinds={"pandas", "sql"},
             description="Each process's options ranked by an explainable score, best first.",
+            metadata={"dagster/column_schema": metadata.RANKED_SCHEMA},
         ),
         "gift_process_state": dg.AssetOut(
             kinds={"sql"},

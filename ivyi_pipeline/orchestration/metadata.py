@@ -94,7 +94,6 @@ def describe_options(context: dg.AssetExecutionContext, engine: sa.Engine, ids: 
             "budget_cents": dg.MetadataValue.int(_cents(budget)),
             "status": str(status),
             "dagster/row_count": dg.MetadataValue.int(count),
-            "dagster/column_schema": OPTIONS_SCHEMA,
         }
         if pid in generated:
             values["generated_at"] = f"{pd.Timestamp(generated[pid]):%Y-%m-%d %H:%M}Z"
@@ -133,7 +132,6 @@ def describe_rankings(context: dg.AssetExecutionContext, engine: sa.Engine, ids:
             "ranked_count": dg.MetadataValue.int(int(counts[pid])),
             "status": str(status),
             "dagster/row_count": dg.MetadataValue.int(int(counts[pid])),
-            "dagster/column_schema": RANKED_SCHEMA,
             "top_gift_id": str(top.gift_id),
             "top_gift_name": str(top.gift_name),
             "top_gift_category": str(top.category),

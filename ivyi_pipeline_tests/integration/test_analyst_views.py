@@ -243,3 +243,36 @@ def test_the_ui_shows_gift_names_beside_their_ids_and_every_open_window(served):
     funnel_entries = _entries(funnel_view["metadataEntries"])
     assert funnel_entries["open_windows"]["intValue"] == WINDOWS
     assert len(funnel_entries["open_windows_soonest"]["table"]["records"]) == SHOWN
+
+
+DEFINITION_COLUMNS = """query Columns($asset: [String!]!) {
+  assetNodeOrError(assetKey: {path: $asset}) { ... on AssetNode {
+    metadataEntries { label
+      ... on TableSchemaMetadataEntry { schema { columns { name } } } } } } }"""
+
+
+def test_the_columns_are_declared_once_on_the_asset_not_on_every_partition(served):
+    """Each option and ranking table's columns show on the asset's page from its definition;
+    a partition's materialization does not store them again (issue 20: bytes per process)."""
+    context, engine = served["context"], served["engine"]
+    from ivyi_pipeline.workflows.gifting_process.status import process_statuses
+
+    key = process_statuses(engine)[0]["partition_key"]
+    for asset, label, first in (
+        ("gift_options", "options", "gift_id"),
+        ("ranked_decisions", "ranking", "rank"),
+    ):
+        node = _query(context, DEFINITION_COLUMNS, asset=[asset])["assetNodeOrError"]
+        schema = _entries(node["metadataEntries"])["dagster/column_schema"]["schema"]
+        declared = [column["name"] for column in schema["columns"]]
+        (latest,) = _query(context, LATEST_TABLE, asset=[asset], partitions=[key])["assetOrError"][
+            "assetMaterializations"
+        ]
+        entries = _entries(latest["metadataEntries"])
+        shown = [column["name"] for column in entries[label]["table"]["schema"]["columns"]]
+
+        assert declared[0] == first
+        assert "gift_name" in declared
+        assert shown == declared
+        assert "dagster/column_schema" not in entries
+        assert entries["dagster/row_count"]["intValue"] >= len(entries[label]["table"]["records"])
