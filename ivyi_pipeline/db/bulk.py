@@ -59,6 +59,15 @@ def array_literal(values: list, column_type: sa.types.TypeEngine) -> str:
     """
     floats = isinstance(column_type, sa.Float)
     integers = isinstance(column_type, sa.Integer)
+    kinds = set(map(type, values))
+    # The common columns in one join each: plain text needing no escape, integers, and
+    # floats of a float column (NaN is written as `nan`, which PostgreSQL reads as NaN).
+    if kinds == {str}:
+        joined = '","'.join(values)
+        if "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):
+            return '{"' + joined + '"}'
+    elif kinds == {int} or (kinds == {float} and floats):
+        return "{" + ",".join(map(repr, values)) + "}"
     return "{" + ",".join(_element(v, floats, integers) for v in values) + "}"
 
 
