@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--week-daily", type=int, help="scenario 7's new processes a day (default: the size's)"
     )
+    parser.add_argument(
+        "--week-plain-floor-only",
+        action="store_true",
+        help="scenario 7 without its second baseline (the floor recording the same check "
+        "results): a quarter of a full-size week's time",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
     return parser
 
@@ -134,7 +140,13 @@ def _scenarios(env, size, args) -> dict[int, Callable[[], list[Row]]]:
         4: lambda: ranking.rows(size.catalogue_gifts, size.ranked_processes, size.candidates),
         5: scenario_5,
         6: scenario_6,
-        7: lambda: week.rows(env, size.week_daily, size.week_days, args.batch_size),
+        7: lambda: week.rows(
+            env,
+            size.week_daily,
+            size.week_days,
+            args.batch_size,
+            checked_floor=not args.week_plain_floor_only,
+        ),
         8: lambda: confirmation.rows(env, size.confirmation_trials, size.daemon_warm_up),
     }
 
