@@ -168,11 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{command}\n{machine()}\n{env.storage_label}\n{env.events_label}", flush=True)
         for note in env.notes:
             print(f"NOTE: {note}", flush=True)
+        shown = len(env.notes)
         for number, scenario in _scenarios(env, size, args).items():
             if number in chosen:
                 rows += _run(number, scenario)
     print()
     print(table(rows))
+    for note in env.notes[shown:]:  # what a scenario found about the environment
+        print(f"NOTE: {note}")
     print()
     print(notes(rows))
     if args.json:

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from benchmarks.harness import Env, Stopwatch, count_events, dagster_instance, throwaway_database
+from benchmarks.harness import (
+    Env,
+    Stopwatch,
+    count_events,
+    dagster_instance,
+    settle,
+    throwaway_database,
+)
 from benchmarks.report import Row
 from benchmarks.sampler import StackSampler
 from benchmarks.seeding import AS_OF, due_offsets, seed
@@ -222,6 +229,7 @@ def measure_pipeline(env: Env, processes: int, batch_size: int) -> Measurement:
     with throwaway_database(env, "ivyi_bench") as url, dagster_instance(env) as (instance, _):
         seed(url, due_offsets(processes, defaults.lead_days))
         defs = pipeline_definitions(url, batch_size or processes)
+        settle(env)
         with StackSampler() as sampler, Stopwatch() as watch:
             summary = tick(instance, defs, AS_OF, sensor_names=[occasion_detection_sensor.name])
         run_ids = summary.succeeded + summary.failed
@@ -245,6 +253,7 @@ def measure_floor(
     batch = batch_size or processes
     with dagster_instance(env) as (instance, _):
         run_ids, failed = [], 0
+        settle(env)
         with StackSampler() as sampler, Stopwatch() as watch:
             instance.add_dynamic_partitions(FLOOR_PARTITIONS.name, keys)
             for chunk in chunks(keys, batch):
