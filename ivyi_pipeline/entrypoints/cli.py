@@ -112,12 +112,34 @@ def silence_connection_pools() -> None:
     pools.disabled = True
 
 
+def ignore_stops_in_finalizers() -> None:
+    """A stop signal's interrupt may also land inside a finalizer or a weakref callback (SQLAlchemy
+    has them), where Python cannot raise it and prints it as "Exception ignored in" with a
+    traceback. The stop is recorded before it is raised (`local_runs.request_stop`), so the
+    driver stops after the run anyway: such a `Stopped` is dropped; anything else is reported
+    as before."""
+    from ivyi_pipeline.entrypoints.local_runs import Stopped
+
+    previous = sys.unraisablehook
+    if getattr(previous, "ignores_stops", False):
+        return
+
+    def hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, Stopped):
+            previous(unraisable)
+
+    hook.ignores_stops = True
+    sys.unraisablehook = hook
+
+
 def _stop_on_signals() -> None:
     """SIGTERM and Ctrl-C end a run command's run in flight FAILED, then the command (128 + n)."""
     from ivyi_pipeline.entrypoints.local_runs import request_stop, watch_signals
 
     if threading.current_thread() is not threading.main_thread():
         return  # called in process by a caller's thread: its signals are its own
+
+    ignore_stops_in_finalizers()
 
     def stop(number: int, _frame) -> None:
         silence_connection_pools()
