@@ -1,6 +1,7 @@
 """Profile scenario 2's detection tick with pyinstrument: where one push of P processes goes.
 
     python -m benchmarks.profile --processes 500 --out benchmarks/results/profile.txt
+    python -m benchmarks.profile --week-daily 1000 --days 7 --out week.txt   # scenario 7 instead
 
 Seeds P due occasions on throwaway databases (through pgbouncer when it is installed, with
 Dagster's batched event writes, like `python -m benchmarks`), then profiles the one tick
@@ -31,8 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--all-frames", action="store_true", help="show library frames too (Dagster, SQLAlchemy)"
     )
+    parser.add_argument(
+        "--week-daily",
+        type=int,
+        help="profile scenario 7's week instead (its runs, retention and confirmations) at "
+        "this many new processes a day",
+    )
+    parser.add_argument("--days", type=int, default=7, help="the week's days (--week-daily)")
     args = parser.parse_args(argv)
     from pyinstrument import Profiler  # a test extra: only this module needs it
+
+    if args.week_daily:
+        return _profile_week(args, Profiler)
 
     with (
         environment() as env,
@@ -64,6 +75,29 @@ def main(argv: list[str] | None = None) -> int:
         + f"\nreport: {out}",
     )
     return 1 if summary.failed else 0
+
+
+def _profile_week(args, profiler_class) -> int:
+    """The whole of `benchmarks.week.run_week` under pyinstrument; 0 when no run failed."""
+    from benchmarks.week import run_week
+
+    with environment() as env:
+        profiler = profiler_class(interval=0.001)
+        with Stopwatch() as watch:
+            profiler.start()
+            week = run_week(env, args.week_daily, args.days, args.batch_size)
+            profiler.stop()
+    out = Path(args.out)
+    out.write_text(profiler.output_text(unicode=True, show_all=args.all_frames))
+    out.with_suffix(".html").write_text(profiler.output_html())
+    failed = sum(day.failed_runs for day in week.days)
+    print(
+        f"week of {args.days} days at {args.week_daily} a day: {watch.seconds:.0f} s, "
+        f"{week.partition_steps:,} process-steps, "
+        f"{1000 * week.seconds / max(week.partition_steps, 1):.2f} ms a process-step "
+        f"(timed days only); runs failed {failed}\n{env.storage_label}\nreport: {out}"
+    )
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

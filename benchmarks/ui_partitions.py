@@ -50,6 +50,7 @@ import dagster as dg
 import numpy as np
 import sqlalchemy as sa
 
+from benchmarks import stacks
 from benchmarks.harness import INSTANCE_YAML, Env, Stopwatch, environment, throwaway_database
 from benchmarks.seeding import AS_OF, seed
 from benchmarks.throughput import pipeline_definitions
@@ -423,7 +424,9 @@ def measure_pages(browser, base: str, location: str, key: str, repeats: int) -> 
 
 
 @contextmanager
-def webserver(home: Path, domain_url: str, workdir: Path) -> Iterator[tuple[str, float]]:
+def webserver(
+    home: Path, domain_url: str, workdir: Path, on_start=None
+) -> Iterator[tuple[str, float]]:
     """dagster-webserver -m ivyi_pipeline.definitions on the instance; stopped after."""
     ivyi_home = workdir / f"ivyi_home_{home.name}"
     ivyi_home.mkdir()
@@ -435,7 +438,7 @@ def webserver(home: Path, domain_url: str, workdir: Path) -> Iterator[tuple[str,
     }
     log = workdir / f"webserver_{home.name}.log"
     target = ["-m", "ivyi_pipeline.definitions"]
-    with dagster_webserver(target, env, log, STARTUP_SECONDS, REPO) as (base, startup):
+    with dagster_webserver(target, env, log, STARTUP_SECONDS, REPO, on_start) as (base, startup):
         yield base, round(startup, 1)
 
 
@@ -444,16 +447,25 @@ def _location(base: str) -> str:
     return f"{node['name']}@{node['location']['name']}"
 
 
-def measure(browser, env: Env, case: Case, repeats: int, workdir: Path) -> dict:
-    """Build one case's instance, then time its pages."""
+def measure(
+    browser, env: Env, case: Case, repeats: int, workdir: Path, profiles: Path | None = None
+) -> dict:
+    """Build one case's instance, then time its pages; with `profiles`, py-spy samples the
+    webserver while they are timed, into `profiles/<case>.txt` (`benchmarks.stacks`)."""
     load_before = _load()
+    pids: list[int] = []
     with built_instance(env, case, workdir) as made:
         built = made["built"]
         load_pages = _load()
-        with webserver(made["home"], made["domain_url"], workdir) as (base, up):
+        with webserver(made["home"], made["domain_url"], workdir, pids.append) as (base, up):
             location = _location(base)
             _say(f"{case.label}: webserver up in {up:.0f} s; timing the pages")
-            timed = measure_pages(browser, base, location, built["partition_page_key"], repeats)
+            with ExitStack() as sampling:
+                if profiles:
+                    profiles.mkdir(parents=True, exist_ok=True)
+                    path = profiles / f"{case.label.replace('+', '_plus_')}.txt"
+                    sampling.enter_context(stacks.recording(pids[0], path))
+                timed = measure_pages(browser, base, location, built["partition_page_key"], repeats)
     return {
         **built,
         "webserver_startup_seconds": up,
@@ -543,6 +555,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=RESULTS)
     parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="sample the webserver with py-spy while each case's pages are timed, into "
+        "DIR/<case>.txt; compare them with `python -m benchmarks.stacks`",
+    )
+    parser.add_argument(
         "--report", type=Path, nargs="+", help="print one table over these runs' JSON and stop"
     )
     args = parser.parse_args(argv)
@@ -586,7 +605,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         try:
             for case in [baseline, *cases]:
-                report["results"].append(measure(browser, env, case, args.repeats, Path(tmp)))
+                report["results"].append(
+                    measure(browser, env, case, args.repeats, Path(tmp), args.py_spy)
+                )
                 report["uptime_after"] = _uptime()
                 args.json.parent.mkdir(parents=True, exist_ok=True)
                 args.json.write_text(json.dumps(report, indent=2) + "\n")

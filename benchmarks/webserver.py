@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,10 +38,16 @@ def post_graphql(base: str, query: str, **variables) -> dict:
 
 @contextmanager
 def dagster_webserver(
-    target: list[str], env: dict[str, str], log: Path, startup_seconds: float, cwd: Path
+    target: list[str],
+    env: dict[str, str],
+    log: Path,
+    startup_seconds: float,
+    cwd: Path,
+    on_start: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[str, float]]:
     """Run dagster-webserver with `target` (`-w FILE` or `-m MODULE`) on a free loopback port,
     its output in `log`; yield its base URL and the seconds until its code location loaded.
+    `on_start`, if given, gets the webserver's process id once it answers (to profile it).
 
     Dagster's community prompt, which would cover the pages, is marked seen (as its Skip does).
     On exit the webserver and the code server it spawned (its process group) are stopped.
@@ -59,6 +65,8 @@ def dagster_webserver(
         _wait_for_location(base, server, log, startup_seconds)
         startup = time.perf_counter() - started
         post_graphql(base, "mutation { setNuxSeen }")
+        if on_start:
+            on_start(server.pid)
         yield base, startup
     finally:
         stop_process_group(server)
