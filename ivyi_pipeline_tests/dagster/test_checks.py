@@ -5,6 +5,7 @@ import datetime as dt
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 
 from ivyi_pipeline.db.schema import gift_processes, gifts, ranked_decisions, relationships
 from ivyi_pipeline.definitions import defs
@@ -218,7 +219,14 @@ def test_a_selected_gift_outside_the_ranking_fails_the_selection_check_on_its_pa
 
     assert not check.passed
     assert check.severity == dg.AssetCheckSeverity.ERROR
-    assert unranked in check.description
+    with engine.connect() as conn:
+        ranked = conn.execute(
+            sa.select(sa.func.count()).where(ranked_decisions.c.process_id == process_id)
+        ).scalar()
+    assert ranked > 0
+    assert f"selected gift {unranked} is not among its {ranked} ranked options" in (
+        check.description
+    )
     # It points at the state this very run materialized: the UI shows it as current.
     latest = _latest_materialization(instance, check.asset_key, check.partition)
     assert check.target_materialization_data.storage_id == latest.storage_id

@@ -236,17 +236,36 @@ def ranks_without_gaps(engine: sa.Engine, process_ids: Sequence[str]) -> Quality
 def selected_gift_ranked(engine: sa.Engine, process_ids: Sequence[str]) -> QualityReport:
     """A process's selected gift, once chosen, is one of its ranked options."""
     report = QualityReport("the selected gift is one of the ranked options")
+    gp, rd = gift_processes, ranked_decisions
+    # One row per chosen process, the selected gift looked up by (process, gift): a run over
+    # processes that chose long ago reads no ranking rows, only one index entry each.
+    selected = rd.alias("selected")
+    query = (
+        sa.select(gp.c.id, gp.c.selected_gift_id, selected.c.rank)
+        .select_from(gp)
+        .outerjoin(
+            selected,
+            (selected.c.process_id == gp.c.id) & (selected.c.gift_id == gp.c.selected_gift_id),
+        )
+        .where(gp.c.selected_gift_id.is_not(None))
+        .order_by(gp.c.id)
+    )
     with engine.connect() as conn:
-        procs = find.processes_in(conn, process_ids)
-        chosen = procs[procs["selected_gift_id"].notna()]
-        ranked = find.rankings_of(conn, chosen["process_id"].tolist())
-    ranked_ids = ranked.groupby("process_id")["gift_id"].agg(set).to_dict()
-    for proc in chosen.itertuples(index=False):
-        report.checked.append(proc.process_id)
-        among = ranked_ids.get(proc.process_id, set())
-        if proc.selected_gift_id not in among:
-            report.errors[proc.process_id] = (
-                f"selected gift {proc.selected_gift_id} is not among its "
-                f"{len(among)} ranked options"
+        rows = find.rows_in(conn, query, gp.c.id, process_ids)
+        outside = {row.id: row.selected_gift_id for row in rows if row.rank is None}
+        ranked = dict(
+            find.rows_in(
+                conn,
+                sa.select(rd.c.process_id, sa.func.count()).group_by(rd.c.process_id),
+                rd.c.process_id,
+                outside,
+            )
+        )
+    for row in rows:
+        report.checked.append(row.id)
+        if row.id in outside:
+            report.errors[row.id] = (
+                f"selected gift {row.selected_gift_id} is not among its "
+                f"{ranked.get(row.id, 0)} ranked options"
             )
     return report
