@@ -4,9 +4,10 @@
 (the benchmarks use it on dagster-webserver while a case's pages are timed); `shares(path)`
 reads the collapsed stacks back and gives each function's inclusive share of the samples,
 so two cases' profiles can be compared function by function (`python -m benchmarks.stacks
-A.txt B.txt`). py-spy is a separate tool: `pip install py-spy`.
+A.txt B.txt`; gzipped files too). py-spy is a separate tool: `pip install py-spy`.
 """
 
+import gzip
 import shutil
 import signal
 import subprocess
@@ -55,7 +56,8 @@ def shares(path: Path) -> tuple[int, dict[str, float]]:
     them, counted once per stack it appears in (inclusive)."""
     counts: Counter[str] = Counter()
     total = 0
-    for line in path.read_text().splitlines():
+    text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+    for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
@@ -74,10 +76,9 @@ def compare(paths: list[Path], top: int = TOP) -> str:
     for total, share in profiles:
         for function, s in share.items():
             ranked[function] = max(ranked[function], s * total)
-    head = [
-        "function",
-        *(f"{p.stem} ({total:,} samples)" for p, (total, _) in zip(paths, profiles, strict=True)),
-    ]
+    names = [path.name.split(".")[0] for path in paths]
+    head = ["function"]
+    head += [f"{n} ({t:,} samples)" for n, (t, _) in zip(names, profiles, strict=True)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for function, _ in ranked.most_common(top):
         cells = [
