@@ -249,24 +249,23 @@ def _runs(home: Path) -> list[dg.DagsterRun]:
         return [r.dagster_run for r in instance.get_run_records()]
 
 
-def _left_behind(engine: sa.Engine) -> int:
+def _processes_where(engine: sa.Engine, *conditions: sa.ColumnElement[bool]) -> int:
     with engine.connect() as conn:
         return conn.execute(
-            sa.select(sa.func.count())
-            .select_from(gift_processes)
-            .where(
-                gift_processes.c.status.in_(LEFT_BEHIND), gift_processes.c.blocked_reason.is_(None)
-            )
+            sa.select(sa.func.count()).select_from(gift_processes).where(*conditions)
         ).scalar()
+
+
+def _left_behind(engine: sa.Engine) -> int:
+    return _processes_where(
+        engine,
+        gift_processes.c.status.in_(LEFT_BEHIND),
+        gift_processes.c.blocked_reason.is_(None),
+    )
 
 
 def _in_created(engine: sa.Engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.select(sa.func.count())
-            .select_from(gift_processes)
-            .where(gift_processes.c.status == "CREATED")
-        ).scalar()
+    return _processes_where(engine, gift_processes.c.status == "CREATED")
 
 
 def _when_a_run_has_moved_a_process(engine: sa.Engine, command: subprocess.Popen) -> None:

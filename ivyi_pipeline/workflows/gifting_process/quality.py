@@ -239,14 +239,10 @@ def selected_gift_ranked(engine: sa.Engine, process_ids: Sequence[str]) -> Quali
     gp, rd = gift_processes, ranked_decisions
     # One row per chosen process, the selected gift looked up by (process, gift): a run over
     # processes that chose long ago reads no ranking rows, only one index entry each.
-    selected = rd.alias("selected")
     query = (
-        sa.select(gp.c.id, gp.c.selected_gift_id, selected.c.rank)
+        sa.select(gp.c.id, gp.c.selected_gift_id, rd.c.rank)
         .select_from(gp)
-        .outerjoin(
-            selected,
-            (selected.c.process_id == gp.c.id) & (selected.c.gift_id == gp.c.selected_gift_id),
-        )
+        .outerjoin(rd, (rd.c.process_id == gp.c.id) & (rd.c.gift_id == gp.c.selected_gift_id))
         .where(gp.c.selected_gift_id.is_not(None))
         .order_by(gp.c.id)
     )
