@@ -44,7 +44,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         """Read IVYI_HOME, IVYI_DATABASE_URL and DAGSTER_HOME, falling back to ./.ivyi."""
-        home = Path(os.environ.get(HOME_ENV, DEFAULT_HOME)).resolve()
+        home = Path(os.environ.get(HOME_ENV) or DEFAULT_HOME).resolve()  # empty is unset
         url = os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{home / 'ivyi.db'}"
         dagster_home = Path(os.environ.get(DAGSTER_HOME_ENV) or home / "dagster_home").resolve()
         return cls(home=home, database_url=normalize_database_url(url), dagster_home=dagster_home)

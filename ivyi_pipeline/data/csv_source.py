@@ -11,6 +11,7 @@ from ivyi_pipeline.data.dataset import csv_name
 from ivyi_pipeline.errors import InvalidInput
 
 _FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
 MAX_COLUMNS = 100
 """Most columns a CSV header may name (the files need at most 6; extra columns are ignored)."""
@@ -64,6 +65,14 @@ def read_source(directory: Path, name: str) -> CsvSource | None:
         raise InvalidInput(f"{path.name} line 1: the header row is missing") from None
     except pd.errors.ParserError as exc:
         raise InvalidInput(f"{path.name}: {_parser_problem(exc)}") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes a first data row with more fields than the header as a row index
+        # column (every row shifted one column right), where it reports any later one.
+        header = len(frame.columns)
+        raise InvalidInput(
+            f"{path.name}: line {_record_lines(path)[0]} has {header + frame.index.nlevels} "
+            f"fields, the header has {header}"
+        )
     frame.columns = [str(column).strip() for column in frame.columns]
     # Short rows leave NaN behind even without NA parsing.
     frame = frame.fillna("").apply(lambda values: values.str.strip())
@@ -100,6 +109,10 @@ def _parser_problem(exc: Exception) -> str:
     if match:
         expected, line, saw = match.groups()
         return f"line {line} has {saw} fields, the header has {expected}"
+    match = _OPEN_QUOTE.search(str(exc))
+    if match:
+        line = int(match[1]) + 1
+        return f"the quoted field opened on line {line} is never closed; close its quote"
     return f"not a readable CSV file ({str(exc).strip()})"
 
 

@@ -79,24 +79,53 @@ def _fail_cleanly(fn):
         except IvyiError as exc:
             message = str(exc)
         except KeyboardInterrupt as exc:
-            signum = getattr(exc, "signum", signal.SIGINT)
-            status = 128 + (signum or signal.SIGTERM)
-            by = signal.Signals(signum).name if signum else "a signal during a run"
-            message = (
-                "interrupted (Ctrl-C); nothing after the last finished step ran"
-                if signum == signal.SIGINT and not hasattr(exc, "signum")
-                else f"stopped by {by}; its unfinished runs were marked FAILED, and the next "
-                "ivyi command executes them again"
-            )
+            status, message = _stopped(getattr(exc, "signum", signal.SIGINT), exc)
         except Exception as exc:
             message = _describe(exc)
             if message is None:
                 raise
+        except BaseException as exc:
+            if not _dagster_interrupt(exc):
+                raise
+            # Dagster's own handler took the signal inside a run and raised its interrupt
+            # outside the step that would have turned it into a failed step.
+            status, message = _stopped(_stop_signal(), exc)
         # Outside the except block, so that the traceback and what it holds are released first.
         click.echo("error: " + " ".join(message.split()), err=True)
         sys.exit(status)
 
     return wrapper
+
+
+def _stopped(signum: int | None, exc: BaseException) -> tuple[int, str]:
+    """(exit status, line) of a command a signal stopped: 128 + the signal."""
+    status = 128 + (signum or signal.SIGTERM)
+    if signum == signal.SIGINT and not hasattr(exc, "signum") and not _dagster_interrupt(exc):
+        return status, "interrupted (Ctrl-C); nothing after the last finished step ran"
+    if _dagster_interrupt(exc):
+        by = signal.Signals(signum).name if signum else "a signal"
+        return status, (
+            f"stopped by {by} inside a run; the next ivyi command finishes what this one left "
+            "(finished steps are not repeated)"
+        )
+    by = signal.Signals(signum).name if signum else "a signal during a run"
+    return status, (
+        f"stopped by {by}; its unfinished runs were marked FAILED, and the next ivyi command "
+        "executes them again"
+    )
+
+
+def _dagster_interrupt(exc: BaseException) -> bool:
+    """True for Dagster's DagsterExecutionInterruptedError (a BaseException, like Ctrl-C)."""
+    dagster = sys.modules.get("dagster")
+    return dagster is not None and isinstance(exc, dagster.DagsterExecutionInterruptedError)
+
+
+def _stop_signal() -> int | None:
+    """The signal that asked this command to stop, when its handler saw it."""
+    from ivyi_pipeline.entrypoints.local_runs import stop_signal
+
+    return stop_signal()
 
 
 def silence_connection_pools() -> None:
@@ -170,9 +199,28 @@ def _migrated_engine(settings: Settings):
     from ivyi_pipeline.db.migrate import check_revision
 
     url = redact_url(settings.database_url)
+    if _missing_sqlite_file(settings.database_url):
+        # Checked before connecting: SQLite would create an empty file there (a mistyped path).
+        raise IvyiError(
+            f"there is no database at {url} yet; run `ivyi db upgrade` (or `ivyi load`, "
+            "`ivyi seed`, `ivyi demo`) first, or check IVYI_DATABASE_URL and IVYI_HOME"
+        )
     if check_revision(settings.database_url) is None:
         raise IvyiError(f"the database at {url} has no schema yet; run `ivyi db upgrade` first")
     return get_engine(settings.database_url)
+
+
+def _missing_sqlite_file(database_url: str) -> bool:
+    """True when the URL names a SQLite file that does not exist."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    path = url.database or ""
+    return (
+        url.get_backend_name() == "sqlite"
+        and path not in ("", ":memory:")
+        and not (os.path.exists(path))
+    )
 
 
 def _not_empty(_ctx, param, value: str | None) -> str | None:
@@ -216,6 +264,13 @@ def main() -> None:
     """Ivyi's gifting pipeline."""
     # Dagster warns on every import that the backfill policy is in beta; users cannot act on it.
     warnings.filterwarnings("ignore", message=r".*is currently in beta")
+    # dagster-postgres logs each retry of a failed connection on the root logger, with the
+    # driver's multi-line error; the command's own line says what failed once retries end.
+    logging.getLogger().addFilter(_no_connection_retries)
+
+
+def _no_connection_retries(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("Retrying failed database connection")
 
 
 @main.group()
@@ -549,7 +604,13 @@ def status(as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--days", default=45, show_default=True, help="Most simulated days to run.")
+@click.option(
+    "--days",
+    default=45,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Most simulated days to run.",
+)
 @click.option("--seed", "seed", default=7, show_default=True, help="Seed of the synthetic data.")
 @click.option(
     "--reset",

@@ -22,6 +22,8 @@ the next command executes them again too, and runs the CREATED processes it left
 idempotent (guarded writes, one order per process), so nothing is done twice.
 """
 
+import contextlib
+import io
 import json
 import os
 import uuid
@@ -156,6 +158,11 @@ def _received_signal() -> int | None:
     except BlockingIOError:
         return None
     return received[-1] if received else None
+
+
+def stop_signal() -> int | None:
+    """The signal that asked this process to stop (the CLI's handler or Dagster's), if any."""
+    return _STOP[0] if _STOP else _received_signal()
 
 
 def request_stop(signum: int) -> None:
@@ -382,7 +389,7 @@ class LocalDriver:
             # Dagster turned the signal into a failure of the run (its own handler) and
             # returned; stop here, as the signal asked, and leave the run to the next command.
             self.instance.add_run_tags(result.run_id, {INTERRUPTED: "true", **NO_DAGSTER_RETRY})
-            raise Stopped(_STOP[0] if _STOP else _received_signal())
+            raise Stopped(stop_signal())
         (self.summary.succeeded if result.success else self.summary.failed).append(result.run_id)
         self.progress.run_finished(processes_in(run_tags, partition_key))
         self.summary.last_run = result.run_id
@@ -542,9 +549,14 @@ def batch(
         schedule = defs.resolve_schedule_def(DAILY_SCHEDULE)
         # Exited: the instance the context opens from its ref would otherwise stay open, and
         # stay Dagster's current definitions state storage after this call.
-        with dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=as_of, resources=defs.resources
-        ) as context:
+        with (
+            dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=as_of, resources=defs.resources
+            ) as context,
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
+            # The schedule's `context.log` line is for the daemon's tick log; outside it,
+            # Dagster prints it to stderr, where a command prints only its own lines.
             requests = schedule(context)
         requests = requests if isinstance(requests, list) else []
         driver.summary.counts = {"runs": len(requests)}

@@ -14,6 +14,7 @@ history), so it may be created, replaced or lost at any time. Opening it:
 """
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ import yaml
 from ivyi_pipeline.atomic_files import write_text_atomically, write_text_if_absent
 from ivyi_pipeline.db.locks import file_lock
 from ivyi_pipeline.errors import IvyiError
-from ivyi_pipeline.faults import caused_by, disk_nearly_full
+from ivyi_pipeline.faults import caused_by, causes, disk_nearly_full
 from ivyi_pipeline.settings import Settings, ensure_folder
 
 EMBEDDED_CONFIG = Path(__file__).with_name("embedded_dagster.yaml")
@@ -56,7 +57,37 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
                 f"DAGSTER_HOME={home}: its dagster.yaml is empty or not a YAML mapping; "
                 "fix it, or delete it to use Dagster's default SQLite storage there"
             )
+        else:
+            _refuse_unset_variables(home, config)
         return _opened(home)
+
+
+def _refuse_unset_variables(home: Path, config: Path) -> None:
+    """InstanceUnavailable naming the first environment variable (`env: NAME`) that the
+    dagster.yaml reads and the environment does not set (say, DAGSTER_PG_URL): Dagster's own
+    error names a config field, and the storage is not broken, so it must not be moved aside."""
+    unset = [
+        name
+        for name in _variables_of(yaml.safe_load(config.read_text()))
+        if not os.environ.get(name)
+    ]
+    if unset:
+        raise InstanceUnavailable(
+            f"DAGSTER_HOME={home}: its dagster.yaml reads the environment variable {unset[0]}, "
+            f"which is not set or empty; set {unset[0]} (for PostgreSQL storage, a URL such as "
+            "postgresql+psycopg2://user@host:5432/dagster) and run the command again"
+        )
+
+
+def _variables_of(node) -> list[str]:
+    """The names of every `{env: NAME}` in a parsed dagster.yaml, in order."""
+    if isinstance(node, dict):
+        if set(node) == {"env"} and isinstance(node["env"], str):
+            return [node["env"]]
+        return [name for value in node.values() for name in _variables_of(value)]
+    if isinstance(node, list):
+        return [name for value in node for name in _variables_of(value)]
+    return []
 
 
 def _make_home(home: Path) -> None:
@@ -99,6 +130,7 @@ def _opened(home: Path) -> dg.DagsterInstance:
         raise InstanceUnavailable(_diagnosis(home, exc)) from None
 
 
+MISSING_DATABASE = re.compile(r'database "[^"]*" does not exist')
 SCHEMA_SIGNS = (
     "migrat",
     "revision",
@@ -113,6 +145,18 @@ def _diagnosis(home: Path, exc: Exception) -> str:
     lines = str(exc).strip().splitlines()
     reason = (lines[0] if lines else type(exc).__name__)[:REASON_LIMIT]
     where = f"the Dagster instance in DAGSTER_HOME={home}"
+    if caused_by(exc, sa.exc.ArgumentError):
+        return (
+            f"{where} cannot be opened: its dagster.yaml names a storage URL that is not a "
+            f"database URL ({reason}); fix the URL (or the variable that holds it, such as "
+            "DAGSTER_PG_URL), e.g. postgresql+psycopg2://user@host:5432/dagster"
+        )
+    missing = next(filter(None, (MISSING_DATABASE.search(str(link)) for link in causes(exc))), None)
+    if missing:
+        return (
+            f"{where} cannot be opened: its storage names a PostgreSQL database that does not "
+            f"exist ({missing[0]}); create it (createdb) or fix the URL its dagster.yaml names"
+        )
     if any(sign in reason.lower() for sign in SCHEMA_SIGNS):
         return (
             f"{where} is on another Dagster schema version ({reason}); run "

@@ -7,6 +7,7 @@ import dagster as dg
 
 from ivyi_pipeline import settings
 from ivyi_pipeline.clock import utcnow
+from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.orchestration.jobs import (
     dagster_retention_job,
     gifting_funnel_job,
@@ -54,8 +55,18 @@ def _aware(when: datetime) -> datetime:
 
 
 def build_daily_gifting_schedule(cron: str) -> dg.ScheduleDefinition:
-    """The daily batch on `cron` (UTC); `daily_cron()` reads the configured one."""
+    """The daily batch on `cron` (UTC); `daily_cron()` reads the configured one. A cron Dagster
+    refuses is bad input (InvalidInput naming IVYI_DAILY_SCHEDULE_CRON), not a bug."""
+    try:
+        return _daily_gifting_schedule(cron)
+    except dg.DagsterInvalidDefinitionError:
+        raise InvalidInput(
+            f"{settings.DAILY_CRON_ENV}={cron!r} is not a cron schedule Dagster accepts; give "
+            f"five fields (minute hour day month weekday, UTC), e.g. {DEFAULT_CRON!r}"
+        ) from None
 
+
+def _daily_gifting_schedule(cron: str) -> dg.ScheduleDefinition:
     @dg.schedule(
         name=DAILY_SCHEDULE,
         cron_schedule=cron,

@@ -10,6 +10,7 @@ from ivyi_pipeline.clock import to_db
 from ivyi_pipeline.db.schema import gift_processes
 from ivyi_pipeline.definitions import build_definitions, defs
 from ivyi_pipeline.entrypoints.local_runs import batch as run_batch
+from ivyi_pipeline.errors import InvalidInput
 from ivyi_pipeline.orchestration import tags
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.partitions import gift_processes_partitions, process_ids_of
@@ -71,6 +72,34 @@ def test_the_cron_is_read_when_the_definitions_are_built(monkeypatch):
     schedule = build_definitions().resolve_schedule_def("daily_gifting_schedule")
 
     assert schedule.cron_schedule == "15 4 * * *"
+
+
+@pytest.mark.parametrize("cron", ["bad cron", "61 25 * * *", "0 6 * *"])
+def test_a_cron_dagster_refuses_is_bad_input_naming_the_variable(monkeypatch, cron):
+    monkeypatch.setenv(DAILY_CRON_ENV, cron)
+
+    with pytest.raises(InvalidInput) as refused:
+        build_definitions()
+
+    assert str(refused.value) == (
+        f"{DAILY_CRON_ENV}={cron!r} is not a cron schedule Dagster accepts; give five fields "
+        "(minute hour day month weekday, UTC), e.g. '0 6 * * *'"
+    )
+
+
+def test_ivyi_refuses_a_bad_cron_in_one_line(ivyi, tmp_path, monkeypatch):
+    monkeypatch.setenv("IVYI_HOME", str(tmp_path))
+    monkeypatch.delenv("IVYI_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv(DAILY_CRON_ENV, "bad cron")
+
+    done = ivyi("tick")
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: {DAILY_CRON_ENV}='bad cron' is not a cron schedule Dagster accepts; give five "
+        "fields (minute hour day month weekday, UTC), e.g. '0 6 * * *'"
+    ]
 
 
 def test_at_six_the_schedule_covers_every_due_process_in_one_ranged_run(instance, engine, evaluate):

@@ -271,6 +271,17 @@ def test_pipeline_commands_on_a_database_without_schema_say_to_run_db_upgrade(
 
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
+        f"error: there is no database at sqlite:///{tmp_path / 'ivyi.db'} yet; run `ivyi db "
+        "upgrade` (or `ivyi load`, `ivyi seed`, `ivyi demo`) first, or check IVYI_DATABASE_URL "
+        "and IVYI_HOME"
+    ]
+    assert not (tmp_path / "ivyi.db").exists()  # nor an empty SQLite file left behind
+
+    (tmp_path / "ivyi.db").touch()  # a database file without the schema
+    result = ivyi(*command)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
         f"error: the database at sqlite:///{tmp_path / 'ivyi.db'} has no schema yet; "
         "run `ivyi db upgrade` first"
     ]

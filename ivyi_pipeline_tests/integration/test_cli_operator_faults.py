@@ -12,6 +12,7 @@ import datetime as dt
 import fcntl
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -680,6 +682,12 @@ CASES = [
         ("on 127.0.0.1 is not free", "pick another with --port"),
         prepare=_port_in_use,
     ),
+    Case(
+        "demo-zero-days",
+        ("demo", "--days", "0"),
+        ("Invalid value for '--days': 0 is not in the range x>=1",),
+        code=2,
+    ),
     Case("unknown-command", ("shred",), ("No such command 'shred'",), code=2),
 ]
 
@@ -844,6 +852,30 @@ def test_a_traceback_is_shown_only_when_asked_for(monkeypatch, tmp_path):
         "command with IVYI_DEBUG=1 to see the traceback, and report it"
     ]
     assert isinstance(loud.exception, KeyError)
+
+
+def test_dagsters_interrupt_escaping_a_run_is_the_stop_line_not_a_traceback(monkeypatch):
+    """Ctrl-C taken by Dagster's own handler between steps: its DagsterExecutionInterruptedError
+    (a BaseException) leaves `execute_in_process`; it is a stop, said in one line, exit 130."""
+    from ivyi_pipeline.entrypoints import cli, local_runs
+
+    monkeypatch.setattr(local_runs, "_STOP", [signal.SIGINT])
+
+    @cli.main.command("interrupted-for-test")
+    @cli._fail_cleanly
+    def interrupted() -> None:
+        raise dg.DagsterExecutionInterruptedError()
+
+    try:
+        done = CliRunner().invoke(cli.main, ["interrupted-for-test"])
+    finally:
+        cli.main.commands.pop("interrupted-for-test")
+
+    assert done.exit_code == 130
+    assert done.stderr.splitlines() == [
+        "error: stopped by SIGINT inside a run; the next ivyi command finishes what this one "
+        "left (finished steps are not repeated)"
+    ]
 
 
 # --- issue 21: the operator's commands on a failing process, a lost or full Dagster instance ---

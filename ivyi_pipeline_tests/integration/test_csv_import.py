@@ -185,13 +185,32 @@ def test_a_missing_required_file_is_rejected(engine, csv_dir):
     assert _counts(engine) == EMPTY
 
 
-def test_a_row_with_too_many_fields_is_rejected(engine, csv_dir):
-    path = csv_dir / "gifts.csv"
+@pytest.mark.parametrize("line", [2, 4], ids=["first data row", "a later row"])
+def test_a_row_with_too_many_fields_is_rejected(engine, csv_dir, dataset, line):
+    # The first data row is the one pandas would take as an index column, shifting every
+    # value one column right (a user's name then read as an id).
+    path = csv_dir / "users.csv"
     lines = path.read_text().splitlines()
-    lines[3] += ",extra"
+    lines[line - 1] += ",extra"
     path.write_text("\n".join(lines) + "\n")
 
-    assert _load_error(engine, csv_dir).startswith("gifts.csv: line 4 has 7 fields")
+    message = _load_error(engine, csv_dir)
+
+    header = len(lines[0].split(","))
+    assert message == f"users.csv: line {line} has {header + 1} fields, the header has {header}"
+    assert not any(name in message for name in dataset.users["name"])
+    assert _counts(engine) == EMPTY
+
+
+def test_a_quote_never_closed_is_rejected_naming_its_line(engine, csv_dir):
+    path = csv_dir / "gifts.csv"
+    lines = path.read_text().splitlines()
+    lines[2] = '"' + lines[2]
+    path.write_text("\n".join(lines) + "\n")
+
+    assert _load_error(engine, csv_dir) == (
+        "gifts.csv: the quoted field opened on line 3 is never closed; close its quote"
+    )
     assert _counts(engine) == EMPTY
 
 

@@ -25,7 +25,7 @@ from ivyi_pipeline.definitions import build_definitions
 from ivyi_pipeline.entrypoints.cli import main
 from ivyi_pipeline.entrypoints.local_runs import ClockWentBack, backfill, tick
 from ivyi_pipeline.features.fulfilment import ProviderError, SimulatedFulfilmentProvider
-from ivyi_pipeline.instance import EMBEDDED_CONFIG, open_instance
+from ivyi_pipeline.instance import EMBEDDED_CONFIG, LOCK_FILE, open_instance
 from ivyi_pipeline.orchestration.failures import record_run_failure
 from ivyi_pipeline.orchestration.occasion_dates import OCCASION_DETECTION
 from ivyi_pipeline.orchestration.partitions import (
@@ -329,6 +329,43 @@ def test_a_broken_dagster_home_gives_one_clear_line_and_no_traceback(local_env, 
     assert str(local_env) in line
     assert says in line
     assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("pg_url", "says"),
+    [
+        (None, "reads the environment variable DAGSTER_PG_URL, which is not set or empty; set"),
+        ("not a url", "names a storage URL that is not a database URL"),
+        (
+            _pg_url("ivyi_no_such_database"),
+            'names a PostgreSQL database that does not exist (database "ivyi_no_such_database"',
+        ),
+    ],
+    ids=["unset", "not a URL", "no such database"],
+)
+def test_a_bad_dagster_pg_url_is_one_line_naming_it_and_the_home_is_left_as_it_is(
+    local_env, monkeypatch, pg_url, says
+):
+    # The production dagster.yaml reads DAGSTER_PG_URL: what is wrong is the variable, so the
+    # line must not advise moving the home aside (the next command would then run on SQLite).
+    shutil.copyfile(PRODUCTION_DAGSTER_YAML, local_env / "dagster.yaml")
+    config = (local_env / "dagster.yaml").read_text()
+    if pg_url is None:
+        monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
+    else:
+        monkeypatch.setenv("DAGSTER_PG_URL", pg_url)
+
+    done = subprocess.run(
+        [str(IVYI_COMMAND), "tick", "--as-of", START.isoformat()], capture_output=True, text=True
+    )
+
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert says in line
+    assert "mv " not in line
+    assert "Traceback" not in done.stdout + done.stderr
+    assert {p.name for p in local_env.iterdir()} <= {"dagster.yaml", LOCK_FILE}
+    assert (local_env / "dagster.yaml").read_text() == config
 
 
 def test_a_dagster_home_that_is_a_file_gives_one_clear_line(local_env):
