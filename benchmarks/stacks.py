@@ -90,6 +90,11 @@ def compare(paths: list[Path], top: int = TOP) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        raise SystemExit("usage: python -m benchmarks.stacks PROFILE.txt [PROFILE.txt ...]")
-    print(compare([Path(arg) for arg in sys.argv[1:]]))
+    usage = "usage: python -m benchmarks.stacks PROFILE.txt[.gz] [PROFILE.txt[.gz] ...]"
+    paths = [Path(arg) for arg in sys.argv[1:]]
+    if not paths or any(arg.startswith("-") for arg in sys.argv[1:]):
+        raise SystemExit(usage + "\n" + __doc__)
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise SystemExit(f"error: no profile at {', '.join(missing)}; {usage}")
+    print(compare(paths))

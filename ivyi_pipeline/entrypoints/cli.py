@@ -211,16 +211,15 @@ def _migrated_engine(settings: Settings):
 
 
 def _missing_sqlite_file(database_url: str) -> bool:
-    """True when the URL names a SQLite file that does not exist."""
+    """True when the URL names a SQLite file that does not exist in a folder that does (a
+    missing folder fails to open without creating anything, and says so)."""
     from sqlalchemy.engine import make_url
 
     url = make_url(database_url)
     path = url.database or ""
-    return (
-        url.get_backend_name() == "sqlite"
-        and path not in ("", ":memory:")
-        and not (os.path.exists(path))
-    )
+    if url.get_backend_name() != "sqlite" or path in ("", ":memory:"):
+        return False
+    return os.path.isdir(os.path.dirname(os.path.abspath(path))) and not os.path.exists(path)
 
 
 def _not_empty(_ctx, param, value: str | None) -> str | None:

@@ -264,7 +264,8 @@ class LocalDriver:
 
     def _end_unfinished(self, exc: BaseException) -> None:
         """Mark this command's unfinished runs FAILED, best effort (the fault may persist)."""
-        why = "was stopped" if isinstance(exc, KeyboardInterrupt) else "failed"
+        stopped = isinstance(exc, KeyboardInterrupt | dg.DagsterExecutionInterruptedError)
+        why = "was stopped" if stopped else "failed"
         try:
             records = self.instance.get_run_records(
                 filters=dg.RunsFilter(tags={tags.LOCAL_RUN: self.id}, statuses=UNFINISHED)
@@ -385,11 +386,15 @@ class LocalDriver:
             run_config=debug_console() or QUIET_CONSOLE,
             raise_on_error=False,
         )
-        if _STOP or _interrupted(result):
-            # Dagster turned the signal into a failure of the run (its own handler) and
-            # returned; stop here, as the signal asked, and leave the run to the next command.
-            self.instance.add_run_tags(result.run_id, {INTERRUPTED: "true", **NO_DAGSTER_RETRY})
-            raise Stopped(stop_signal())
+        received = stop_signal()
+        if received is not None or _interrupted(result):
+            # Dagster's own handler took the signal: it turned it into a failure of the run,
+            # or, landing between steps, only noted it and forgot it when the run ended (the
+            # wakeup pipe still has it). Stop here, as the signal asked, and leave an
+            # unfinished run to the next command.
+            if not result.success:
+                self.instance.add_run_tags(result.run_id, {INTERRUPTED: "true", **NO_DAGSTER_RETRY})
+            raise Stopped(received)
         (self.summary.succeeded if result.success else self.summary.failed).append(result.run_id)
         self.progress.run_finished(processes_in(run_tags, partition_key))
         self.summary.last_run = result.run_id

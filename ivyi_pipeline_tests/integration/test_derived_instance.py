@@ -6,7 +6,9 @@ ticks at once on a brand-new home, a corrupt home, a backfill as of a future and
 """
 
 import datetime as dt
+import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import uuid
@@ -22,8 +24,9 @@ from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.pipeline_state import read_state
 from ivyi_pipeline.db.schema import gift_processes, pipeline_state
 from ivyi_pipeline.definitions import build_definitions
+from ivyi_pipeline.entrypoints import local_runs
 from ivyi_pipeline.entrypoints.cli import main
-from ivyi_pipeline.entrypoints.local_runs import ClockWentBack, backfill, tick
+from ivyi_pipeline.entrypoints.local_runs import ClockWentBack, Stopped, backfill, tick
 from ivyi_pipeline.features.fulfilment import ProviderError, SimulatedFulfilmentProvider
 from ivyi_pipeline.instance import EMBEDDED_CONFIG, LOCK_FILE, open_instance
 from ivyi_pipeline.orchestration.failures import record_run_failure
@@ -499,6 +502,34 @@ def test_a_tick_back_in_time_raises_before_touching_the_instance(instance, datab
         tick(instance, defs, START)
 
     assert len(instance.get_run_records()) == runs
+
+
+def test_a_stop_signal_dagster_only_noted_stops_the_tick_after_that_run(
+    instance, database_url, monkeypatch
+):
+    """Between two steps Dagster's own handler only notes an interrupt, and forgets it when the
+    run ends, which then succeeds. The signal still reached the wakeup pipe the CLI watches
+    (`set_wakeup_fd`), so the tick stops after that run instead of running on."""
+    _seed(get_engine(database_url))
+    defs = definitions_on(database_url)
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    monkeypatch.setattr(local_runs, "_SIGNALS", [read_fd])
+    monkeypatch.setattr(local_runs, "_STOP", [])
+    os.write(write_fd, bytes([signal.SIGINT]))  # what Python writes when a signal arrives
+    try:
+        with pytest.raises(Stopped) as stopped:
+            tick(instance, defs, START)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+    assert stopped.value.signum == signal.SIGINT
+    (record,) = instance.get_run_records()  # no run after the one the signal arrived in
+    assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+    monkeypatch.setattr(local_runs, "_SIGNALS", [])
+    assert tick(instance, defs, START).ok  # the next tick does the rest
+    assert len(instance.get_run_records()) > 1
 
 
 # --- failure bookkeeping at any batch size ---

@@ -663,7 +663,7 @@ def test_ivyi_serve_refuses_to_start_without_a_schema_or_a_token(tmp_path, monke
         assert line.startswith("error: ")
         assert fragment in line
 
-    refused("no schema yet; run `ivyi db upgrade` first")
+    refused("yet; run `ivyi db upgrade`")  # no database file yet
     upgrade(url)
     refused("IVYI_API_TOKENS is not set")
     get_engine(url).dispose()
