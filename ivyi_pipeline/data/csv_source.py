@@ -11,7 +11,7 @@ from ivyi_pipeline.data.dataset import csv_name
 from ivyi_pipeline.errors import InvalidInput
 
 _FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+_OPEN_QUOTE = re.compile(r"EOF inside string")
 
 MAX_COLUMNS = 100
 """Most columns a CSV header may name (the files need at most 6; extra columns are ignored)."""
@@ -51,6 +51,7 @@ def read_source(directory: Path, name: str) -> CsvSource | None:
         return None
     try:
         check_limits(path)
+        check_first_row(path)
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig"
         )
@@ -64,19 +65,28 @@ def read_source(directory: Path, name: str) -> CsvSource | None:
     except pd.errors.EmptyDataError:
         raise InvalidInput(f"{path.name} line 1: the header row is missing") from None
     except pd.errors.ParserError as exc:
-        raise InvalidInput(f"{path.name}: {_parser_problem(exc)}") from None
-    if not isinstance(frame.index, pd.RangeIndex):
-        # pandas takes a first data row with more fields than the header as a row index
-        # column (every row shifted one column right), where it reports any later one.
-        header = len(frame.columns)
-        raise InvalidInput(
-            f"{path.name}: line {_record_lines(path)[0]} has {header + frame.index.nlevels} "
-            f"fields, the header has {header}"
-        )
+        raise InvalidInput(f"{path.name}: {_parser_problem(exc, path)}") from None
     frame.columns = [str(column).strip() for column in frame.columns]
     # Short rows leave NaN behind even without NA parsing.
     frame = frame.fillna("").apply(lambda values: values.str.strip())
     return CsvSource(name=name, path=path, frame=frame.reset_index(drop=True))
+
+
+def check_first_row(path: Path) -> None:
+    """Refuse a first data row with more fields than the header: pandas would take its first
+    column as a row index and shift every value one column right (later rows it reports)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        records = (r for r in reader if len(r) > 1 or (r and r[0].strip()))
+        try:
+            header, first = next(records, None), next(records, None)
+        except csv.Error:  # a field over the csv module's limit: pandas reads and judges it
+            return
+        if header is not None and first is not None and len(first) > len(header):
+            raise InvalidInput(
+                f"{path.name}: line {_record_lines(path)[0]} has {len(first)} fields, "
+                f"the header has {len(header)}"
+            )
 
 
 def check_limits(path: Path) -> None:
@@ -104,14 +114,14 @@ def _check_header(path: Path, line: bytes) -> None:
         )
 
 
-def _parser_problem(exc: Exception) -> str:
+def _parser_problem(exc: Exception, path: Path) -> str:
     match = _FIELD_COUNT.search(str(exc))
     if match:
         expected, line, saw = match.groups()
         return f"line {line} has {saw} fields, the header has {expected}"
-    match = _OPEN_QUOTE.search(str(exc))
-    if match:
-        line = int(match[1]) + 1
+    if _OPEN_QUOTE.search(str(exc)):
+        # pandas counts records, not lines; the unclosed one is the last record, to the end.
+        line = _record_lines(path)[-1]
         return f"the quoted field opened on line {line} is never closed; close its quote"
     return f"not a readable CSV file ({str(exc).strip()})"
 

@@ -1,5 +1,6 @@
 """Engines for the domain database: PostgreSQL in production, a SQLite file by default."""
 
+import os
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -48,6 +49,16 @@ def _sqlite_engine(url: str) -> sa.Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def missing_sqlite_file(url: str) -> bool:
+    """True when the URL names a SQLite file that does not exist in a folder that does:
+    connecting would create an empty one (a missing folder fails without creating anything)."""
+    parsed = sa.engine.make_url(url)
+    path = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or path in ("", ":memory:"):
+        return False
+    return os.path.isdir(os.path.dirname(os.path.abspath(path))) and not os.path.exists(path)
 
 
 def is_postgres(engine: sa.Engine) -> bool:

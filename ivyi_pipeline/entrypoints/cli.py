@@ -10,7 +10,7 @@ import warnings
 
 import click
 
-from ivyi_pipeline.db.engine import get_engine
+from ivyi_pipeline.db.engine import get_engine, missing_sqlite_file
 from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.errors import IvyiError
 from ivyi_pipeline.settings import (
@@ -98,16 +98,13 @@ def _fail_cleanly(fn):
 
 
 def _stopped(signum: int | None, exc: BaseException) -> tuple[int, str]:
-    """(exit status, line) of a command a signal stopped: 128 + the signal."""
+    """(exit status, line) of a command a signal stopped: 128 + the signal. Ctrl-C outside a
+    run is a plain KeyboardInterrupt; a stop inside one (the CLI's handler or Dagster's) left
+    runs that the session marked FAILED."""
     status = 128 + (signum or signal.SIGTERM)
-    if signum == signal.SIGINT and not hasattr(exc, "signum") and not _dagster_interrupt(exc):
+    plain = not hasattr(exc, "signum") and not _dagster_interrupt(exc)
+    if signum == signal.SIGINT and plain:
         return status, "interrupted (Ctrl-C); nothing after the last finished step ran"
-    if _dagster_interrupt(exc):
-        by = signal.Signals(signum).name if signum else "a signal"
-        return status, (
-            f"stopped by {by} inside a run; the next ivyi command finishes what this one left "
-            "(finished steps are not repeated)"
-        )
     by = signal.Signals(signum).name if signum else "a signal during a run"
     return status, (
         f"stopped by {by}; its unfinished runs were marked FAILED, and the next ivyi command "
@@ -199,7 +196,7 @@ def _migrated_engine(settings: Settings):
     from ivyi_pipeline.db.migrate import check_revision
 
     url = redact_url(settings.database_url)
-    if _missing_sqlite_file(settings.database_url):
+    if missing_sqlite_file(settings.database_url):
         # Checked before connecting: SQLite would create an empty file there (a mistyped path).
         raise IvyiError(
             f"there is no database at {url} yet; run `ivyi db upgrade` (or `ivyi load`, "
@@ -208,18 +205,6 @@ def _migrated_engine(settings: Settings):
     if check_revision(settings.database_url) is None:
         raise IvyiError(f"the database at {url} has no schema yet; run `ivyi db upgrade` first")
     return get_engine(settings.database_url)
-
-
-def _missing_sqlite_file(database_url: str) -> bool:
-    """True when the URL names a SQLite file that does not exist in a folder that does (a
-    missing folder fails to open without creating anything, and says so)."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url)
-    path = url.database or ""
-    if url.get_backend_name() != "sqlite" or path in ("", ":memory:"):
-        return False
-    return os.path.isdir(os.path.dirname(os.path.abspath(path))) and not os.path.exists(path)
 
 
 def _not_empty(_ctx, param, value: str | None) -> str | None:

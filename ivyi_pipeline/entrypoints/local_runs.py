@@ -558,10 +558,11 @@ def batch(
             dg.build_schedule_context(
                 instance=instance, scheduled_execution_time=as_of, resources=defs.resources
             ) as context,
-            contextlib.redirect_stderr(io.StringIO()),
+            contextlib.nullcontext() if debug() else contextlib.redirect_stderr(io.StringIO()),
         ):
             # The schedule's `context.log` line is for the daemon's tick log; outside it,
-            # Dagster prints it to stderr, where a command prints only its own lines.
+            # Dagster prints it to stderr, where a command prints only its own lines
+            # (IVYI_DEBUG=1 lets it, and any warning of the evaluation, through).
             requests = schedule(context)
         requests = requests if isinstance(requests, list) else []
         driver.summary.counts = {"runs": len(requests)}

@@ -32,6 +32,7 @@ from ivyi_pipeline.settings import Settings, ensure_folder
 EMBEDDED_CONFIG = Path(__file__).with_name("embedded_dagster.yaml")
 LOCK_FILE = ".ivyi-instance.lock"
 REASON_LIMIT = 200
+EXAMPLE_PG_URL = "postgresql+psycopg2://user@host:5432/dagster"
 
 
 class InstanceUnavailable(IvyiError):
@@ -72,10 +73,11 @@ def _refuse_unset_variables(home: Path, config: Path) -> None:
         if not os.environ.get(name)
     ]
     if unset:
+        name = unset[0]
+        example = f" (a URL such as {EXAMPLE_PG_URL})" if name.upper().endswith("URL") else ""
         raise InstanceUnavailable(
-            f"DAGSTER_HOME={home}: its dagster.yaml reads the environment variable {unset[0]}, "
-            f"which is not set or empty; set {unset[0]} (for PostgreSQL storage, a URL such as "
-            "postgresql+psycopg2://user@host:5432/dagster) and run the command again"
+            f"DAGSTER_HOME={home}: its dagster.yaml reads the environment variable {name}, "
+            f"which is not set or empty; set {name}{example} and run the command again"
         )
 
 
@@ -149,7 +151,7 @@ def _diagnosis(home: Path, exc: Exception) -> str:
         return (
             f"{where} cannot be opened: its dagster.yaml names a storage URL that is not a "
             f"database URL ({reason}); fix the URL (or the variable that holds it, such as "
-            "DAGSTER_PG_URL), e.g. postgresql+psycopg2://user@host:5432/dagster"
+            f"DAGSTER_PG_URL), e.g. {EXAMPLE_PG_URL}"
         )
     missing = next(filter(None, (MISSING_DATABASE.search(str(link)) for link in causes(exc))), None)
     if missing:

@@ -59,7 +59,9 @@ def build_daily_gifting_schedule(cron: str) -> dg.ScheduleDefinition:
     refuses is bad input (InvalidInput naming IVYI_DAILY_SCHEDULE_CRON), not a bug."""
     try:
         return _daily_gifting_schedule(cron)
-    except dg.DagsterInvalidDefinitionError:
+    except dg.DagsterInvalidDefinitionError as exc:
+        if "cron" not in str(exc).lower():
+            raise
         raise InvalidInput(
             f"{settings.DAILY_CRON_ENV}={cron!r} is not a cron schedule Dagster accepts; give "
             f"five fields (minute hour day month weekday, UTC), e.g. {DEFAULT_CRON!r}"

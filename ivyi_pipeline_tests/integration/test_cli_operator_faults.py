@@ -859,7 +859,12 @@ def test_dagsters_interrupt_escaping_a_run_is_the_stop_line_not_a_traceback(monk
     (a BaseException) leaves `execute_in_process`; it is a stop, said in one line, exit 130."""
     from ivyi_pipeline.entrypoints import cli, local_runs
 
-    monkeypatch.setattr(local_runs, "_STOP", [signal.SIGINT])
+    # Dagster's handler took the signal, so the CLI's never ran: only the wakeup pipe has it.
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    monkeypatch.setattr(local_runs, "_SIGNALS", [read_fd])
+    monkeypatch.setattr(local_runs, "_STOP", [])
+    os.write(write_fd, bytes([signal.SIGINT]))
 
     @cli.main.command("interrupted-for-test")
     @cli._fail_cleanly
@@ -870,11 +875,13 @@ def test_dagsters_interrupt_escaping_a_run_is_the_stop_line_not_a_traceback(monk
         done = CliRunner().invoke(cli.main, ["interrupted-for-test"])
     finally:
         cli.main.commands.pop("interrupted-for-test")
+        os.close(read_fd)
+        os.close(write_fd)
 
     assert done.exit_code == 130
     assert done.stderr.splitlines() == [
-        "error: stopped by SIGINT inside a run; the next ivyi command finishes what this one "
-        "left (finished steps are not repeated)"
+        "error: stopped by SIGINT; its unfinished runs were marked FAILED, and the next ivyi "
+        "command executes them again"
     ]
 
 

@@ -185,13 +185,16 @@ def test_a_missing_required_file_is_rejected(engine, csv_dir):
     assert _counts(engine) == EMPTY
 
 
-@pytest.mark.parametrize("line", [2, 4], ids=["first data row", "a later row"])
-def test_a_row_with_too_many_fields_is_rejected(engine, csv_dir, dataset, line):
+@pytest.mark.parametrize(
+    ("line", "also"), [(2, None), (4, None), (2, 4)], ids=["first row", "later row", "both"]
+)
+def test_a_row_with_too_many_fields_is_rejected(engine, csv_dir, dataset, line, also):
     # The first data row is the one pandas would take as an index column, shifting every
     # value one column right (a user's name then read as an id).
     path = csv_dir / "users.csv"
     lines = path.read_text().splitlines()
-    lines[line - 1] += ",extra"
+    for number in {line, also} - {None}:
+        lines[number - 1] += ",extra"
     path.write_text("\n".join(lines) + "\n")
 
     message = _load_error(engine, csv_dir)
@@ -203,13 +206,16 @@ def test_a_row_with_too_many_fields_is_rejected(engine, csv_dir, dataset, line):
 
 
 def test_a_quote_never_closed_is_rejected_naming_its_line(engine, csv_dir):
+    gifts = _read(csv_dir, "gifts")
+    gifts.loc[0, "name"] = "A gift\nover two lines"  # records and lines no longer agree
+    _write(csv_dir, "gifts", gifts)
     path = csv_dir / "gifts.csv"
     lines = path.read_text().splitlines()
-    lines[2] = '"' + lines[2]
+    lines[4] = '"' + lines[4]
     path.write_text("\n".join(lines) + "\n")
 
     assert _load_error(engine, csv_dir) == (
-        "gifts.csv: the quoted field opened on line 3 is never closed; close its quote"
+        "gifts.csv: the quoted field opened on line 5 is never closed; close its quote"
     )
     assert _counts(engine) == EMPTY
 
