@@ -2,6 +2,8 @@
 
 import csv
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,18 +77,13 @@ def read_source(directory: Path, name: str) -> CsvSource | None:
 def check_first_row(path: Path) -> None:
     """Refuse a first data row with more fields than the header: pandas would take its first
     column as a row index and shift every value one column right (later rows it reports)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        records = (r for r in reader if len(r) > 1 or (r and r[0].strip()))
-        try:
-            header, first = next(records, None), next(records, None)
-        except csv.Error:  # a field over the csv module's limit: pandas reads and judges it
-            return
-        if header is not None and first is not None and len(first) > len(header):
-            raise InvalidInput(
-                f"{path.name}: line {_record_lines(path)[0]} has {len(first)} fields, "
-                f"the header has {len(header)}"
-            )
+    with _records(path) as records:
+        header, first = next(records, None), next(records, None)
+    if header is not None and first is not None and len(first[1]) > len(header[1]):
+        raise InvalidInput(
+            f"{path.name}: line {first[0]} has {len(first[1])} fields, "
+            f"the header has {len(header[1])}"
+        )
 
 
 def check_limits(path: Path) -> None:
@@ -127,22 +124,31 @@ def _parser_problem(exc: Exception, path: Path) -> str:
 
 
 def _record_lines(path: Path) -> list[int]:
-    """The line each data row starts on, skipping the lines pandas skips.
+    """The line each data row starts on (the header's left out)."""
+    with _records(path) as records:
+        return [line for line, _ in records][1:]
+
+
+@contextmanager
+def _records(path: Path) -> Iterator[Iterator[tuple[int, list[str]]]]:
+    """(the line it starts on, its fields) of each record pandas reads, the header first.
 
     pandas skips empty lines and lines of blanks only; a line of commas is a row of empty
-    values, reported on its own line.
+    values, reported on its own line. No field is too long for the csv module meanwhile.
     """
-    starts = []
     limit = csv.field_size_limit()
     csv.field_size_limit(max(limit, path.stat().st_size + 1))
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
-            previous = 0
-            for record in reader:
-                if len(record) > 1 or (record and record[0].strip()):
-                    starts.append(previous + 1)
-                previous = reader.line_num
+
+            def read() -> Iterator[tuple[int, list[str]]]:
+                previous = 0
+                for record in reader:
+                    if len(record) > 1 or (record and record[0].strip()):
+                        yield previous + 1, record
+                    previous = reader.line_num
+
+            yield read()
     finally:
         csv.field_size_limit(limit)
-    return starts[1:]
