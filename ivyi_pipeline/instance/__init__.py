@@ -49,31 +49,27 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
     with home_lock(home):
         config = home / "dagster.yaml"
         if embedded:
-            if not _readable_config(config):
+            if _config_mapping(config) is None:
                 write_text_atomically(config, EMBEDDED_CONFIG.read_text())
         elif not config.exists():
             write_text_if_absent(config, EMBEDDED_CONFIG.read_text())
-        elif not _readable_config(config):
-            raise InstanceUnavailable(
-                f"DAGSTER_HOME={home}: its dagster.yaml is empty or not a YAML mapping; "
-                "fix it, or delete it to use Dagster's default SQLite storage there"
-            )
         else:
-            _refuse_unset_variables(home, config)
+            mapping = _config_mapping(config)
+            if mapping is None:
+                raise InstanceUnavailable(
+                    f"DAGSTER_HOME={home}: its dagster.yaml is empty or not a YAML mapping; "
+                    "fix it, or delete it to use Dagster's default SQLite storage there"
+                )
+            _refuse_unset_variables(home, mapping)
         return _opened(home)
 
 
-def _refuse_unset_variables(home: Path, config: Path) -> None:
+def _refuse_unset_variables(home: Path, config: dict) -> None:
     """InstanceUnavailable naming the first environment variable (`env: NAME`) that the
     dagster.yaml reads and the environment does not set (say, DAGSTER_PG_URL): Dagster's own
     error names a config field, and the storage is not broken, so it must not be moved aside."""
-    unset = [
-        name
-        for name in _variables_of(yaml.safe_load(config.read_text()))
-        if not os.environ.get(name)
-    ]
-    if unset:
-        name = unset[0]
+    name = next((name for name in _variables_of(config) if not os.environ.get(name)), None)
+    if name is not None:
         example = f" (a URL such as {EXAMPLE_PG_URL})" if name.upper().endswith("URL") else ""
         raise InstanceUnavailable(
             f"DAGSTER_HOME={home}: its dagster.yaml reads the environment variable {name}, "
@@ -110,11 +106,13 @@ def home_lock(home: Path) -> Iterator[None]:
         yield
 
 
-def _readable_config(config: Path) -> bool:
+def _config_mapping(config: Path) -> dict | None:
+    """The dagster.yaml's mapping; None when it is missing, unreadable or not a mapping."""
     try:
-        return isinstance(yaml.safe_load(config.read_text()), dict)
+        parsed = yaml.safe_load(config.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 def _opened(home: Path) -> dg.DagsterInstance:
