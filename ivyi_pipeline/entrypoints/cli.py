@@ -89,7 +89,9 @@ def _fail_cleanly(fn):
                 raise
             # Dagster's own handler took the signal inside a run and raised its interrupt
             # outside the step that would have turned it into a failed step.
-            status, message = _stopped(_stop_signal(), exc)
+            from ivyi_pipeline.entrypoints.local_runs import stop_signal
+
+            status, message = _stopped(stop_signal(), exc)
         # Outside the except block, so that the traceback and what it holds are released first.
         click.echo("error: " + " ".join(message.split()), err=True)
         sys.exit(status)
@@ -116,13 +118,6 @@ def _dagster_interrupt(exc: BaseException) -> bool:
     """True for Dagster's DagsterExecutionInterruptedError (a BaseException, like Ctrl-C)."""
     dagster = sys.modules.get("dagster")
     return dagster is not None and isinstance(exc, dagster.DagsterExecutionInterruptedError)
-
-
-def _stop_signal() -> int | None:
-    """The signal that asked this command to stop, when its handler saw it."""
-    from ivyi_pipeline.entrypoints.local_runs import stop_signal
-
-    return stop_signal()
 
 
 def silence_connection_pools() -> None:
