@@ -4,6 +4,8 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -248,3 +250,22 @@ def difference(found: dict, expected: dict) -> str:
         lines += [f"{name}: extra {row}" for row in extra[:5]]
         lines += [f"{name}: missing {row}" for row in missing[:5]]
     return "\n".join(lines)
+
+
+@contextmanager
+def signal_only_in_the_wakeup_pipe(monkeypatch, signum: int) -> Iterator[None]:
+    """A stop signal as Dagster's own handler leaves it: the CLI's handler never ran (no
+    `_STOP`), and only the wakeup pipe the CLI watches (`set_wakeup_fd`) holds its number."""
+    from ivyi_pipeline.entrypoints import local_runs
+
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    monkeypatch.setattr(local_runs, "_SIGNALS", [read_fd])
+    monkeypatch.setattr(local_runs, "_STOP", [])
+    os.write(write_fd, bytes([signum]))  # what Python writes when a signal arrives
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(local_runs, "_SIGNALS", [])
+        os.close(read_fd)
+        os.close(write_fd)

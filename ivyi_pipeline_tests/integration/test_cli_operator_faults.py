@@ -32,6 +32,7 @@ from ivyi_pipeline.db.migrate import known_revisions, upgrade
 from ivyi_pipeline.db.schema import metadata
 from ivyi_pipeline.entrypoints.cli import main
 from ivyi_pipeline_tests.conftest import IVYI_COMMAND, PG_ADMIN_URL, _pg_url
+from ivyi_pipeline_tests.reliability import signal_only_in_the_wakeup_pipe
 from ivyi_pipeline_tests.tiny_disk import mount_tiny_disk
 
 FUTURE = "0099_from_a_newer_ivyi"
@@ -857,14 +858,7 @@ def test_a_traceback_is_shown_only_when_asked_for(monkeypatch, tmp_path):
 def test_dagsters_interrupt_escaping_a_run_is_the_stop_line_not_a_traceback(monkeypatch):
     """Ctrl-C taken by Dagster's own handler between steps: its DagsterExecutionInterruptedError
     (a BaseException) leaves `execute_in_process`; it is a stop, said in one line, exit 130."""
-    from ivyi_pipeline.entrypoints import cli, local_runs
-
-    # Dagster's handler took the signal, so the CLI's never ran: only the wakeup pipe has it.
-    read_fd, write_fd = os.pipe()
-    os.set_blocking(read_fd, False)
-    monkeypatch.setattr(local_runs, "_SIGNALS", [read_fd])
-    monkeypatch.setattr(local_runs, "_STOP", [])
-    os.write(write_fd, bytes([signal.SIGINT]))
+    from ivyi_pipeline.entrypoints import cli
 
     @cli.main.command("interrupted-for-test")
     @cli._fail_cleanly
@@ -872,11 +866,10 @@ def test_dagsters_interrupt_escaping_a_run_is_the_stop_line_not_a_traceback(monk
         raise dg.DagsterExecutionInterruptedError()
 
     try:
-        done = CliRunner().invoke(cli.main, ["interrupted-for-test"])
+        with signal_only_in_the_wakeup_pipe(monkeypatch, signal.SIGINT):
+            done = CliRunner().invoke(cli.main, ["interrupted-for-test"])
     finally:
         cli.main.commands.pop("interrupted-for-test")
-        os.close(read_fd)
-        os.close(write_fd)
 
     assert done.exit_code == 130
     assert done.stderr.splitlines() == [

@@ -6,7 +6,6 @@ ticks at once on a brand-new home, a corrupt home, a backfill as of a future and
 """
 
 import datetime as dt
-import os
 import shutil
 import signal
 import sqlite3
@@ -24,7 +23,6 @@ from ivyi_pipeline.db.migrate import upgrade
 from ivyi_pipeline.db.pipeline_state import read_state
 from ivyi_pipeline.db.schema import gift_processes, pipeline_state
 from ivyi_pipeline.definitions import build_definitions
-from ivyi_pipeline.entrypoints import local_runs
 from ivyi_pipeline.entrypoints.cli import main
 from ivyi_pipeline.entrypoints.local_runs import ClockWentBack, Stopped, backfill, tick
 from ivyi_pipeline.features.fulfilment import ProviderError, SimulatedFulfilmentProvider
@@ -45,6 +43,7 @@ from ivyi_pipeline_tests.reliability import (
     confirmed_processes,
     converged_tables,
     run_job,
+    signal_only_in_the_wakeup_pipe,
     snapshot,
 )
 
@@ -512,22 +511,15 @@ def test_a_stop_signal_dagster_only_noted_stops_the_tick_after_that_run(
     (`set_wakeup_fd`), so the tick stops after that run instead of running on."""
     _seed(get_engine(database_url))
     defs = definitions_on(database_url)
-    read_fd, write_fd = os.pipe()
-    os.set_blocking(read_fd, False)
-    monkeypatch.setattr(local_runs, "_SIGNALS", [read_fd])
-    monkeypatch.setattr(local_runs, "_STOP", [])
-    os.write(write_fd, bytes([signal.SIGINT]))  # what Python writes when a signal arrives
-    try:
-        with pytest.raises(Stopped) as stopped:
-            tick(instance, defs, START)
-    finally:
-        os.close(read_fd)
-        os.close(write_fd)
+    with (
+        signal_only_in_the_wakeup_pipe(monkeypatch, signal.SIGINT),
+        pytest.raises(Stopped) as stopped,
+    ):
+        tick(instance, defs, START)
 
     assert stopped.value.signum == signal.SIGINT
     (record,) = instance.get_run_records()  # no run after the one the signal arrived in
     assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
-    monkeypatch.setattr(local_runs, "_SIGNALS", [])
     assert tick(instance, defs, START).ok  # the next tick does the rest
     assert len(instance.get_run_records()) > 1
 
